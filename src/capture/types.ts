@@ -1,0 +1,83 @@
+/**
+ * The backend-neutral, JSON-serializable result of one traced run (design.md, "Data model").
+ * `ustack record --format json` prints exactly a `Capture`.
+ */
+
+/** One frame of a stack, innermost first. Addresses are hex strings ("0x55d0c3a00139"). */
+export interface Frame {
+  /** Absolute program counter in the traced process. Inline frames share the pc of their physical frame. */
+  pc: string;
+  /** Absolute path of the mapped module (executable or shared library), or null if unmapped. */
+  module: string | null;
+  /** pc minus the module's load base: stable across ASLR. */
+  offset: string | null;
+  /** Demangled function name, or null when unknown (printed `??`). */
+  symbol: string | null;
+  /** Mangled (linkage) name when it differs from `symbol`. */
+  linkage?: string | null;
+  symbolOffset: number | null;
+  symbolSize: number | null;
+  file: string | null;
+  line: number | null;
+  inlined: boolean;
+}
+
+export interface Hit {
+  /** The hook spec that fired, exactly as the user wrote it. */
+  hook: string;
+  pid: number;
+  tid: number;
+  /** Order of this hit within the capture, starting at 0. */
+  seq: number;
+  frames: Frame[];
+}
+
+export interface CrashInfo extends Hit {
+  /** Signal name, e.g. "SIGSEGV". */
+  signal: string;
+  /** Faulting address for SIGSEGV/SIGBUS/SIGFPE/SIGILL, hex string, else null. */
+  faultAddress: string | null;
+}
+
+export interface ResolvedHook {
+  module: string;
+  symbol: string;
+  address: string;
+}
+
+export interface HookResolution {
+  spec: string;
+  resolved: ResolvedHook[];
+}
+
+export interface ExitStatus {
+  code: number | null;
+  /** Signal name such as "SIGSEGV" when the program was killed by a signal. */
+  signal: string | null;
+}
+
+export interface CaptureStats {
+  hits: number;
+  recorded: number;
+  dropped: number;
+  durationMs: number;
+  /** Number of distinct stacks seen (counted even past maxHits). */
+  uniqueStacks?: number;
+  /** True when the run was stopped by the timeout. */
+  timedOut?: boolean;
+  /** Processes that outlived the main program and were killed at the end. */
+  killedLeftovers?: number;
+}
+
+export interface Capture {
+  schema: 1;
+  backend: 'ptrace' | 'stap';
+  command: string[];
+  exit: ExitStatus;
+  hooks: HookResolution[];
+  hits: Hit[];
+  crash: CrashInfo | null;
+  stats: CaptureStats;
+  /** Human-readable notes, e.g. "no debuginfo for /usr/lib/x86_64-linux-gnu/libc.so.6: install libc6-dbg". */
+  warnings?: string[];
+}
