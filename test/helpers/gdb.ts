@@ -1,0 +1,104 @@
+/**
+ * gdb as the oracle: runs `gdb -batch` with `break F` / `bt` / `continue` on a real binary and
+ * returns the function names of every stop, innermost first, as gdb prints them.
+ */
+import { execFileSync } from 'node:child_process';
+
+export interface GdbFrame {
+  /** Function name as gdb prints it (demangled, no parameter list), or '??'. */
+  func: string;
+  file: string | null;
+  line: number | null;
+  /** gdb prints inline frames without an address; they have `inlined: true`. */
+  inlined: boolean;
+  /** gdb's `<signal handler called>` pseudo frame. */
+  signalHandler: boolean;
+}
+
+export interface GdbOptions {
+  breakpoints: string[];
+  /** Stop collecting after this many stops (default 200). */
+  maxStops?: number;
+  /** Extra gdb commands run before `run` (e.g. 'set follow-fork-mode child'). */
+  setup?: string[];
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** Parses one `bt` listing (lines starting with #N). */
+export function parseBacktrace(text: string): GdbFrame[] {
+  const frames: GdbFrame[] = [];
+  for (const raw of text.split('\n')) {
+    const m = /^#(\d+)\s+(.*)$/.exec(raw.trim());
+    if (!m) continue;
+    let rest = m[2];
+    if (rest.startsWith('<signal handler called>')) {
+      frames.push({ func: '<signal handler called>', file: null, line: null, inlined: false, signalHandler: true });
+      continue;
+    }
+    const hasAddress = /^0x[0-9a-f]+ in /.test(rest);
+    rest = rest.replace(/^0x[0-9a-f]+ in /, '');
+    // name is everything up to the argument list " (" that follows it
+    const nameEnd = rest.search(/ \(/);
+    const func = (nameEnd >= 0 ? rest.slice(0, nameEnd) : rest.split(' ')[0]).trim();
+    const at = / at (\S+):(\d+)\s*$/.exec(rest);
+    frames.push({
+      func,
+      file: at ? at[1] : null,
+      line: at ? Number(at[2]) : null,
+      // gdb omits the "0x... in" prefix for frame 0 at a breakpoint and for inline frames;
+      // frame 0 is never reported as inline here (callers compare frames 1.. for that).
+      inlined: !hasAddress && m[1] !== '0',
+      signalHandler: false,
+    });
+  }
+  return frames;
+}
+
+/** Runs the program under gdb and returns one backtrace per breakpoint stop. */
+export function gdbBacktraces(argv: string[], options: GdbOptions): GdbFrame[][] {
+  const max = options.maxStops ?? 200;
+  const cmds: string[] = [
+    'set pagination off',
+    'set confirm off',
+    'set breakpoint pending on',
+    'set print frame-arguments none',
+    'set print address on',
+    'set width 0',
+    ...(options.setup ?? []),
+  ];
+  for (const b of options.breakpoints) cmds.push(`break ${b}`);
+  // one `commands` block for all breakpoints: print a marker, the backtrace, continue
+  cmds.push('commands 1-' + options.breakpoints.length, 'silent', 'echo @@STOP\\n', 'bt', 'echo @@END\\n', 'continue', 'end');
+  cmds.push('run');
+  const args = ['-batch', '-nx'];
+  for (const c of cmds) args.push('-ex', c);
+  args.push('--args', ...argv);
+  let out: string;
+  try {
+    out = execFileSync('gdb', args, {
+      cwd: options.cwd,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: options.timeoutMs ?? 120000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e: any) {
+    out = String(e.stdout ?? '');
+  }
+  const stops: GdbFrame[][] = [];
+  const re = /@@STOP\n([\s\S]*?)@@END/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(out)) && stops.length < max) stops.push(parseBacktrace(m[1]));
+  return stops;
+}
+
+/** Function names from frame 0 up to and including `main` (or the last frame). */
+export function namesUpToMain(frames: { func: string }[]): string[] {
+  const names: string[] = [];
+  for (const f of frames) {
+    names.push(f.func);
+    if (f.func === 'main') break;
+  }
+  return names;
+}
