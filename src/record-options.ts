@@ -1,0 +1,36 @@
+/** Options and result of one traced run, shared by both backends, the CLI and the Jest environment. */
+import type { Capture } from './capture/types';
+
+export type BackendName = 'ptrace' | 'stap' | 'auto';
+
+export interface RecordOptions {
+  /** Hook specs: "func", "func@libc.so.6", "parse_*", "ns::Klass::method". May be empty (crash catcher). */
+  hooks: string[];
+  /** Default 'ptrace'. 'auto' picks stap only when `ustack doctor` says it can run. */
+  backend?: BackendName;
+  cwd?: string;
+  /** Merged over process.env; a value of undefined removes the variable. */
+  env?: Record<string, string | undefined>;
+  /** Data for the program's stdin, or 'inherit' / 'ignore' (default 'ignore'). */
+  stdin?: string | Buffer | 'inherit' | 'ignore';
+  /** 'pipe' (default): collected into the result; 'inherit': passed through untouched (CLI). */
+  stdout?: 'pipe' | 'inherit';
+  stderr?: 'pipe' | 'inherit';
+  /** Milliseconds; on expiry the whole traced tree is killed and the capture so far returned (stats.timedOut). */
+  timeout?: number;
+  /** Per hook: keep the first N stacks, count the rest in stats.dropped. */
+  maxHits?: number;
+  /** Frames per stack (default 64). */
+  maxFrames?: number;
+  /** Trace forked/cloned children and exec'ed images (default true). */
+  followChildren?: boolean;
+  /** Aborting kills the traced tree; the promise still resolves with what was captured. */
+  signal?: AbortSignal;
+}
+
+export interface RecordResult {
+  capture: Capture;
+  /** The program's output when stdout/stderr are 'pipe', else ''. */
+  stdout: string;
+  stderr: string;
+}
