@@ -75,3 +75,45 @@ export class UsageError extends UstackError {
     super('USTACK_USAGE', message);
   }
 }
+
+/** An ELF file is damaged or uses a feature jest-ustack cannot read. */
+export class ElfFormatError extends UstackError {
+  constructor(path: string, detail: string) {
+    super('USTACK_ELF_FORMAT', `Cannot read "${path}": ${detail}.`);
+  }
+}
+
+/** Call frame information (.eh_frame / .eh_frame_hdr / .debug_frame) that cannot be parsed. */
+export class CorruptCfiError extends UstackError {
+  constructor(section: string, offset: number, detail: string) {
+    super('USTACK_CORRUPT_CFI', `Malformed ${section} at offset 0x${offset.toString(16)}: ${detail}. The module's unwind tables look damaged; rebuild it or report the file, stacks through it fall back to frame pointers.`);
+  }
+}
+
+/** A report.json given to `ustack report merge` is missing, unreadable or of another schema. */
+export class ReportFormatError extends UstackError {
+  constructor(file: string, detail: string) {
+    super('USTACK_BAD_REPORT', `Cannot merge "${file}": ${detail}. Pass folders (or report.json files) written by the jest-ustack reporter of a compatible version.`);
+  }
+}
+
+/** DWARF data that cannot be decoded (truncated or unknown encodings). */
+export class MalformedDwarfError extends UstackError {
+  constructor(detail: string) {
+    super('USTACK_MALFORMED_DWARF', `Malformed DWARF debug information: ${detail}. The binary's debug sections are damaged or use an encoding jest-ustack does not read; rebuild with -g (DWARF 4 or 5) or report the compiler version.`);
+  }
+}
+
+/** A call-path pattern given to a matcher is malformed. */
+export class InvalidCallPathPatternError extends UstackError {
+  constructor(pattern: string, detail: string) {
+    super('USTACK_INVALID_CALL_PATH_PATTERN', `Invalid call-path pattern "${pattern}": ${detail}. Write function names separated by " > ", "*" for exactly one frame, "**" for any number of frames, e.g. "main > ** > parse_*".`);
+  }
+}
+
+/** A traced program was still running when its time ran out (the Jest test's or the trace's own). */
+export class TraceTimeoutError extends UstackError {
+  constructor(message: string) {
+    super('USTACK_TRACE_TIMEOUT', message, 1);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Walks a thread's stack from its registers using DWARF CFI, falling back to the rbp chain
+ * where a pc has no CFI. The per-frame path allocates nothing: rules are cached per pc by
+ * each module's CfiTable and registers live in two preallocated files used in turn.
+ */
+import {
+  RULE_EXPRESSION,
+  RULE_OFFSET,
+  RULE_REGISTER,
+  RULE_SAME_VALUE,
+  RULE_VAL_EXPRESSION,
+  RULE_VAL_OFFSET,
+  type UnwindRule,
+} from './cfi-rule';
+import type { CfiTable } from './cfi-table';
+import { evaluateExpression } from './expression';
+import type { MemoryReader } from './memory';
+import { REG_RBP, REG_RIP, REG_RSP, REGISTER_COUNT, type RegisterFile } from './registers';
+
+export interface UnwindModule {
+  /** Load bias: link-time address = pc - bias. */
+  bias: number;
+  cfi: CfiTable | null;
+}
+
+export type ModuleLookup = (pc: number) => UnwindModule | null;
+
+/** flags bit: the frame was reached through a signal frame, its pc is exact (symbolize pc, not pc - 1). */
+export const FRAME_EXACT_PC = 1;
+/** flags bit: the frame is a signal trampoline (__restore_rt; its FDE has the 'S' augmentation). */
+export const FRAME_SIGNAL_TRAMPOLINE = 2;
+/** flags bit: the step from this frame to its caller used the frame-pointer chain (no CFI covered pc). */
+export const FRAME_UNWOUND_BY_FP = 4;
+
+export class Unwinder {
+  private readonly scratch = new Float64Array(REGISTER_COUNT);
+
+  constructor(private readonly lookup: ModuleLookup) {}
+
+  /**
+   * Walks from the registers of frame 0 (regs is clobbered). Writes return addresses/pcs into
+   * `pcs` (pcs[0] = regs[RIP]); sets flags[i] FRAME_EXACT_PC (1) when frame i was reached through
+   * a signal frame and FRAME_SIGNAL_TRAMPOLINE (2) when frame i is a signal trampoline.
+   * Returns the frame count.
+   */
+  unwind(regs: RegisterFile, mem: MemoryReader, pcs: Float64Array, flags: Uint8Array, maxFrames: number): number {
+    let cur: RegisterFile = regs;
+    let next: RegisterFile = this.scratch;
+    let n = 0;
+    let exactPc = true; // frame 0's pc is where the thread stopped, not a return address
+    const limit = Math.min(maxFrames, pcs.length, flags.length);
+    while (n < limit) {
+      const pc = cur[REG_RIP];
+      if (!(pc > 0)) break;
+      pcs[n] = pc;
+      flags[n] = n > 0 && exactPc ? FRAME_EXACT_PC : 0;
+      n++;
+      if (n >= limit) break;
+
+      const mod = this.lookup(pc);
+      const cfi = mod ? mod.cfi : null;
+      const rule: UnwindRule | null = cfi ? cfi.ruleAt((exactPc ? pc : pc - 1) - mod!.bias) : null;
+      if (rule !== null) {
+        if (rule.signalFrame) flags[n - 1] |= FRAME_SIGNAL_TRAMPOLINE;
+        if (!applyRule(rule, cur, next, mem)) break;
+        // loop protection: a caller's frame lies above its callee's (except across a signal,
+        // whose handler may run on an alternate stack)
+        if (!rule.signalFrame && !(next[REG_RSP] > cur[REG_RSP])) break;
+        exactPc = rule.signalFrame;
+      } else {
+        const rbp = cur[REG_RBP];
+        if (!(rbp > 0) || !(rbp + 16 > cur[REG_RSP])) break;
+        for (let r = 0; r < REGISTER_COUNT; r++) next[r] = cur[r];
+        next[REG_RIP] = mem.readU64(rbp + 8);
+        next[REG_RBP] = mem.readU64(rbp);
+        next[REG_RSP] = rbp + 16;
+        flags[n - 1] |= FRAME_UNWOUND_BY_FP;
+        exactPc = false;
+      }
+      const t = cur;
+      cur = next;
+      next = t;
+    }
+    return n;
+  }
+}
+
+/** Computes the caller's registers into `out`; false when the CFA cannot be computed. */
+function applyRule(rule: UnwindRule, cur: RegisterFile, out: RegisterFile, mem: MemoryReader): boolean {
+  const cfa =
+    rule.cfaRegister >= 0
+      ? cur[rule.cfaRegister] + rule.cfaOffset
+      : evaluateExpression(rule.exprBuffer!, rule.cfaExprStart, rule.cfaExprEnd, cur, mem, NaN);
+  if (!(cfa > 0)) return false; // also catches NaN and a CFA register >= REGISTER_COUNT (undefined + n)
+  const kinds = rule.kinds;
+  const values = rule.values;
+  for (let r = 0; r < REGISTER_COUNT; r++) {
+    switch (kinds[r]) {
+      case RULE_SAME_VALUE: out[r] = cur[r]; break;
+      case RULE_OFFSET: out[r] = mem.readU64(cfa + values[r]); break;
+      case RULE_VAL_OFFSET: out[r] = cfa + values[r]; break;
+      case RULE_REGISTER: out[r] = cur[values[r]]; break;
+      case RULE_EXPRESSION: {
+        const at = evaluateExpression(rule.exprBuffer!, rule.exprStart[r], rule.exprEnd[r], cur, mem, cfa);
+        out[r] = at === at ? mem.readU64(at) : NaN;
+        break;
+      }
+      case RULE_VAL_EXPRESSION:
+        out[r] = evaluateExpression(rule.exprBuffer!, rule.exprStart[r], rule.exprEnd[r], cur, mem, cfa);
+        break;
+      default: out[r] = NaN; // RULE_UNDEFINED
+    }
+  }
+  if (rule.returnColumn !== REG_RIP) out[REG_RIP] = rule.returnColumn < REGISTER_COUNT ? out[rule.returnColumn] : NaN;
+  return true;
+}
