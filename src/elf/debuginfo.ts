@@ -1,0 +1,81 @@
+/**
+ * Finds the separate debug file of a stripped binary the way gdb and SystemTap do:
+ * by build-id under the debug roots, then by .gnu_debuglink (CRC-checked) next to the
+ * binary, in its .debug/ folder, and under <root>/<binary's folder>/.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { ElfFile, openElfCached } from './elf-file';
+
+export interface DebugFileOptions {
+  /** Global debug folders, default ['/usr/lib/debug']. */
+  debugRoots?: string[];
+}
+
+export function findSeparateDebugFile(elf: ElfFile, opts: DebugFileOptions = {}): string | null {
+  const roots = opts.debugRoots ?? ['/usr/lib/debug'];
+  const self = realpathOrNull(elf.path);
+
+  if (elf.buildId && elf.buildId.length > 2) {
+    for (const root of roots) {
+      const candidate = path.join(root, '.build-id', elf.buildId.slice(0, 2), `${elf.buildId.slice(2)}.debug`);
+      if (isOtherFile(candidate, self) && buildIdMatches(candidate, elf.buildId)) return candidate;
+    }
+  }
+
+  const link = elf.debugLink;
+  if (link) {
+    const dirs = new Set<string>([path.dirname(path.resolve(elf.path))]);
+    if (self) dirs.add(path.dirname(self));
+    const candidates: string[] = [];
+    for (const dir of dirs) {
+      candidates.push(path.join(dir, link.file), path.join(dir, '.debug', link.file));
+      for (const root of roots) candidates.push(path.join(root, dir, link.file));
+    }
+    for (const candidate of candidates) {
+      if (isOtherFile(candidate, self) && crcMatches(candidate, link.crc)) return candidate;
+    }
+  }
+  return null;
+}
+
+/** The CRC32 .gnu_debuglink stores (the zlib polynomial over the whole file). */
+export function debugLinkCrc(file: string): number {
+  return zlib.crc32(fs.readFileSync(file)) >>> 0;
+}
+
+function realpathOrNull(p: string): string | null {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function isOtherFile(candidate: string, self: string | null): boolean {
+  const real = realpathOrNull(candidate);
+  if (!real) return false;
+  try {
+    if (!fs.statSync(real).isFile()) return false;
+  } catch {
+    return false;
+  }
+  return real !== self;
+}
+
+function buildIdMatches(candidate: string, buildId: string): boolean {
+  try {
+    return openElfCached(candidate).buildId === buildId;
+  } catch {
+    return false;
+  }
+}
+
+function crcMatches(candidate: string, crc: number): boolean {
+  try {
+    return debugLinkCrc(candidate) === crc >>> 0;
+  } catch {
+    return false;
+  }
+}
