@@ -1,0 +1,104 @@
+/**
+ * Turns the hits of captures into what the outputs draw: caller-first call paths (normalized
+ * like the serializer), merged with counts, and trees for flame graphs.
+ */
+import type { Capture, Frame, Hit } from '../capture/types';
+import { normalizeFrames } from '../callpath/normalize';
+
+export interface PathFrame {
+  name: string;
+  /** "file:line" of this frame, or null when unknown. */
+  location: string | null;
+}
+
+export interface MergedPath {
+  frames: PathFrame[];
+  /** "main > a > b" */
+  text: string;
+  count: number;
+}
+
+export interface FlameNode {
+  name: string;
+  value: number;
+  /** Distinct source locations seen for this node with their counts, most frequent first. */
+  locations: Array<[string, number]>;
+  children: FlameNode[];
+}
+
+export function frameLocation(frame: Pick<Frame, 'file' | 'line'>): string | null {
+  if (!frame.file) return null;
+  return frame.line != null ? `${frame.file}:${frame.line}` : frame.file;
+}
+
+/** The caller-first, normalized path of one hit. */
+export function hitPath(hit: Hit): PathFrame[] {
+  return normalizeFrames(hit.frames).map((f) => ({ name: f.name, location: frameLocation(f.frame) }));
+}
+
+/** Hooks in the order the capture declares them, then any hook only seen in hits. */
+export function hooksOf(capture: Capture): string[] {
+  const hooks = capture.hooks.map((h) => h.spec);
+  for (const hit of capture.hits) if (!hooks.includes(hit.hook)) hooks.push(hit.hook);
+  return hooks;
+}
+
+export function hitsOf(captures: Capture[], hook: string): Hit[] {
+  const out: Hit[] = [];
+  for (const c of captures) for (const h of c.hits) if (h.hook === hook) out.push(h);
+  return out;
+}
+
+/** Identical paths merged with a count, in order of first appearance. */
+export function mergePaths(hits: Hit[]): MergedPath[] {
+  const byText = new Map<string, MergedPath>();
+  for (const hit of hits) {
+    const frames = hitPath(hit);
+    const text = frames.map((f) => f.name).join(' > ');
+    const seen = byText.get(text);
+    if (seen) seen.count++;
+    else byText.set(text, { frames, text, count: 1 });
+  }
+  return [...byText.values()];
+}
+
+export function formatMergedPath(p: MergedPath): string {
+  return `${p.count}× ${p.text}`;
+}
+
+/** A flame-graph tree (root = `rootName`) of caller-first paths. */
+export function buildFlameTree(rootName: string, paths: PathFrame[][]): FlameNode {
+  const root: FlameNode = { name: rootName, value: 0, locations: [], children: [] };
+  const locationCounts = new Map<FlameNode, Map<string, number>>();
+  for (const path of paths) {
+    root.value++;
+    let node = root;
+    for (const frame of path) {
+      let child = node.children.find((c) => c.name === frame.name);
+      if (!child) {
+        child = { name: frame.name, value: 0, locations: [], children: [] };
+        node.children.push(child);
+      }
+      child.value++;
+      if (frame.location) {
+        let counts = locationCounts.get(child);
+        if (!counts) locationCounts.set(child, (counts = new Map()));
+        counts.set(frame.location, (counts.get(frame.location) ?? 0) + 1);
+      }
+      node = child;
+    }
+  }
+  for (const [node, counts] of locationCounts) {
+    node.locations = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  }
+  return root;
+}
+
+/** Innermost-first text lines of a stack: "#0 leaf (src/app.c:3)". */
+export function stackLines(frames: Frame[]): string[] {
+  return frames.map((f, i) => {
+    const name = f.symbol ?? '??';
+    const where = frameLocation(f) ?? (f.module ? `${f.module}+${f.offset ?? '?'}` : f.pc);
+    return `#${i} ${name}${f.inlined ? ' [inlined]' : ''} (${where})`;
+  });
+}
