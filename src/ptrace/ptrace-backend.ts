@@ -1,0 +1,199 @@
+/**
+ * Main-thread side of the ptrace backend: checks the program, prepares its stdio, hands the run
+ * to the tracer worker, and owns the kill switch (timeout, AbortSignal) so a hanging program
+ * never hangs the caller. One long-lived worker keeps parsed ELF/DWARF warm across runs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ElfFile } from '../elf/elf-file';
+import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
+import type { RecordOptions, RecordResult } from '../record-options';
+import { preloadFfi } from './libc';
+import type { TraceRequest, WorkerMessage } from './trace-request';
+
+let worker: Worker | null = null;
+let nextId = 1;
+let active = 0;
+const pending = new Map<number, { resolve: (m: WorkerMessage) => void; onPid: (pid: number) => void }>();
+
+function getWorker(): Worker {
+  if (worker) return worker;
+  // ffi-rs must also be loaded on the main thread, or the process crashes when the worker exits (design.md)
+  preloadFfi();
+  // From TypeScript sources (ts-jest) the worker runs the compiled copy in dist/ (`npm run build`).
+  const candidates = [path.join(__dirname, 'worker.js'), path.resolve(__dirname, '..', '..', 'dist', 'ptrace', 'worker.js')];
+  const script = candidates.find((c) => fs.existsSync(c));
+  if (!script) throw new UstackError('USTACK_NOT_BUILT', `The tracer worker is missing (${candidates[1]}). Run \`npm run build\` first.`);
+  const w = new Worker(script);
+  w.on('message', (m: WorkerMessage) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    if (m.type === 'pid') p.onPid(m.pid);
+    else {
+      pending.delete(m.id);
+      p.resolve(m);
+    }
+  });
+  w.on('error', (e) => {
+    for (const [id, p] of pending) {
+      pending.delete(id);
+      p.resolve({ type: 'error', id, error: { name: 'Error', message: `The tracer thread crashed: ${e.message}` } });
+    }
+    worker = null;
+  });
+  w.unref();
+  worker = w;
+  return w;
+}
+
+/** Resolves argv[0] like execvp: a path with a slash from cwd, a bare name from $PATH. */
+export function resolveProgram(program: string, cwd: string, env: Record<string, string | undefined>): string {
+  if (!program) throw new BinaryNotFoundError('', 'the command is empty');
+  if (program.includes('/')) {
+    const p = path.resolve(cwd, program);
+    if (!fs.existsSync(p)) throw new BinaryNotFoundError(program, `no such file (looked for ${p})`);
+    return p;
+  }
+  for (const dir of (env.PATH ?? process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const p = path.resolve(cwd, dir || '.', program);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* next */
+    }
+  }
+  throw new BinaryNotFoundError(program, 'not found in $PATH');
+}
+
+function checkProgram(file: string, shown: string): void {
+  const st = fs.statSync(file);
+  if (st.isDirectory()) throw new BinaryNotFoundError(shown, 'it is a directory');
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+  } catch {
+    throw new BinaryNotFoundError(shown, 'the file is not executable (chmod +x?)');
+  }
+  ElfFile.open(file); // throws NotElfError for scripts, other architectures, 32-bit
+}
+
+function cleanEnv(env: Record<string, string | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...(env ?? {}) })) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+export async function recordWithPtrace(argv: string[], options: RecordOptions): Promise<RecordResult> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const env = cleanEnv(options.env);
+  const file = resolveProgram(argv[0] ?? '', cwd, env);
+  checkProgram(file, argv[0]);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-run-'));
+  const stdoutMode = options.stdout ?? 'pipe';
+  const stderrMode = options.stderr ?? 'pipe';
+  let stdin: string | 'inherit' = '/dev/null';
+  if (options.stdin === 'inherit') stdin = 'inherit';
+  else if (options.stdin !== undefined && options.stdin !== 'ignore') {
+    stdin = path.join(tmp, 'stdin');
+    fs.writeFileSync(stdin, options.stdin);
+  }
+  const stopFlag = new SharedArrayBuffer(4);
+  const req: TraceRequest = {
+    id: nextId++,
+    file,
+    argv,
+    cwd,
+    env,
+    stdin,
+    stdout: stdoutMode === 'inherit' ? 'inherit' : path.join(tmp, 'stdout'),
+    stderr: stderrMode === 'inherit' ? 'inherit' : path.join(tmp, 'stderr'),
+    newProcessGroup: stdin !== 'inherit',
+    hooks: options.hooks,
+    maxFrames: options.maxFrames ?? 64,
+    maxHits: options.maxHits ?? 10000,
+    followChildren: options.followChildren ?? true,
+    pinCpu: (options as { pinCpu?: boolean }).pinCpu ?? true,
+    stopFlag,
+  };
+
+  const pids = new Set<number>();
+  let timedOut = false;
+  let aborted = false;
+  const stopAll = () => {
+    Atomics.store(new Int32Array(stopFlag), 0, 1);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  const w = getWorker();
+  active++;
+  w.ref();
+  const timer =
+    options.timeout && options.timeout > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          stopAll();
+        }, options.timeout)
+      : null;
+  const onAbort = () => {
+    aborted = true;
+    stopAll();
+  };
+  options.signal?.addEventListener('abort', onAbort);
+  if (options.signal?.aborted) onAbort();
+  let message: WorkerMessage;
+  try {
+    message = await new Promise<WorkerMessage>((resolve) => {
+      pending.set(req.id, {
+        resolve,
+        onPid: (pid) => {
+          pids.add(pid);
+          if (timedOut || aborted) stopAll();
+        },
+      });
+      w.postMessage(req);
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (--active === 0) w.unref();
+  }
+  const read = (p: string | 'inherit') => (p === 'inherit' ? '' : fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
+  const stdout = read(req.stdout);
+  const stderr = read(req.stderr);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  if (message.type === 'error') throw reviveError(message.error);
+  if (message.type !== 'done') throw new Error('unexpected tracer message');
+  const capture = message.capture;
+  if (timedOut) capture.stats.timedOut = true;
+  if (aborted) (capture.stats as { aborted?: boolean }).aborted = true;
+  return { capture, stdout, stderr };
+}
+
+function reviveError(e: { name: string; code?: string; message: string; exitCode?: number; stack?: string; suggestions?: string[] }): Error {
+  if (e.code) {
+    const err = e.code === 'USTACK_UNKNOWN_HOOK' ? Object.create(UnknownHookError.prototype) : Object.create(UstackError.prototype);
+    Object.assign(err, { name: e.name, code: e.code, message: e.message, exitCode: e.exitCode ?? 2, suggestions: e.suggestions ?? [] });
+    Object.defineProperty(err, 'stack', { value: `${e.name}: ${e.message}`, enumerable: false });
+    return err;
+  }
+  const err = new Error(e.message);
+  err.stack = e.stack;
+  return err;
+}
+
+/** Terminates the tracer worker (tests, CLI exit). */
+export async function shutdownTracer(): Promise<void> {
+  if (worker) {
+    const w = worker;
+    worker = null;
+    await w.terminate();
+  }
+}

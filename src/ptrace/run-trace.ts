@@ -1,0 +1,70 @@
+/** Runs one trace request with the tracer and turns the raw result into a Capture. */
+import type { Capture, CrashInfo, Hit } from '../capture/types';
+import { Symbolizer } from '../symbolize/symbolizer';
+import { libc } from './libc';
+import type { TraceRequest } from './trace-request';
+import { Tracer } from './tracer';
+
+const symbolizer = new Symbolizer();
+
+export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Capture {
+  const started = performance.now();
+  const flag = new Int32Array(req.stopFlag);
+  const tracer = new Tracer(libc(), {
+    hooks: req.hooks,
+    maxFrames: req.maxFrames,
+    maxHits: req.maxHits,
+    followChildren: req.followChildren,
+    pinCpu: req.pinCpu,
+    shouldStop: () => Atomics.load(flag, 0) !== 0,
+    onProcess: onPid,
+  });
+  const raw = tracer.run({
+    file: req.file,
+    argv: req.argv,
+    cwd: req.cwd,
+    env: req.env,
+    stdin: req.stdin,
+    stdout: req.stdout,
+    stderr: req.stderr,
+    newProcessGroup: req.newProcessGroup,
+  });
+  const durationMs = performance.now() - started;
+  const hits: Hit[] = [];
+  for (const h of raw.hits) {
+    const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules);
+    for (const hook of h.hooks) hits.push({ hook: req.hooks[hook], pid: h.pid, tid: h.tid, seq: hits.length, frames });
+  }
+  let crash: CrashInfo | null = null;
+  if (raw.crash) {
+    const c = raw.crash;
+    crash = {
+      hook: '',
+      pid: c.pid,
+      tid: c.tid,
+      seq: hits.length,
+      frames: symbolizer.stack(c.pcs, c.frameFlags, c.modules),
+      signal: c.signal,
+      faultAddress: c.faultAddress === null ? null : '0x' + c.faultAddress.toString(16),
+    };
+  }
+  const warnings = [...raw.warnings, ...symbolizer.takeWarnings()];
+  return {
+    schema: 1,
+    backend: 'ptrace',
+    command: req.argv,
+    exit: raw.exit,
+    hooks: raw.hooks,
+    hits,
+    crash,
+    stats: {
+      hits: raw.hitCount,
+      recorded: hits.length,
+      dropped: raw.dropped,
+      durationMs: Math.round(durationMs * 10) / 10,
+      uniqueStacks: raw.uniqueStacks,
+      killedLeftovers: raw.killedLeftovers,
+    },
+    ...(warnings.length ? { warnings } : {}),
+  };
+}

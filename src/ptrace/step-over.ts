@@ -1,0 +1,238 @@
+/**
+ * Stepping over a breakpoint without removing it: the int3 replaces the first byte of the
+ * function's first instruction, so the tracer performs that instruction itself (registers and
+ * memory) and resumes at the next one. Breakpoints stay planted, so no thread ever runs past a
+ * hooked function unseen. Instructions not emulated here fall back to an in-place step
+ * (restore the byte, single-step with the other threads stopped, re-plant).
+ */
+import { REGS, X86_REG_OFFSET } from './constants';
+
+/** Registers as the raw user_regs_struct bytes, and the tracee memory the emulation needs. */
+export interface EmulationContext {
+  regs: Buffer;
+  readU64(address: number): number;
+  readBytes(address: number, length: number): Buffer | null;
+  writeU64(address: number, value: bigint): boolean;
+}
+
+export type StepOverResult =
+  /** rip already points at a harmless remainder (endbr64): just continue. */
+  | 'continue'
+  /** registers changed: the caller writes them back (SETREGS) then continues. */
+  | 'setregs'
+  /** emulation failed (memory unreadable): use the in-place step. */
+  | 'fallback';
+
+export interface StepOverPlan {
+  /** Short mnemonic for diagnostics and tests. */
+  readonly kind: string;
+  /** Runs with regs.rip already at the breakpoint address. */
+  emulate(ctx: EmulationContext, address: number): StepOverResult;
+}
+
+const RIP = REGS.rip;
+const RSP = REGS.rsp;
+const EFLAGS = REGS.eflags;
+const MASK64 = (1n << 64n) - 1n;
+
+function getReg(regs: Buffer, reg: number): bigint {
+  return regs.readBigUInt64LE(X86_REG_OFFSET[reg]);
+}
+
+function setReg(regs: Buffer, reg: number, value: bigint, wide: boolean): void {
+  regs.writeBigUInt64LE(wide ? value & MASK64 : value & 0xffffffffn, X86_REG_OFFSET[reg]);
+}
+
+function setRip(regs: Buffer, rip: number): void {
+  regs.writeUInt32LE(rip % 0x100000000, RIP);
+  regs.writeUInt32LE(Math.floor(rip / 0x100000000), RIP + 4);
+}
+
+function parity(v: bigint): boolean {
+  let b = Number(v & 0xffn);
+  b ^= b >> 4;
+  b ^= b >> 2;
+  b ^= b >> 1;
+  return (b & 1) === 0;
+}
+
+const ALU_ADD = 0, ALU_OR = 1, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7, ALU_TEST = 8;
+
+/** Computes an ALU result and the x86 status flags exactly (CF, PF, AF, ZF, SF, OF). */
+function alu(op: number, a: bigint, b: bigint, bits: 32 | 64, regs: Buffer): bigint {
+  const mask = bits === 64 ? MASK64 : 0xffffffffn;
+  const sign = 1n << BigInt(bits - 1);
+  a &= mask;
+  b &= mask;
+  let r: bigint;
+  let cf = false;
+  let of = false;
+  let af = false;
+  switch (op) {
+    case ALU_ADD:
+      r = (a + b) & mask;
+      cf = a + b > mask;
+      of = ((a ^ r) & (b ^ r) & sign) !== 0n;
+      af = ((a ^ b ^ r) & 0x10n) !== 0n;
+      break;
+    case ALU_SUB:
+    case ALU_CMP:
+      r = (a - b) & mask;
+      cf = a < b;
+      of = ((a ^ b) & (a ^ r) & sign) !== 0n;
+      af = ((a ^ b ^ r) & 0x10n) !== 0n;
+      break;
+    case ALU_OR:
+      r = a | b;
+      break;
+    case ALU_AND:
+    case ALU_TEST:
+      r = a & b;
+      break;
+    case ALU_XOR:
+      r = a ^ b;
+      break;
+    default:
+      throw new Error(`unsupported ALU op ${op}`);
+  }
+  let flags = Number(regs.readBigUInt64LE(EFLAGS) & ~0x8d5n);
+  if (cf) flags |= 0x1;
+  if (parity(r)) flags |= 0x4;
+  if (af) flags |= 0x10;
+  if (r === 0n) flags |= 0x40;
+  if (r & sign) flags |= 0x80;
+  if (of) flags |= 0x800;
+  regs.writeBigUInt64LE(BigInt(flags), EFLAGS);
+  return r;
+}
+
+function plan(kind: string, emulate: StepOverPlan['emulate']): StepOverPlan {
+  return { kind, emulate };
+}
+
+/** Decodes the first instruction of a hooked function (its original bytes) into a step-over plan. */
+export function planStepOver(code: Buffer): StepOverPlan | null {
+  let i = 0;
+  // endbr64: the int3 sits on the f3 prefix, 0f 1e fa that remains is a hint no-op.
+  if (code[0] === 0xf3 && code[1] === 0x0f && code[2] === 0x1e && code[3] === 0xfa) {
+    return plan('endbr64', () => 'continue');
+  }
+  let rex = 0;
+  if ((code[i] & 0xf0) === 0x40) rex = code[i++];
+  const w = (rex & 8) !== 0;
+  const rexR = (rex & 4) ? 8 : 0;
+  const rexB = (rex & 1) ? 8 : 0;
+  const op = code[i++];
+  const modrm = code[i];
+  const mod = modrm >> 6;
+  const reg = ((modrm >> 3) & 7) + rexR;
+  const rm = (modrm & 7) + rexB;
+  const ripRelative = mod === 0 && (modrm & 7) === 5;
+
+  // push r64
+  if (op >= 0x50 && op <= 0x57 && !w) {
+    const r = (op - 0x50) + rexB;
+    const len = i;
+    return plan('push', (ctx, address) => {
+      const regs = ctx.regs;
+      const value = getReg(regs, r);
+      const rsp = regs.readBigUInt64LE(RSP) - 8n;
+      if (!ctx.writeU64(Number(rsp), value)) return 'fallback';
+      regs.writeBigUInt64LE(rsp, RSP);
+      setRip(regs, address + len);
+      return 'setregs';
+    });
+  }
+  // mov r, r/m (89) and mov r/m, r (8b), register forms and rip-relative loads
+  if ((op === 0x89 || op === 0x8b) && mod === 3) {
+    const len = i + 1;
+    const dst = op === 0x89 ? rm : reg;
+    const src = op === 0x89 ? reg : rm;
+    return plan('mov', (ctx, address) => {
+      setReg(ctx.regs, dst, getReg(ctx.regs, src), w);
+      setRip(ctx.regs, address + len);
+      return 'setregs';
+    });
+  }
+  if (op === 0x8b && ripRelative) {
+    const disp = code.readInt32LE(i + 1);
+    const len = i + 5;
+    return plan('mov-rip', (ctx, address) => {
+      const bytes = ctx.readBytes(address + len + disp, 8);
+      if (!bytes) return 'fallback';
+      setReg(ctx.regs, reg, w ? bytes.readBigUInt64LE(0) : BigInt(bytes.readUInt32LE(0)), w);
+      setRip(ctx.regs, address + len);
+      return 'setregs';
+    });
+  }
+  // lea disp(%rip), r
+  if (op === 0x8d && ripRelative) {
+    const disp = code.readInt32LE(i + 1);
+    const len = i + 5;
+    return plan('lea-rip', (ctx, address) => {
+      setReg(ctx.regs, reg, BigInt(address + len + disp), w);
+      setRip(ctx.regs, address + len);
+      return 'setregs';
+    });
+  }
+  // mov $imm, r32 (b8+r) and movabs $imm64, r64 (REX.W b8+r)
+  if (op >= 0xb8 && op <= 0xbf) {
+    const r = (op - 0xb8) + rexB;
+    const imm = w ? code.readBigUInt64LE(i) : BigInt(code.readUInt32LE(i));
+    const len = i + (w ? 8 : 4);
+    return plan('mov-imm', (ctx, address) => {
+      setReg(ctx.regs, r, imm, w);
+      setRip(ctx.regs, address + len);
+      return 'setregs';
+    });
+  }
+  // ALU r/m, imm8/imm32 on a register (sub $8,%rsp; add $1,%rdi; cmp $3,%edi; ...)
+  if ((op === 0x83 || op === 0x81) && mod === 3) {
+    const aluOp = (modrm >> 3) & 7;
+    if (aluOp === ALU_ADD || aluOp === ALU_OR || aluOp === ALU_AND || aluOp === ALU_SUB || aluOp === ALU_XOR || aluOp === ALU_CMP) {
+      const imm = op === 0x83 ? BigInt(code.readInt8(i + 1)) : BigInt(code.readInt32LE(i + 1));
+      const len = i + 1 + (op === 0x83 ? 1 : 4);
+      return plan('alu-imm', (ctx, address) => {
+        const r = alu(aluOp, getReg(ctx.regs, rm), imm, w ? 64 : 32, ctx.regs);
+        if (aluOp !== ALU_CMP) setReg(ctx.regs, rm, r, w);
+        setRip(ctx.regs, address + len);
+        return 'setregs';
+      });
+    }
+  }
+  // ALU r/m, r and r, r/m with register operands (xor %eax,%eax; test %rdi,%rdi; cmp %rsi,%rdi; ...)
+  const aluRegOps: Record<number, [number, boolean]> = {
+    0x01: [ALU_ADD, false], 0x03: [ALU_ADD, true], 0x09: [ALU_OR, false], 0x0b: [ALU_OR, true],
+    0x21: [ALU_AND, false], 0x23: [ALU_AND, true], 0x29: [ALU_SUB, false], 0x2b: [ALU_SUB, true],
+    0x31: [ALU_XOR, false], 0x33: [ALU_XOR, true], 0x39: [ALU_CMP, false], 0x3b: [ALU_CMP, true],
+    0x85: [ALU_TEST, false],
+  };
+  if (aluRegOps[op] && mod === 3) {
+    const [aluOp, toReg] = aluRegOps[op];
+    const dst = toReg ? reg : rm;
+    const src = toReg ? rm : reg;
+    const len = i + 1;
+    return plan('alu-reg', (ctx, address) => {
+      const r = alu(aluOp, getReg(ctx.regs, dst), getReg(ctx.regs, src), w ? 64 : 32, ctx.regs);
+      if (aluOp !== ALU_CMP && aluOp !== ALU_TEST) setReg(ctx.regs, dst, r, w);
+      setRip(ctx.regs, address + len);
+      return 'setregs';
+    });
+  }
+  // jmp rel32 / rel8 (tail-call stubs)
+  if (op === 0xe9 && !rex) {
+    const disp = code.readInt32LE(i);
+    return plan('jmp', (ctx, address) => {
+      setRip(ctx.regs, address + i + 4 + disp);
+      return 'setregs';
+    });
+  }
+  if (op === 0xeb && !rex) {
+    const disp = code.readInt8(i);
+    return plan('jmp', (ctx, address) => {
+      setRip(ctx.regs, address + i + 1 + disp);
+      return 'setregs';
+    });
+  }
+  return null;
+}

@@ -1,0 +1,26 @@
+/** Messages between the main thread and the tracer worker (structured-clone safe). */
+import type { Capture } from '../capture/types';
+
+export interface TraceRequest {
+  id: number;
+  file: string;
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdin: string | 'inherit';
+  stdout: string | 'inherit';
+  stderr: string | 'inherit';
+  newProcessGroup: boolean;
+  hooks: string[];
+  maxFrames: number;
+  maxHits: number;
+  followChildren: boolean;
+  pinCpu: boolean;
+  /** Int32Array over a SharedArrayBuffer: [0] set to 1 by the main thread to stop the run. */
+  stopFlag: SharedArrayBuffer;
+}
+
+export type WorkerMessage =
+  | { type: 'pid'; id: number; pid: number }
+  | { type: 'done'; id: number; capture: Capture }
+  | { type: 'error'; id: number; error: { name: string; code?: string; message: string; exitCode?: number; stack?: string; suggestions?: string[] } };

@@ -1,0 +1,104 @@
+/**
+ * Reads and writes a traced process's memory through /proc/PID/mem with plain fs calls
+ * (faster than process_vm_readv over ffi-rs, see design.md). At each hit the top of the
+ * stack is read in one go and word reads are served from that window.
+ */
+import * as fs from 'node:fs';
+import type { MemoryReader } from '../dwarf/memory';
+
+const WINDOW = 16 * 1024;
+
+export class TraceeMemory implements MemoryReader {
+  private fd: number;
+  private readonly window = Buffer.allocUnsafe(WINDOW);
+  private windowStart = 0;
+  private windowLength = 0;
+  private readonly word = Buffer.allocUnsafe(16);
+
+  constructor(readonly pid: number) {
+    this.fd = fs.openSync(`/proc/${pid}/mem`, 'r+');
+  }
+
+  /** Re-opens after exec: the old file refers to the replaced address space. */
+  reopen(): void {
+    this.close();
+    this.fd = fs.openSync(`/proc/${this.pid}/mem`, 'r+');
+    this.invalidate();
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* already gone */
+      }
+      this.fd = -1;
+    }
+  }
+
+  /** Loads the stack window starting at `sp` (call once per stop before unwinding). */
+  loadWindow(sp: number): void {
+    this.windowStart = sp;
+    this.windowLength = this.pread(this.window, WINDOW, sp);
+  }
+
+  invalidate(): void {
+    this.windowLength = 0;
+  }
+
+  readU64(address: number): number {
+    const rel = address - this.windowStart;
+    if (rel >= 0 && rel + 8 <= this.windowLength) {
+      return this.window.readUInt32LE(rel + 4) * 0x100000000 + this.window.readUInt32LE(rel);
+    }
+    if (this.pread(this.word, 8, address) !== 8) return NaN;
+    return this.word.readUInt32LE(4) * 0x100000000 + this.word.readUInt32LE(0);
+  }
+
+  readBytes(address: number, length: number): Buffer | null {
+    const buf = Buffer.allocUnsafe(length);
+    return this.pread(buf, length, address) === length ? buf : null;
+  }
+
+  readInt32(address: number): number | null {
+    return this.pread(this.word, 4, address) === 4 ? this.word.readInt32LE(0) : null;
+  }
+
+  writeBytes(address: number, bytes: Buffer): boolean {
+    try {
+      const n = fs.writeSync(this.fd, bytes, 0, bytes.length, address);
+      if (address < this.windowStart + this.windowLength && address + bytes.length > this.windowStart) this.invalidate();
+      return n === bytes.length;
+    } catch {
+      return false;
+    }
+  }
+
+  writeU64(address: number, value: bigint): boolean {
+    this.word.writeBigUInt64LE(value & 0xffffffffffffffffn, 8);
+    return this.writeBytes(address, this.word.subarray(8, 16));
+  }
+
+  private pread(buf: Buffer, length: number, address: number): number {
+    if (!(address >= 0) || address > 0x7fffffffffff) return 0;
+    try {
+      return fs.readSync(this.fd, buf, 0, length, address);
+    } catch {
+      // the window may cross the end of the mapping: fall back to page-sized reads
+      if (length <= 4096) return 0;
+      let done = 0;
+      while (done < length) {
+        const chunk = Math.min(4096 - ((address + done) % 4096), length - done);
+        try {
+          const n = fs.readSync(this.fd, buf, done, chunk, address + done);
+          if (n <= 0) break;
+          done += n;
+        } catch {
+          break;
+        }
+      }
+      return done;
+    }
+  }
+}

@@ -1,0 +1,717 @@
+/**
+ * The ptrace tracer: runs one program (and, by default, its children) with int3 breakpoints on
+ * the hooked functions, and records the raw stack (pcs) of every hit. Synchronous: it blocks in
+ * waitpid, so it runs in a worker thread (see ptrace-backend.ts); symbolization happens after
+ * the run, from module snapshots taken when the stacks were recorded.
+ */
+import * as fs from 'node:fs';
+import type { HookResolution } from '../capture/types';
+import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
+import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
+import { CfiTable } from '../dwarf/cfi-table';
+import { openElfCached, type ElfFile } from '../elf/elf-file';
+import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
+import { ModuleMap, readProcessMaps, type LoadedModule } from '../symbolize/process-maps';
+import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
+import { resolveHook, type HookTarget } from '../symbolize/hook-resolver';
+import { suggestNames } from '../symbolize/near-names';
+import * as C from './constants';
+import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
+import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
+import { spawnStopped, type SpawnRequest } from './spawn';
+import { planStepOver, type StepOverPlan } from './step-over';
+import { TraceeMemory } from './tracee-memory';
+
+export interface TracerOptions {
+  hooks: string[];
+  maxFrames: number;
+  maxHits: number;
+  followChildren: boolean;
+  /** Pin tracer and tracee to one CPU (a hit costs several times less in a VM, design.md). */
+  pinCpu: boolean;
+  /** Polled after every stop: when it returns true the whole traced tree is killed. */
+  shouldStop?: () => boolean;
+  /** Called with every process id that joins the traced tree (for the caller's kill switch). */
+  onProcess?: (pid: number) => void;
+  /** Maximum number of distinct stacks remembered per hook for uniqueness counting. */
+  maxUniqueStacks?: number;
+}
+
+/** A recorded stack before symbolization. */
+export interface RawStack {
+  hooks: number[];
+  pid: number;
+  tid: number;
+  seq: number;
+  pcs: Float64Array;
+  frameFlags: Uint8Array;
+  modules: ModuleMap;
+}
+
+export interface RawCrash extends RawStack {
+  signal: string;
+  faultAddress: number | null;
+}
+
+export interface TraceResult {
+  exit: { code: number | null; signal: string | null };
+  hits: RawStack[];
+  crash: RawCrash | null;
+  hooks: HookResolution[];
+  hitCount: number;
+  dropped: number;
+  uniqueStacks: number;
+  killedLeftovers: number;
+  stopped: boolean;
+  warnings: string[];
+}
+
+const BREAKPOINT = Buffer.from([0xcc]);
+const R_STATE_OFFSET = 24; // struct r_debug { int r_version; link_map *r_map; ElfW(Addr) r_brk; r_state; ... }
+const RT_CONSISTENT = 0;
+
+interface Breakpoint {
+  address: number;
+  original: Buffer; // first 16 bytes of the function as in the file
+  plan: StepOverPlan | null;
+  hooks: number[];
+  /** The dynamic linker's _dl_debug_state: the library list changed. */
+  linkerEvent: boolean;
+  module: string;
+}
+
+interface Thread {
+  tid: number;
+  process: TracedProcess;
+  /** In-place step in progress over this breakpoint. */
+  stepping: Breakpoint | null;
+  /** False until the first stop of an auto-attached thread/child (a PTRACE_EVENT_STOP that is not a group-stop). */
+  started: boolean;
+}
+
+class TracedProcess {
+  readonly breakpoints = new Map<number, Breakpoint>();
+  readonly threads = new Set<number>();
+  memory: TraceeMemory;
+  modules: ModuleMap = new ModuleMap([]);
+  /** Module paths already searched for hooks in this image. */
+  readonly searched = new Set<string>();
+  rDebug = 0;
+  consistentSeen = false;
+  /** Unfollowed vfork child: detach at exec, never record. */
+  detachAtExec = false;
+  unwindCache = new Map<LoadedModule, UnwindModule>();
+
+  constructor(readonly pid: number) {
+    this.memory = new TraceeMemory(pid);
+  }
+}
+
+function cfiFor(elf: ElfFile): CfiTable | null {
+  const cached = cfiCache.get(elf);
+  if (cached !== undefined) return cached;
+  const section = (name: string) => {
+    const s = elf.section(name);
+    return s && s.size > 0 ? { data: s.data, address: s.address } : null;
+  };
+  const ehFrame = section('.eh_frame');
+  const debugFrame = section('.debug_frame');
+  const table = ehFrame || debugFrame ? CfiTable.fromSections({ ehFrame, ehFrameHdr: section('.eh_frame_hdr'), debugFrame }) : null;
+  cfiCache.set(elf, table);
+  return table;
+}
+const cfiCache = new WeakMap<ElfFile, CfiTable | null>();
+
+export class Tracer {
+  private readonly libc: Libc;
+  private readonly opts: TracerOptions;
+  private readonly specs: HookSpec[];
+  private readonly resolutions: HookResolution[];
+  private readonly threads = new Map<number, Thread>();
+  private readonly processes = new Map<number, TracedProcess>();
+  /** Stops of tids whose creation event has not been seen yet. */
+  private readonly early = new Map<number, number>();
+  private readonly hits: RawStack[] = [];
+  private readonly hitsPerHook: number[];
+  private readonly uniquePerHook: Set<string>[];
+  private readonly warnings: string[] = [];
+  private crash: RawCrash | null = null;
+  private rootPid = 0;
+  private rootExit: { code: number | null; signal: string | null } = { code: null, signal: null };
+  private rootExited = false;
+  private seq = 0;
+  private dropped = 0;
+  private hitCount = 0;
+  private killedLeftovers = 0;
+  private stopped = false;
+  private fatal: UstackError | null = null;
+
+  private readonly regs: RegisterFileLike = new Float64Array(REGISTER_COUNT);
+  private readonly pcs: Float64Array;
+  private readonly flags: Uint8Array;
+  private readonly unwinder: Unwinder;
+  private currentProcess: TracedProcess | null = null;
+
+  constructor(libc: Libc, opts: TracerOptions) {
+    this.libc = libc;
+    this.opts = opts;
+    this.specs = opts.hooks.map((h) => parseHookSpec(h));
+    this.resolutions = opts.hooks.map((spec) => ({ spec, resolved: [] }));
+    this.hitsPerHook = opts.hooks.map(() => 0);
+    this.uniquePerHook = opts.hooks.map(() => new Set<string>());
+    this.pcs = new Float64Array(opts.maxFrames);
+    this.flags = new Uint8Array(opts.maxFrames);
+    this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
+  }
+
+  /** Runs the program to completion (or until stopped) and returns the raw capture. */
+  run(req: SpawnRequest): TraceResult {
+    const libc = this.libc;
+    const previousAffinity = this.opts.pinCpu ? libc.getAffinity(0) : [];
+    const pid = spawnStopped(libc, req);
+    this.rootPid = pid;
+    this.opts.onProcess?.(pid);
+    try {
+      // wait for the shell's self-stop, then seize and let it exec the program
+      const w = libc.waitpidErrno(pid, C.WUNTRACED | C.__WALL | C.__WNOTHREAD);
+      if (w.value !== pid) throw new UstackError('USTACK_SPAWN', `Could not start the program: waitpid failed (${w.errnoMessage}).`);
+      const options = C.PTRACE_O_TRACEEXEC | C.PTRACE_O_EXITKILL | C.PTRACE_O_TRACECLONE | C.PTRACE_O_TRACEFORK | C.PTRACE_O_TRACEVFORK;
+      const seized = libc.ptraceErrno(C.PTRACE_SEIZE, pid, 0, options);
+      if (seized.value !== 0) {
+        libc.kill(pid, SIGKILL);
+        libc.waitpid(pid, C.__WALL);
+        throw new PtraceDeniedError(explainPtraceDenied(seized.errnoCode, seized.errnoMessage));
+      }
+      if (this.opts.pinCpu && previousAffinity.length > 1) {
+        const cpu = previousAffinity[previousAffinity.length - 1];
+        libc.setAffinity(0, [cpu]);
+        libc.setAffinity(pid, [cpu]);
+      }
+      const proc = new TracedProcess(pid);
+      this.processes.set(pid, proc);
+      this.addThread(pid, proc);
+      libc.kill(pid, 18 /* SIGCONT */);
+      this.loop();
+    } finally {
+      if (this.opts.pinCpu && previousAffinity.length > 1) {
+        libc.setAffinity(0, previousAffinity); // give the worker thread its CPUs back
+      }
+      for (const p of this.processes.values()) p.memory.close();
+    }
+    if (this.fatal) throw this.fatal;
+    for (let i = 0; i < this.specs.length; i++) {
+      const spec = this.specs[i];
+      if (this.resolutions[i].resolved.length === 0 && spec.module) {
+        this.warnings.push(`Hook "${spec.text}": module ${spec.module} was never loaded, so the hook never fired.`);
+      }
+    }
+    let unique = 0;
+    for (const s of this.uniquePerHook) unique += s.size;
+    return {
+      exit: this.rootExit,
+      hits: this.hits,
+      crash: this.crash,
+      hooks: this.resolutions,
+      hitCount: this.hitCount,
+      dropped: this.dropped,
+      uniqueStacks: unique,
+      killedLeftovers: this.killedLeftovers,
+      stopped: this.stopped,
+      warnings: this.warnings,
+    };
+  }
+
+  private loop(): void {
+    const libc = this.libc;
+    for (;;) {
+      const tid = libc.waitpid(-1, C.__WALL | C.__WNOTHREAD);
+      if (tid < 0) break; // ECHILD: nothing left to wait for
+      const status = libc.status;
+      if (!this.stopped && this.opts.shouldStop?.()) {
+        this.stopped = true;
+        this.killAll();
+      }
+      if ((status & 0xff) !== 0x7f) {
+        // exited or killed
+        this.onExit(tid, status);
+        continue;
+      }
+      const sig = (status >> 8) & 0xff;
+      const event = status >>> 16;
+      const thread = this.threads.get(tid);
+      if (!thread) {
+        // a new thread or child reported before its parent's clone/fork event
+        this.early.set(tid, status);
+        continue;
+      }
+      try {
+        if (event !== 0) this.onEvent(thread, event, sig);
+        else if (sig === SIGTRAP) this.onTrap(thread);
+        else this.onSignal(thread, sig);
+      } catch (e) {
+        if (e instanceof UstackError) {
+          this.fatal = e;
+          this.stopped = true;
+          this.killAll();
+        } else {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private addThread(tid: number, proc: TracedProcess): Thread {
+    const t: Thread = { tid, process: proc, stepping: null, started: false };
+    this.threads.set(tid, t);
+    proc.threads.add(tid);
+    return t;
+  }
+
+  private resume(tid: number, sig = 0): void {
+    this.libc.ptrace(C.PTRACE_CONT, tid, 0, sig);
+  }
+
+  private onExit(tid: number, status: number): void {
+    const thread = this.threads.get(tid);
+    this.threads.delete(tid);
+    this.early.delete(tid);
+    if (thread) {
+      thread.process.threads.delete(tid);
+      if (thread.process.pid === tid) {
+        thread.process.memory.close();
+        this.processes.delete(tid);
+      }
+    }
+    if (tid === this.rootPid) {
+      const termsig = status & 0x7f;
+      this.rootExit = termsig === 0 ? { code: (status >> 8) & 0xff, signal: null } : { code: null, signal: signalName(termsig) };
+      this.rootExited = true;
+      // whatever is left (daemons, grandchildren) dies with the program
+      if (this.processes.size > 0) {
+        this.killedLeftovers = this.processes.size;
+        this.warnings.push(`${this.processes.size} process(es) outlived the program and were killed: ${[...this.processes.keys()].join(', ')}.`);
+        this.killAll();
+      }
+    }
+  }
+
+  private killAll(): void {
+    for (const tid of this.threads.keys()) this.libc.kill(tid, SIGKILL);
+    for (const tid of this.early.keys()) this.libc.kill(tid, SIGKILL);
+  }
+
+  private onEvent(thread: Thread, event: number, sig: number): void {
+    const libc = this.libc;
+    const proc = thread.process;
+    switch (event) {
+      case C.PTRACE_EVENT_CLONE:
+      case C.PTRACE_EVENT_FORK:
+      case C.PTRACE_EVENT_VFORK: {
+        libc.ptrace(C.PTRACE_GETEVENTMSG, thread.tid, 0, libc.arenaAddress + OFF_EVENTMSG);
+        const child = libc.arena.readUInt32LE(OFF_EVENTMSG);
+        this.opts.onProcess?.(child);
+        if (event === C.PTRACE_EVENT_CLONE) {
+          this.addThread(child, proc);
+        } else {
+          const childProc = new TracedProcess(child);
+          for (const [addr, bp] of proc.breakpoints) childProc.breakpoints.set(addr, bp);
+          childProc.modules = proc.modules;
+          childProc.rDebug = proc.rDebug;
+          childProc.consistentSeen = proc.consistentSeen;
+          for (const s of proc.searched) childProc.searched.add(s);
+          this.processes.set(child, childProc);
+          this.addThread(child, childProc);
+          if (!this.opts.followChildren) {
+            if (event === C.PTRACE_EVENT_FORK) {
+              // take our int3s out of the child's copy of memory, then let it go
+              this.waitForEarly(child);
+              for (const bp of childProc.breakpoints.values()) childProc.memory.writeBytes(bp.address, bp.original.subarray(0, 1));
+              this.forget(child);
+              libc.ptrace(C.PTRACE_DETACH, child, 0, 0);
+            } else {
+              childProc.detachAtExec = true;
+            }
+          }
+        }
+        const early = this.early.get(child);
+        if (early !== undefined) {
+          this.early.delete(child);
+          const t = this.threads.get(child);
+          if (t) {
+            t.started = true;
+            this.resume(child);
+          }
+        }
+        this.resume(thread.tid);
+        return;
+      }
+      case C.PTRACE_EVENT_EXEC: {
+        this.onExec(thread);
+        return;
+      }
+      case C.PTRACE_EVENT_STOP: {
+        if (thread.started && STOP_SIGNALS.has(sig)) {
+          libc.ptrace(C.PTRACE_LISTEN, thread.tid, 0, 0); // group-stop: stay stopped as without a tracer
+        } else {
+          thread.started = true;
+          this.resume(thread.tid);
+        }
+        return;
+      }
+      default:
+        this.resume(thread.tid);
+    }
+  }
+
+  /** A fork child's first stop may not have arrived yet when we want to detach it. */
+  private waitForEarly(child: number): void {
+    if (this.early.has(child)) {
+      this.early.delete(child);
+      return;
+    }
+    this.libc.waitpid(child, C.__WALL | C.__WNOTHREAD);
+  }
+
+  private forget(pid: number): void {
+    const proc = this.processes.get(pid);
+    if (!proc) return;
+    for (const tid of proc.threads) this.threads.delete(tid);
+    proc.memory.close();
+    this.processes.delete(pid);
+  }
+
+  private onExec(thread: Thread): void {
+    // After exec the thread reporting is the thread-group leader; other threads are gone.
+    let proc = thread.process;
+    const pid = proc.pid;
+    for (const tid of [...proc.threads]) if (tid !== pid) this.threads.delete(tid);
+    if (proc.detachAtExec) {
+      this.forget(pid);
+      this.libc.ptrace(C.PTRACE_DETACH, thread.tid, 0, 0);
+      return;
+    }
+    proc.memory.close();
+    const fresh = new TracedProcess(pid);
+    this.processes.set(pid, fresh);
+    this.threads.delete(thread.tid);
+    this.addThread(pid, fresh);
+    proc = fresh;
+    this.refreshModules(proc);
+    const exe = proc.modules.modules()[0];
+    const interp = exe?.elf?.interpreter;
+    const ld = interp ? proc.modules.modules().find((m) => m.path === interp || (m.elf && m.elf.path === interp) || pathBase(m.path) === pathBase(interp)) : undefined;
+    if (ld && ld.elf) {
+      const dbg = ld.elf.symbols().byName('_dl_debug_state')[0];
+      const rd = ld.elf.symbols().byName('_r_debug')[0] ?? ld.elf.symbols().byName('_r_debug_extended')[0];
+      if (dbg) {
+        proc.rDebug = rd ? rd.address + ld.bias : 0;
+        this.plant(proc, dbg.address + ld.bias, ld, [], true);
+      }
+    }
+    // hooks in the executable itself can go in now; libraries follow at the linker's first event
+    this.plantHooks(proc, exe ? [exe] : [], false);
+    if (!ld || !proc.rDebug) {
+      // static executable (or no r_debug): everything that will ever be mapped at start is here
+      this.plantHooks(proc, proc.modules.modules(), true);
+      proc.consistentSeen = true;
+    }
+    this.resume(thread.tid);
+  }
+
+  private refreshModules(proc: TracedProcess): void {
+    let maps;
+    try {
+      maps = readProcessMaps(proc.pid);
+    } catch {
+      return;
+    }
+    proc.modules = new ModuleMap(maps);
+    proc.unwindCache = new Map();
+    // breakpoints of unmapped modules (dlclose) are forgotten with their code
+    const live = new Set(proc.modules.modules().map((m) => m.path));
+    for (const [addr, bp] of proc.breakpoints) if (!live.has(bp.module)) proc.breakpoints.delete(addr);
+    for (const s of [...proc.searched]) if (!live.has(s)) proc.searched.delete(s);
+  }
+
+  /**
+   * Resolves hook specs in modules not searched yet and plants breakpoints.
+   * `complete`: the initial library set is loaded, so an unqualified spec that matched nothing is an error.
+   */
+  private plantHooks(proc: TracedProcess, candidates: LoadedModule[], complete: boolean): void {
+    const fresh = candidates.filter((m) => m.elf && !proc.searched.has(m.path));
+    const all = proc.modules.modules().filter((m) => m.elf);
+    for (let i = 0; i < this.specs.length; i++) {
+      const spec = this.specs[i];
+      const alreadyInImage = proc.breakpoints.size > 0 && [...proc.breakpoints.values()].some((b) => b.hooks.includes(i));
+      if (!spec.module && alreadyInImage) continue; // first match wins for unqualified specs
+      let modules: LoadedModule[];
+      if (spec.module) {
+        modules = fresh.filter((m) => moduleMatches(m.path, spec.module!));
+        if (modules.length === 0) continue;
+      } else {
+        modules = fresh;
+        if (modules.length === 0) continue;
+      }
+      let targets: HookTarget[] = [];
+      try {
+        targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: m.elf! })));
+      } catch (e) {
+        if (!(e instanceof UnknownHookError)) throw e;
+        if (spec.module) throw e; // the module is here but the function is not
+      }
+      if (targets.length === 0) continue;
+      // unqualified, non-glob specs take the first module with a match
+      const chosen = spec.module || isGlob(spec.pattern) ? targets : targets.filter((t) => t.module === targets[0].module);
+      for (const t of chosen) {
+        const mod = modules.find((m) => m.path === t.module)!;
+        this.plant(proc, t.address + mod.bias, mod, [i], false);
+        const resolved = this.resolutions[i].resolved;
+        const address = '0x' + t.address.toString(16);
+        if (!resolved.some((r) => r.module === t.module && r.address === address)) resolved.push({ module: t.module, symbol: t.symbol, address });
+      }
+    }
+    for (const m of fresh) proc.searched.add(m.path);
+    if (complete && proc.pid === this.rootPid && !proc.consistentSeen) {
+      for (let i = 0; i < this.specs.length; i++) {
+        const spec = this.specs[i];
+        if (spec.module || this.resolutions[i].resolved.length > 0) continue;
+        const names = new Set<string>();
+        for (const m of all) for (const f of m.elf!.symbols().functions()) names.add(f.name.replace(/@.*$/, ''));
+        throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, suggestNames(spec.pattern, names, 5));
+      }
+    }
+  }
+
+  private plant(proc: TracedProcess, address: number, mod: LoadedModule, hooks: number[], linkerEvent: boolean): void {
+    const existing = proc.breakpoints.get(address);
+    if (existing) {
+      for (const h of hooks) if (!existing.hooks.includes(h)) existing.hooks.push(h);
+      return;
+    }
+    const original = proc.memory.readBytes(address, 16);
+    if (!original) {
+      this.warnings.push(`Cannot read code at 0x${address.toString(16)} in ${mod.path}; hook not planted.`);
+      return;
+    }
+    if (original[0] === 0xcc) return; // someone else's breakpoint; never stack ours on it
+    const bp: Breakpoint = { address, original, plan: planStepOver(original), hooks: [...hooks], linkerEvent, module: mod.path };
+    if (proc.memory.writeBytes(address, BREAKPOINT)) proc.breakpoints.set(address, bp);
+  }
+
+  private readRegs(tid: number): boolean {
+    return this.libc.ptrace(C.PTRACE_GETREGS, tid, 0, this.libc.arenaAddress + OFF_REGS) === 0;
+  }
+
+  private ripFromArena(): number {
+    const a = this.libc.arena;
+    return a.readUInt32LE(OFF_REGS + C.REGS.rip + 4) * 0x100000000 + a.readUInt32LE(OFF_REGS + C.REGS.rip);
+  }
+
+  private onTrap(thread: Thread): void {
+    const proc = thread.process;
+    if (thread.stepping) {
+      // in-place step finished: put the int3 back
+      const bp = thread.stepping;
+      thread.stepping = null;
+      if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
+      this.resume(thread.tid);
+      return;
+    }
+    if (!this.readRegs(thread.tid)) return; // gone
+    const rip = this.ripFromArena();
+    const bp = proc.breakpoints.get(rip - 1);
+    if (!bp) {
+      this.onSignal(thread, SIGTRAP); // not ours: the program's own int3 or raise(SIGTRAP)
+      return;
+    }
+    // rewind to the breakpoint: the function has not started yet
+    const regsBuf = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
+    regsBuf.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
+    if (bp.linkerEvent) {
+      this.onLinkerEvent(proc);
+    } else if (!proc.detachAtExec) {
+      this.recordHit(thread, bp);
+    }
+    this.stepOver(thread, bp, regsBuf);
+  }
+
+  private stepOver(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
+    const proc = thread.process;
+    const libc = this.libc;
+    if (bp.plan) {
+      const mem = proc.memory;
+      const outcome = bp.plan.emulate(
+        { regs: regsBuf, readU64: (a) => mem.readU64(a), readBytes: (a, n) => mem.readBytes(a, n), writeU64: (a, v) => mem.writeU64(a, v) },
+        bp.address,
+      );
+      if (outcome === 'continue') {
+        this.resume(thread.tid);
+        return;
+      }
+      if (outcome === 'setregs') {
+        libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, libc.arenaAddress + OFF_REGS);
+        this.resume(thread.tid);
+        return;
+      }
+      // 'fallback' restores rip below
+      regsBuf.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
+      regsBuf.writeUInt32LE(Math.floor(bp.address / 0x100000000), C.REGS.rip + 4);
+    }
+    // In-place step: restore the original byte, single-step this thread, re-plant on its trap.
+    proc.memory.writeBytes(bp.address, bp.original.subarray(0, 1));
+    libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, libc.arenaAddress + OFF_REGS);
+    thread.stepping = bp;
+    libc.ptrace(C.PTRACE_SINGLESTEP, thread.tid, 0, 0);
+  }
+
+  private onLinkerEvent(proc: TracedProcess): void {
+    const state = proc.rDebug ? proc.memory.readInt32(proc.rDebug + R_STATE_OFFSET) : RT_CONSISTENT;
+    if (state !== RT_CONSISTENT) return;
+    this.refreshModules(proc);
+    this.plantHooks(proc, proc.modules.modules(), true);
+    proc.consistentSeen = true;
+  }
+
+  private unwindModule(pc: number): UnwindModule | null {
+    const proc = this.currentProcess!;
+    const mod = proc.modules.find(pc);
+    if (!mod) return null;
+    let u = proc.unwindCache.get(mod);
+    if (!u) {
+      u = { bias: mod.bias, cfi: mod.elf ? cfiFor(mod.elf) : null };
+      proc.unwindCache.set(mod, u);
+    }
+    return u;
+  }
+
+  /** Unwinds the stopped thread whose registers are in the arena. */
+  private unwindCurrent(proc: TracedProcess, exactPc: number): number {
+    registersFromUserRegs(this.libc.arena, OFF_REGS, this.regs);
+    this.regs[REG_RIP] = exactPc;
+    proc.memory.loadWindow(this.regs[7]);
+    this.currentProcess = proc;
+    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
+    // a pc outside every known module: the library list may have changed under us (dlopen without our event)
+    if (n > 0 && !proc.modules.find(this.pcs[n - 1])) {
+      this.refreshModules(proc);
+      registersFromUserRegs(this.libc.arena, OFF_REGS, this.regs);
+      this.regs[REG_RIP] = exactPc;
+      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
+    }
+    return n;
+  }
+
+  private recordHit(thread: Thread, bp: Breakpoint): void {
+    const proc = thread.process;
+    this.hitCount += bp.hooks.length;
+    const n = this.unwindCurrent(proc, bp.address);
+    const pcs = this.pcs.subarray(0, n);
+    let key: string | null = null;
+    const keep: number[] = [];
+    for (const h of bp.hooks) {
+      const count = ++this.hitsPerHook[h];
+      const unique = this.uniquePerHook[h];
+      if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add((key ??= pcs.join(',')));
+      if (count <= this.opts.maxHits) keep.push(h);
+      else this.dropped++;
+    }
+    if (keep.length === 0) return;
+    this.hits.push({
+      hooks: keep,
+      pid: proc.pid,
+      tid: thread.tid,
+      seq: this.seq++,
+      pcs: pcs.slice(),
+      frameFlags: this.flags.slice(0, n),
+      modules: proc.modules,
+    });
+  }
+
+  private onSignal(thread: Thread, sig: number): void {
+    const proc = thread.process;
+    if (thread.stepping) {
+      // a signal arrived before the in-place step: put the int3 back, the step restarts at the breakpoint
+      const bp = thread.stepping;
+      thread.stepping = null;
+      if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
+    }
+    if (CRASH_SIGNALS.has(sig) && !this.crash && !handlesSignal(proc.pid, sig)) this.recordCrash(thread, sig);
+    this.resume(thread.tid, sig);
+  }
+
+  private recordCrash(thread: Thread, sig: number): void {
+    const proc = thread.process;
+    if (!this.readRegs(thread.tid)) return;
+    const rip = this.ripFromArena();
+    const n = this.unwindCurrent(proc, rip);
+    let faultAddress: number | null = null;
+    if (FAULT_ADDRESS_SIGNALS.has(sig) && this.libc.ptrace(C.PTRACE_GETSIGINFO, thread.tid, 0, this.libc.arenaAddress + OFF_SIGINFO) === 0) {
+      const a = this.libc.arena;
+      faultAddress = a.readUInt32LE(OFF_SIGINFO + 20) * 0x100000000 + a.readUInt32LE(OFF_SIGINFO + 16);
+    }
+    this.crash = {
+      hooks: [],
+      pid: proc.pid,
+      tid: thread.tid,
+      seq: this.seq++,
+      pcs: this.pcs.slice(0, n),
+      frameFlags: this.flags.slice(0, n),
+      modules: proc.modules,
+      signal: signalName(sig),
+      faultAddress,
+    };
+  }
+}
+
+type RegisterFileLike = Float64Array;
+
+function pathBase(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+function isGlob(pattern: string): boolean {
+  return /[*?[]/.test(pattern);
+}
+
+/** Module part of a hook spec: absolute path, basename, or basename without the version suffix. */
+export function moduleMatches(path: string, wanted: string): boolean {
+  if (wanted.startsWith('/')) return path === wanted;
+  const base = pathBase(path);
+  if (base === wanted) return true;
+  const stem = base.replace(/\.so(\.\d+)*$/, '');
+  return stem === wanted || stem + '.so' === wanted || stem === wanted.replace(/\.so(\.\d+)*$/, '');
+}
+
+/** True when the process has a handler for `sig` (SigCgt in /proc/PID/status). */
+function handlesSignal(pid: number, sig: number): boolean {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^SigCgt:\s*([0-9a-f]+)/m.exec(status);
+    if (!m) return false;
+    return (BigInt('0x' + m[1]) >> BigInt(sig - 1)) & 1n ? true : false;
+  } catch {
+    return false;
+  }
+}
+
+/** Turns a failed PTRACE_SEIZE into the reason and the fix. */
+export function explainPtraceDenied(errno: number, message: string): string {
+  const reasons: string[] = [];
+  try {
+    const scope = fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim();
+    if (scope === '3') reasons.push('Yama ptrace_scope is 3 (ptrace disabled until reboot)');
+    else if (scope === '2') reasons.push('Yama ptrace_scope is 2 (only CAP_SYS_PTRACE may trace): run as root or `sudo sysctl kernel.yama.ptrace_scope=1`');
+  } catch {
+    /* no Yama */
+  }
+  try {
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const seccomp = /^Seccomp:\s*(\d)/m.exec(status);
+    if (seccomp && seccomp[1] !== '0') reasons.push('the process runs under a seccomp filter (containers block ptrace by default: run docker with --cap-add=SYS_PTRACE or --security-opt seccomp=unconfined)');
+    const cap = /^CapEff:\s*([0-9a-f]+)/m.exec(status);
+    if (cap && ((BigInt('0x' + cap[1]) >> 19n) & 1n) === 0n && errno === C.EPERM) reasons.push('CAP_SYS_PTRACE is missing');
+  } catch {
+    /* not Linux /proc */
+  }
+  return `PTRACE_SEIZE failed: ${message}.${reasons.length ? ' Likely cause: ' + reasons.join('; ') + '.' : ''}`;
+}

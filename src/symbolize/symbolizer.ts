@@ -1,0 +1,155 @@
+/**
+ * Turns raw pcs into Frames: module and offset from the process's module map, symbol from the
+ * ELF symbol tables, and file:line plus inline frames from DWARF (the module itself or its
+ * separate debug file). Everything is cached per module file and per pc, so the worker that
+ * keeps a Symbolizer answers repeated stacks from memory.
+ */
+import type { Frame } from '../capture/types';
+import { LineTable } from '../dwarf/line-table';
+import { DebugInfo } from '../dwarf/debug-info';
+import type { DebugSections } from '../dwarf/debug-sections';
+import { FRAME_EXACT_PC } from '../dwarf/unwinder';
+import { openElfCached, type ElfFile } from '../elf/elf-file';
+import { findSeparateDebugFile } from '../elf/debuginfo';
+import { demangle } from './demangle';
+import type { LoadedModule, ModuleMap } from './process-maps';
+
+interface ModuleDebug {
+  lines: LineTable | null;
+  info: DebugInfo | null;
+}
+
+const NO_DEBUG: ModuleDebug = { lines: null, info: null };
+
+function hex(n: number): string {
+  return '0x' + n.toString(16);
+}
+
+/** The fix to name when a module has no DWARF, as the seed document's stap run needed. */
+export function debugInfoAdvice(path: string): string {
+  if (path.startsWith('/usr/') || path.startsWith('/lib')) {
+    return `install its debug symbols (Debian/Ubuntu: the -dbg or -dbgsym package, e.g. \`apt-get install libc6-dbg\`; Fedora/RHEL: \`debuginfo-install <package>\`)`;
+  }
+  return 'build it with -g (and keep the debug info: no `strip`, or ship it with objcopy --only-keep-debug + --add-gnu-debuglink)';
+}
+
+export class Symbolizer {
+  private readonly debug = new Map<ElfFile, ModuleDebug>();
+  private readonly cache = new Map<string, Frame[]>();
+  /** Modules already reported as lacking debug info in the current capture. */
+  private warned = new Set<string>();
+  private warnings: string[] = [];
+
+  /** Frames of one stack, innermost first; `flags` tells which pcs are exact (frame 0, after a signal). */
+  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap): Frame[] {
+    const out: Frame[] = [];
+    for (let i = 0; i < pcs.length; i++) {
+      const exact = i === 0 || (flags[i] & FRAME_EXACT_PC) !== 0;
+      for (const f of this.frames(pcs[i], exact, modules)) out.push(f);
+    }
+    return out;
+  }
+
+  /** Frames for one pc: inline frames first, then the physical frame. */
+  frames(pc: number, exact: boolean, modules: ModuleMap): Frame[] {
+    const mod = modules.find(pc);
+    if (mod?.elf && this.debugFor(mod) === NO_DEBUG && !this.warned.has(mod.path)) {
+      this.warned.add(mod.path);
+      this.warnings.push(`No debug information for ${mod.path}: its frames show function names without file:line. To fix, ${debugInfoAdvice(mod.path)}.`);
+    }
+    const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}`;
+    let frames = this.cache.get(key);
+    if (!frames) {
+      frames = this.compute(pc, exact, mod);
+      this.cache.set(key, frames);
+    }
+    return frames;
+  }
+
+  /** Warnings since the last call (one per module lacking debug info); starts a new capture. */
+  takeWarnings(): string[] {
+    const w = this.warnings;
+    this.warnings = [];
+    this.warned = new Set();
+    return w;
+  }
+
+  private compute(pc: number, exact: boolean, mod: LoadedModule | null): Frame[] {
+    const base: Frame = {
+      pc: hex(pc),
+      module: mod ? mod.path : null,
+      offset: mod ? hex(pc - mod.bias) : null,
+      symbol: null,
+      symbolOffset: null,
+      symbolSize: null,
+      file: null,
+      line: null,
+      inlined: false,
+    };
+    if (!mod || !mod.elf) return [base];
+    const link = pc - mod.bias;
+    // a return address may sit just past a noreturn call at the end of its function
+    const lookupAt = exact ? link : link - 1;
+    const sym = mod.elf.symbols().lookup(lookupAt);
+    if (sym) {
+      const name = demangle(sym.name.replace(/@.*$/, ''));
+      base.symbol = name;
+      if (name !== sym.name) base.linkage = sym.name;
+      base.symbolOffset = link - sym.address;
+      base.symbolSize = sym.size;
+    }
+    const dbg = this.debugFor(mod);
+    if (!dbg.info && !dbg.lines) return [base];
+    const source = dbg.info ? dbg.info.framesAt(lookupAt) : [];
+    if (source.length === 0) {
+      const loc = dbg.lines?.lookup(lookupAt);
+      if (loc) {
+        base.file = loc.file;
+        base.line = loc.line;
+      }
+      return [base];
+    }
+    // DWARF frames: inlined subroutines then the physical function; the physical one keeps the ELF symbol's offsets
+    const frames: Frame[] = [];
+    for (const sf of source) {
+      const f: Frame = { ...base, file: sf.file, line: sf.line, inlined: sf.inlined };
+      if (sf.inlined) {
+        f.symbol = sf.linkageName ? demangle(sf.linkageName) : sf.function;
+        f.linkage = sf.linkageName ?? undefined;
+        f.symbolOffset = null;
+        f.symbolSize = null;
+      } else if (!f.symbol) {
+        f.symbol = sf.linkageName ? demangle(sf.linkageName) : sf.function;
+      }
+      if (f.linkage === undefined || f.linkage === f.symbol) delete f.linkage;
+      frames.push(f);
+    }
+    return frames;
+  }
+
+  private debugFor(mod: LoadedModule): ModuleDebug {
+    const elf = mod.elf!;
+    let d = this.debug.get(elf);
+    if (d) return d;
+    let sections: DebugSections | null = elf.hasDebugInfo ? elf : null;
+    if (!sections) {
+      const separate = findSeparateDebugFile(elf);
+      if (separate) {
+        try {
+          const debugElf = openElfCached(separate);
+          if (debugElf.hasDebugInfo) sections = debugElf;
+        } catch {
+          /* unreadable debug file: fall through to the warning */
+        }
+      }
+    }
+    if (!sections) {
+      d = NO_DEBUG;
+    } else {
+      const lines = LineTable.fromSections(sections);
+      d = { lines, info: DebugInfo.fromSections(sections, lines) };
+    }
+    this.debug.set(elf, d);
+    return d;
+  }
+}
