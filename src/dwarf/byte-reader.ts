@@ -117,3 +117,38 @@ export function stringAt(buf: Buffer, offset: number): string {
   const end = buf.indexOf(0, offset);
   return buf.toString('utf8', offset, end < 0 ? buf.length : end);
 }
+
+/** Helpers the DWARF debug-info and line-table readers need (appended; see above for the primitives). */
+export interface ByteReader {
+  /** Unsigned 24-bit integer (DW_FORM_strx3 / addrx3). */
+  u24(): number;
+  /** A section offset: 4 bytes in 32-bit DWARF, 8 in 64-bit DWARF. */
+  offsetOf(size: number): number;
+  /**
+   * An initial length field: returns the unit length and sets `lastOffsetSize` to 4 or 8
+   * (0xffffffff announces 64-bit DWARF).
+   */
+  initialLength(): number;
+  lastOffsetSize: number;
+}
+
+ByteReader.prototype.u24 = function u24(this: ByteReader): number {
+  const v = this.buf[this.offset] | (this.buf[this.offset + 1] << 8) | (this.buf[this.offset + 2] << 16);
+  this.offset += 3;
+  return v;
+};
+
+ByteReader.prototype.offsetOf = function offsetOf(this: ByteReader, size: number): number {
+  return size === 8 ? this.u64() : this.u32();
+};
+
+ByteReader.prototype.initialLength = function initialLength(this: ByteReader): number {
+  const len = this.u32();
+  if (len === 0xffffffff) {
+    this.lastOffsetSize = 8;
+    return this.u64();
+  }
+  this.lastOffsetSize = 4;
+  return len;
+};
+ByteReader.prototype.lastOffsetSize = 4;
