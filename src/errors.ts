@@ -117,3 +117,12 @@ export class TraceTimeoutError extends UstackError {
     super('USTACK_TRACE_TIMEOUT', message, 1);
   }
 }
+
+/** SystemTap itself failed (translator, compiler or runtime) for a reason other than a bad hook or missing debuginfo. */
+export class StapFailedError extends UstackError {
+  readonly stderr: string;
+  constructor(detail: string, stderr: string) {
+    super('USTACK_STAP_FAILED', `stap failed: ${detail}. Run \`ustack doctor\` to check the host; stap's messages:\n${stderr.trim().split('\n').slice(-20).join('\n')}`);
+    this.stderr = stderr;
+  }
+}
