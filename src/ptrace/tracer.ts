@@ -11,7 +11,8 @@ import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
 import { CfiTable } from '../dwarf/cfi-table';
 import { openElfCached, type ElfFile } from '../elf/elf-file';
 import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
-import { ModuleMap, readProcessMaps, type LoadedModule } from '../symbolize/process-maps';
+import { readProcessMaps } from '../symbolize/process-maps';
+import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
 import { resolveHook, type HookTarget } from '../symbolize/hook-resolver';
 import { suggestNames } from '../symbolize/near-names';
@@ -397,7 +398,7 @@ export class Tracer {
     this.addThread(pid, fresh);
     proc = fresh;
     this.refreshModules(proc);
-    const exe = proc.modules.modules()[0];
+    const exe = findExecutable(proc);
     const interp = exe?.elf?.interpreter;
     const ld = interp ? proc.modules.modules().find((m) => m.path === interp || (m.elf && m.elf.path === interp) || pathBase(m.path) === pathBase(interp)) : undefined;
     if (ld && ld.elf) {
@@ -438,7 +439,8 @@ export class Tracer {
    * `complete`: the initial library set is loaded, so an unqualified spec that matched nothing is an error.
    */
   private plantHooks(proc: TracedProcess, candidates: LoadedModule[], complete: boolean): void {
-    const fresh = candidates.filter((m) => m.elf && !proc.searched.has(m.path));
+    const exe = findExecutable(proc);
+    const fresh = candidates.filter((m) => m.elf && !proc.searched.has(m.path)).sort((a, b) => (a === exe ? -1 : b === exe ? 1 : 0));
     const all = proc.modules.modules().filter((m) => m.elf);
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i];
@@ -664,6 +666,18 @@ export class Tracer {
 }
 
 type RegisterFileLike = Float64Array;
+
+/** The module of the process's executable (/proc/PID/exe), not the first mapping, which may be a library. */
+function findExecutable(proc: TracedProcess): LoadedModule | undefined {
+  let exePath = '';
+  try {
+    exePath = fs.readlinkSync(`/proc/${proc.pid}/exe`);
+  } catch {
+    /* gone */
+  }
+  const mods = proc.modules.modules();
+  return mods.find((m) => m.path === exePath) ?? mods.find((m) => m.elf?.kind === 'EXEC') ?? mods[0];
+}
 
 function pathBase(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);

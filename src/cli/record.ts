@@ -1,0 +1,68 @@
+/**
+ * `ustack record --hook SPEC [...] [--format text|json] [--output FILE] [--max-frames N]
+ *  [--max-hits N] [--timeout SECONDS] [--no-follow] [--backend B] -- CMD [ARGS...]`
+ * The program's stdio passes through untouched; the capture goes to --output or to stdout after
+ * the program ends; ustack exits with the program's code (128+signal when it was killed).
+ */
+import * as fs from 'node:fs';
+import { formatCapture } from '../capture/text-format';
+import { UsageError } from '../errors';
+import { record } from '../record';
+import type { BackendName } from '../record-options';
+import { signalNumber } from '../ptrace/signals';
+import { intFlag, parseArgs } from './args';
+
+export const usage = `Usage: ustack record [--hook SPEC ...] [--format text|json] [--output FILE]
+                     [--max-frames N] [--max-hits N] [--timeout SECONDS] [--no-follow]
+                     [--backend ptrace|stap|auto] -- CMD [ARGS...]
+
+Runs CMD with hooks on the given functions and prints the stack of every hit.
+SPEC: func, func@libc.so.6, a glob such as 'parse_*', or a C++/Rust name such as ns::Klass::method.
+With no --hook, ustack only records the stack of a crash (a crash catcher).`;
+
+export async function main(args: string[]): Promise<number> {
+  const parsed = parseArgs(
+    args,
+    {
+      hook: { value: true, multiple: true },
+      format: { value: true },
+      output: { value: true },
+      'max-frames': { value: true },
+      'max-hits': { value: true },
+      timeout: { value: true },
+      'no-follow': {},
+      backend: { value: true },
+      help: {},
+    },
+    'record',
+  );
+  if (parsed.flags.help) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  const command = parsed.rest.length ? parsed.rest : parsed.positional;
+  if (command.length === 0) throw new UsageError(`No command to run.\n${usage}`);
+  const format = (parsed.flags.format as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got "${format}".`);
+  const backend = (parsed.flags.backend as BackendName | undefined) ?? 'ptrace';
+  if (!['ptrace', 'stap', 'auto'].includes(backend)) throw new UsageError(`--backend must be ptrace, stap or auto, got "${backend}".`);
+  const timeout = intFlag(parsed.flags.timeout, 'timeout');
+  const { capture } = await record(command, {
+    hooks: (parsed.flags.hook as string[] | undefined) ?? [],
+    backend,
+    stdin: 'inherit',
+    stdout: 'inherit',
+    stderr: 'inherit',
+    maxFrames: intFlag(parsed.flags['max-frames'], 'max-frames'),
+    maxHits: intFlag(parsed.flags['max-hits'], 'max-hits'),
+    timeout: timeout === undefined ? undefined : timeout * 1000,
+    followChildren: !parsed.flags['no-follow'],
+  });
+  const text = format === 'json' ? JSON.stringify(capture, null, 2) + '\n' : formatCapture(capture);
+  const output = parsed.flags.output as string | undefined;
+  if (output) fs.writeFileSync(output, text);
+  else process.stdout.write(text);
+  if (capture.stats.timedOut) process.stderr.write(`ustack: the program timed out after ${timeout}s and was killed.\n`);
+  if (capture.exit.signal) return 128 + (signalNumber(capture.exit.signal) ?? 0);
+  return capture.exit.code ?? 1;
+}
