@@ -1,0 +1,52 @@
+/** Identical call paths of one hook merged with a count, in order of first appearance. */
+import type { Hit } from '../capture/types';
+import { callPathOf, type NormalizeOptions } from './normalize';
+
+export interface MergedCallPath {
+  hook: string;
+  /** Caller-first normalized function names. */
+  path: string[];
+  count: number;
+  /** `seq` of the first hit with this path. */
+  firstSeq: number;
+}
+
+export const CALL_PATH_SEPARATOR = ' > ';
+
+/** Merges hits (optionally only those of `hook`) into distinct call paths per hook. */
+export function mergeCallPaths(hits: readonly Hit[], options: NormalizeOptions = {}, hook?: string): MergedCallPath[] {
+  const byKey = new Map<string, MergedCallPath>();
+  const merged: MergedCallPath[] = [];
+  for (const hit of hits) {
+    if (hook !== undefined && hit.hook !== hook) continue;
+    const path = callPathOf(hit.frames, options);
+    const key = `${hit.hook}\u0000${path.join('\u0000')}`;
+    const seen = byKey.get(key);
+    if (seen) seen.count++;
+    else {
+      const entry = { hook: hit.hook, path, count: 1, firstSeq: hit.seq };
+      byKey.set(key, entry);
+      merged.push(entry);
+    }
+  }
+  return merged;
+}
+
+/** `main > top > mid > leaf` */
+export function joinCallPath(path: readonly string[]): string {
+  return path.join(CALL_PATH_SEPARATOR);
+}
+
+/** `3× main > top > mid > leaf` */
+export function formatMergedCallPath(entry: Pick<MergedCallPath, 'count' | 'path'>): string {
+  return `${entry.count}× ${joinCallPath(entry.path)}`;
+}
+
+const COUNTED = /^(\d+)× (.*)$/;
+
+/** Reads back `3× a > b` (or `a > b`, count 1) as printed by formatMergedCallPath. */
+export function parseCallPathLine(line: string): { count: number; path: string[] } {
+  const m = COUNTED.exec(line.trim());
+  const text = m ? m[2] : line.trim();
+  return { count: m ? Number(m[1]) : 1, path: text ? text.split(CALL_PATH_SEPARATOR).map((s) => s.trim()) : [] };
+}

@@ -1,0 +1,56 @@
+/** Real stacks for call-path tests: gdb backtraces (past main) turned into Capture frames. */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame, Hit } from '../../src/capture/types';
+import { parseBacktrace, type GdbFrame } from '../helpers/gdb';
+
+export function toFrame(f: GdbFrame): Frame {
+  return {
+    pc: '0x0',
+    module: null,
+    offset: null,
+    symbol: f.func === '??' ? null : f.func,
+    symbolOffset: null,
+    symbolSize: null,
+    file: f.file,
+    line: f.line,
+    inlined: f.inlined,
+  };
+}
+
+/**
+ * One hit per breakpoint stop; hook = the breakpoint spec. Breakpoint `commands` blocks only
+ * work from a script file (-x), not from -ex arguments, so the commands are written to one.
+ */
+export function gdbHits(argv: string[], breakpoints: string[]): Hit[] {
+  const lines = [
+    'set pagination off',
+    'set confirm off',
+    'set print frame-arguments none',
+    'set width 0',
+    'set backtrace past-main on',
+    'set backtrace past-entry on',
+  ];
+  breakpoints.forEach((b, i) => {
+    lines.push(`break ${b}`, `commands ${i + 1}`, 'silent', `echo @@STOP ${b}\\n`, 'bt', 'echo @@END\\n', 'continue', 'end');
+  });
+  lines.push('run');
+  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jest-ustack-gdb-')), 'cmds.gdb');
+  fs.writeFileSync(script, lines.join('\n') + '\n');
+  const out = execFileSync('gdb', ['-batch', '-nx', '-x', script, '--args', ...argv], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120000,
+  });
+  fs.rmSync(path.dirname(script), { recursive: true, force: true });
+  const hits: Hit[] = [];
+  const re = /@@STOP (.*)\n([\s\S]*?)@@END/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(out))) {
+    const frames = parseBacktrace(m[2]).filter((f) => !f.signalHandler);
+    hits.push({ hook: m[1], pid: 0, tid: 0, seq: hits.length, frames: frames.map(toFrame) });
+  }
+  return hits;
+}
