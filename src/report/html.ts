@@ -233,7 +233,7 @@ export function renderHtml(report: UstackReport): string {
   const data = htmlData(report);
   const t = report.totals;
   const totals =
-    `${t.tests} tests in ${t.files} files · ${t.passed} passed · ${t.failed} failed · ${t.skipped} skipped · ` +
+    `${t.tests} test${t.tests === 1 ? "" : "s"} in ${t.files} file${t.files === 1 ? "" : "s"} · ${t.passed} passed · ${t.failed} failed · ${t.skipped} skipped · ` +
     `${t.captures} traced runs · ${t.hits} hits · ${t.crashes} crashes` +
     (data.shards.length ? ` · shards ${data.shards.join(', ')}` : '');
   return `<!DOCTYPE html>
