@@ -1,0 +1,81 @@
+/**
+ * Hook specs as users write them: "func", "func@libc.so.6", "func@/abs/lib.so", globs
+ * ("parse_*", "str?cmp", "[a-c]*"), and C++/Rust names ("ns::Klass::method").
+ */
+import { InvalidHookError } from '../errors';
+
+export interface HookSpec {
+  /** The spec as given (trimmed). */
+  text: string;
+  /** Function name or glob. */
+  pattern: string;
+  /** Module name or path after '@', or null for "the executable, then its libraries". */
+  module: string | null;
+}
+
+export function parseHookSpec(text: string): HookSpec {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new InvalidHookError(text, 'the spec is empty');
+  if (/[\0-\x1f\x7f]/.test(trimmed)) throw new InvalidHookError(text, 'it contains a control character');
+  // Split at the first '@': names never contain one, module paths may (node_modules/@scope/...).
+  const at = trimmed.indexOf('@');
+  const pattern = (at < 0 ? trimmed : trimmed.slice(0, at)).trim();
+  const module = at < 0 ? null : trimmed.slice(at + 1).trim();
+  if (pattern === '') throw new InvalidHookError(text, 'there is no function name before "@"');
+  if (module === '') throw new InvalidHookError(text, 'there is no module name after "@"');
+  if (module !== null && module.includes('/') && !module.startsWith('/')) {
+    throw new InvalidHookError(text, `the module "${module}" is a relative path; give a basename (libfoo.so) or an absolute path`);
+  }
+  return { text: trimmed, pattern, module };
+}
+
+/** True when the pattern has glob characters (* ? or a closed [...] class). */
+export function isGlob(pattern: string): boolean {
+  return globToRegExp(pattern) !== null;
+}
+
+/**
+ * The glob as an anchored RegExp, or null when the pattern has no glob characters.
+ * A '[' without a closing ']' is literal, so C++ names like "operator[]" stay plain names.
+ */
+export function globToRegExp(pattern: string): RegExp | null {
+  let re = '';
+  let glob = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') {
+      re += '.*';
+      glob = true;
+    } else if (c === '?') {
+      re += '.';
+      glob = true;
+    } else if (c === '[') {
+      const close = classEnd(pattern, i);
+      if (close < 0) {
+        re += '\\[';
+        continue;
+      }
+      let body = pattern.slice(i + 1, close);
+      let negate = false;
+      if (body[0] === '!' || body[0] === '^') {
+        negate = true;
+        body = body.slice(1);
+      }
+      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      glob = true;
+      i = close;
+    } else {
+      re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+    }
+  }
+  return glob ? new RegExp(`^${re}$`) : null;
+}
+
+/** Index of the ']' closing a class opened at `open`, or -1 ("[]...]" and "[!]...]" include a literal ']'). */
+function classEnd(pattern: string, open: number): number {
+  let i = open + 1;
+  if (pattern[i] === '!' || pattern[i] === '^') i++;
+  if (pattern[i] === ']') i++;
+  const close = pattern.indexOf(']', i);
+  return close;
+}
