@@ -229,3 +229,25 @@ describe('writeReport', () => {
     expect(only.files.folded).toBeDefined();
   });
 });
+
+describe('on our own tracer', () => {
+  test('the ptrace backend gives the same merged call paths in summary.md as gdb', async () => {
+    const { record } = await import('../../src/record');
+    const { capture } = await record([binary, 'parse', 'fixtures/service.cfg'], { hooks: ['arena_alloc', 'parse_string'], cwd: EXAMPLE_ROOT, timeout: 60000 });
+    const own = buildReport({
+      title: 'ptrace',
+      rootDir: EXAMPLE_ROOT,
+      traces: [{ schema: 1, testPath: path.join(EXAMPLE_ROOT, 'test', 'parse.test.js'), tests: [{ title: ['t'], fullName: 't', captures: [capture] }] }],
+      results: [],
+      run: { shard: null, startedAt: new Date(0).toISOString(), durationMs: null, jestVersion: null, nodeVersion: process.version, success: null },
+    });
+    const md = renderSummary(own, { maxStacksPerHook: 1000 });
+    const counted = (text: string) => [...text.matchAll(/^ {2}(\d+× main > .*)$/gm)].map((m) => m[1]).sort();
+    const fromGdb = renderSummary({ ...report, files: [report.files[1]] }, { maxStacksPerHook: 1000 });
+    expect(counted(md)).toEqual(counted(fromGdb));
+    expect(counted(md).length).toBeGreaterThan(5);
+    const folded = renderFolded(own).split('\n').map((l) => l.replace(/^[^;]+;[^;]+;/, '')).sort();
+    const foldedGdb = renderFolded({ ...report, files: [report.files[1]] }).split('\n').map((l) => l.replace(/^[^;]+;[^;]+;/, '')).sort();
+    expect(folded).toEqual(foldedGdb);
+  });
+});
