@@ -10,16 +10,19 @@ import { DebugInfo } from '../dwarf/debug-info';
 import type { DebugSections } from '../dwarf/debug-sections';
 import { FRAME_EXACT_PC } from '../dwarf/unwinder';
 import { openElfCached, type ElfFile } from '../elf/elf-file';
+import type { SymbolTable } from '../elf/symbol-table';
 import { findSeparateDebugFile } from '../elf/debuginfo';
 import { demangle } from './demangle';
-import type { LoadedModule, ModuleMap } from './process-maps';
+import type { LoadedModule, ModuleMap } from './module-map';
 
 interface ModuleDebug {
   lines: LineTable | null;
   info: DebugInfo | null;
+  /** The separate debug file's full .symtab, for stripped modules (static functions such as __libc_start_call_main). */
+  symbols: SymbolTable | null;
 }
 
-const NO_DEBUG: ModuleDebug = { lines: null, info: null };
+const NO_DEBUG: ModuleDebug = { lines: null, info: null, symbols: null };
 
 function hex(n: number): string {
   return '0x' + n.toString(16);
@@ -53,7 +56,7 @@ export class Symbolizer {
   /** Frames for one pc: inline frames first, then the physical frame. */
   frames(pc: number, exact: boolean, modules: ModuleMap): Frame[] {
     const mod = modules.find(pc);
-    if (mod?.elf && this.debugFor(mod) === NO_DEBUG && !this.warned.has(mod.path)) {
+    if (mod?.elf && !this.debugFor(mod).lines && !this.warned.has(mod.path)) {
       this.warned.add(mod.path);
       this.warnings.push(`No debug information for ${mod.path}: its frames show function names without file:line. To fix, ${debugInfoAdvice(mod.path)}.`);
     }
@@ -90,7 +93,8 @@ export class Symbolizer {
     const link = pc - mod.bias;
     // a return address may sit just past a noreturn call at the end of its function
     const lookupAt = exact ? link : link - 1;
-    const sym = mod.elf.symbols().lookup(lookupAt);
+    const dbg = this.debugFor(mod);
+    const sym = (dbg.symbols ?? mod.elf.symbols()).lookup(lookupAt) ?? mod.elf.symbols().lookup(lookupAt);
     if (sym) {
       const name = demangle(sym.name.replace(/@.*$/, ''));
       base.symbol = name;
@@ -98,7 +102,6 @@ export class Symbolizer {
       base.symbolOffset = link - sym.address;
       base.symbolSize = sym.size;
     }
-    const dbg = this.debugFor(mod);
     if (!dbg.info && !dbg.lines) return [base];
     const source = dbg.info ? dbg.info.framesAt(lookupAt) : [];
     if (source.length === 0) {
@@ -118,8 +121,10 @@ export class Symbolizer {
         f.linkage = sf.linkageName ?? undefined;
         f.symbolOffset = null;
         f.symbolSize = null;
-      } else if (!f.symbol) {
-        f.symbol = sf.linkageName ? demangle(sf.linkageName) : sf.function;
+      } else {
+        // like gdb, the DWARF name wins over an ELF alias at the same address (_IO_new_file_overflow)
+        f.symbol = sf.linkageName ? demangle(sf.linkageName) : sf.function || f.symbol;
+        if (sf.linkageName) f.linkage = sf.linkageName;
       }
       if (f.linkage === undefined || f.linkage === f.symbol) delete f.linkage;
       frames.push(f);
@@ -132,22 +137,24 @@ export class Symbolizer {
     let d = this.debug.get(elf);
     if (d) return d;
     let sections: DebugSections | null = elf.hasDebugInfo ? elf : null;
+    let symbols: SymbolTable | null = null;
     if (!sections) {
       const separate = findSeparateDebugFile(elf);
       if (separate) {
         try {
           const debugElf = openElfCached(separate);
           if (debugElf.hasDebugInfo) sections = debugElf;
+          if (!elf.hasSection('.symtab') && debugElf.hasSection('.symtab')) symbols = debugElf.symbols();
         } catch {
           /* unreadable debug file: fall through to the warning */
         }
       }
     }
     if (!sections) {
-      d = NO_DEBUG;
+      d = symbols ? { ...NO_DEBUG, symbols } : NO_DEBUG;
     } else {
       const lines = LineTable.fromSections(sections);
-      d = { lines, info: DebugInfo.fromSections(sections, lines) };
+      d = { lines, info: DebugInfo.fromSections(sections, lines), symbols };
     }
     this.debug.set(elf, d);
     return d;

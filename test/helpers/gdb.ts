@@ -3,6 +3,9 @@
  * returns the function names of every stop, innermost first, as gdb prints them.
  */
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export interface GdbFrame {
   /** Function name as gdb prints it (demangled, no parameter list), or '??'. */
@@ -71,9 +74,10 @@ export function gdbBacktraces(argv: string[], options: GdbOptions): GdbFrame[][]
   // one `commands` block for all breakpoints: print a marker, the backtrace, continue
   cmds.push('commands 1-' + options.breakpoints.length, 'silent', 'echo @@STOP\\n', 'bt', 'echo @@END\\n', 'continue', 'end');
   cmds.push('run');
-  const args = ['-batch', '-nx'];
-  for (const c of cmds) args.push('-ex', c);
-  args.push('--args', ...argv);
+  // `commands` blocks only work from a script file, not from -ex
+  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-')), 'cmds.gdb');
+  fs.writeFileSync(script, cmds.join('\n') + '\n');
+  const args = ['-batch', '-nx', '-x', script, '--args', ...argv];
   let out: string;
   try {
     out = execFileSync('gdb', args, {
@@ -86,6 +90,7 @@ export function gdbBacktraces(argv: string[], options: GdbOptions): GdbFrame[][]
   } catch (e: any) {
     out = String(e.stdout ?? '');
   }
+  fs.rmSync(path.dirname(script), { recursive: true, force: true });
   const stops: GdbFrame[][] = [];
   const re = /@@STOP\n([\s\S]*?)@@END/g;
   let m: RegExpExecArray | null;
