@@ -1,0 +1,101 @@
+/**
+ * Hook specs -> SystemTap probe points (design.md, "Hook specs"): `func` tries the executable
+ * first and then each shared library it loads (stap's `!` alternatives), `func@lib` names one
+ * library by basename or path, globs pass through as stap wildcards.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InvalidHookError } from '../errors';
+
+export interface ParsedHook {
+  spec: string;
+  func: string;
+  /** The `@module` part, or null. */
+  module: string | null;
+}
+
+export function parseHookSpec(spec: string): ParsedHook {
+  const trimmed = spec.trim();
+  if (!trimmed) throw new InvalidHookError(spec, 'the spec is empty');
+  const at = trimmed.lastIndexOf('@');
+  const func = at >= 0 ? trimmed.slice(0, at) : trimmed;
+  const module = at >= 0 ? trimmed.slice(at + 1) : null;
+  if (!func) throw new InvalidHookError(spec, 'the function name before "@" is empty');
+  if (module === '') throw new InvalidHookError(spec, 'the module name after "@" is empty');
+  if (/["\\\n]/.test(func)) throw new InvalidHookError(spec, 'function names cannot contain quotes, backslashes or newlines');
+  return { spec, func, module };
+}
+
+/** Shared libraries the dynamic loader would map for `binary`, as absolute real paths (from `ldd`). */
+export function sharedLibrariesOf(binary: string): string[] {
+  let out: string;
+  try {
+    out = execFileSync('ldd', [binary], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return []; // static executables make ldd exit 1 ("not a dynamic executable")
+  }
+  const libs: string[] = [];
+  for (const line of out.split('\n')) {
+    const m = /=>\s+(\/\S+)\s+\(0x/.exec(line) ?? /^\s+(\/\S+)\s+\(0x/.exec(line);
+    if (!m) continue;
+    const real = realpath(m[1]);
+    if (!libs.includes(real) && !/\/ld-linux[^/]*$/.test(real)) libs.push(real);
+  }
+  return libs;
+}
+
+function realpath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Quotes a string as a SystemTap string literal. */
+export function stapString(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The library `module` names (basename like "libc.so.6", or a path), or null. */
+export function findLibrary(module: string, libraries: string[]): string | null {
+  if (module.includes('/')) {
+    const real = realpath(path.resolve(module));
+    return libraries.find((l) => l === real) ?? (fs.existsSync(real) ? real : null);
+  }
+  return (
+    libraries.find((l) => path.basename(l) === module) ??
+    // "libc" or "libc.so" for "libc.so.6"
+    libraries.find((l) => path.basename(l).startsWith(module.endsWith('.so') ? module : `${module}.so`)) ??
+    null
+  );
+}
+
+export interface HookProbe {
+  hook: ParsedHook;
+  /** The probe point alternatives, joined with ` !, ` in the script. */
+  points: string[];
+  /** Libraries this probe needs symbol data for (`-d LIB`). */
+  libraries: string[];
+}
+
+/** Probe points for one hook. `libraries` are the binary's shared libraries (absolute, real paths). */
+export function probePointsFor(binary: string, hook: ParsedHook, libraries: string[]): HookProbe {
+  const proc = `process(${stapString(binary)})`;
+  const fn = `.function(${stapString(hook.func)}).call`;
+  if (hook.module !== null) {
+    const base = path.basename(hook.module);
+    if (hook.module === binary || base === path.basename(binary)) return { hook, points: [`${proc}${fn}`], libraries: [] };
+    const lib = findLibrary(hook.module, libraries);
+    if (!lib) {
+      throw new InvalidHookError(
+        hook.spec,
+        `"${hook.module}" is not a library ${path.basename(binary)} loads (it loads: ${libraries.map((l) => path.basename(l)).join(', ') || 'none'})`,
+      );
+    }
+    return { hook, points: [`${proc}.library(${stapString(lib)})${fn}`], libraries: [lib] };
+  }
+  const points = [`${proc}${fn}`, ...libraries.map((lib) => `${proc}.library(${stapString(lib)})${fn}`)];
+  return { hook, points, libraries: [] };
+}

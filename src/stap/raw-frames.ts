@@ -1,0 +1,63 @@
+/**
+ * Frames from stap's own symbol data (usymdata/umodname/umodaddr), before our symbolizer adds
+ * file:line, inline frames and demangled names. `offset` is the module's link-time address of
+ * the pc (pc minus load base), rebuilt from the ELF file since stap does not print it.
+ */
+import type { Frame } from '../capture/types';
+import { openElfCached } from '../elf';
+import type { ElfFile } from '../elf';
+import type { RawStapFrame } from './record-parser';
+
+const PAGE = 0x1000;
+const PF_X = 1;
+
+function openOrNull(module: string): ElfFile | null {
+  try {
+    return openElfCached(module);
+  } catch {
+    return null;
+  }
+}
+
+/** Link-time address of a frame's pc in its module, or null when it cannot be told. */
+export function moduleOffsetOf(frame: RawStapFrame): number | null {
+  if (!frame.module) return null;
+  const elf = openOrNull(frame.module);
+  if (!elf) return null;
+  if (frame.symbol && frame.symbolOffset !== null) {
+    const syms = elf.symbols().byName(frame.symbol);
+    const sym = syms.find((s) => s.isFunction && (frame.symbolSize === null || s.size === frame.symbolSize)) ?? syms[0];
+    if (sym) return sym.address + frame.symbolOffset;
+  }
+  if (frame.mappingOffset === null) return null;
+  // umodaddr() is relative to the start of the mapping stap registered: the whole module for
+  // libraries mapped in one piece, one segment's pages for executables mapped per segment.
+  const segs = elf.loadSegments;
+  if (!segs.length) return null;
+  const bases = [segs[0], ...segs.filter((s) => (s.flags & PF_X) !== 0)].map((s) => Math.floor(s.vaddr / PAGE) * PAGE);
+  for (const base of bases) {
+    const vaddr = base + frame.mappingOffset;
+    if (segs.some((s) => (s.flags & PF_X) !== 0 && vaddr >= s.vaddr && vaddr < s.vaddr + s.memsz)) return vaddr;
+  }
+  return null;
+}
+
+const hex = (n: number) => '0x' + n.toString(16);
+
+/** Frame model of stap's frames, with file/line null (the default when no symbolizer is given). */
+export function framesFromStap(frames: RawStapFrame[]): Frame[] {
+  return frames.map((f) => {
+    const offset = moduleOffsetOf(f);
+    return {
+      pc: hex(f.pc),
+      module: f.module,
+      offset: offset === null ? null : hex(offset),
+      symbol: f.symbol,
+      symbolOffset: f.symbolOffset,
+      symbolSize: f.symbolSize,
+      file: null,
+      line: null,
+      inlined: false,
+    };
+  });
+}

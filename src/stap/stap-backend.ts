@@ -1,0 +1,312 @@
+/**
+ * The SystemTap backend: generates the script for the hooks, runs
+ * `stap -d BIN --ldd [-d LIB...] -o RECORDS SCRIPT -c CMD` through execa, stream-parses the
+ * records into the same Capture the ptrace backend makes. The program's stdout/stderr are
+ * redirected by the -c command line (stapio closes every fd above 2 before it starts the
+ * command), so its output never mixes with stap's messages or the records.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Capture, Frame, Hit, HookResolution } from '../capture/types';
+import { BackendUnavailableError, BinaryNotFoundError, UsageError } from '../errors';
+import { openElfCached } from '../elf';
+import type { RecordOptions, RecordResult } from '../record-options';
+import { diagnoseStap, whichSync } from './diagnose';
+import { FileTail } from './file-tail';
+import { HookProbe } from './hook-probes';
+import { framesFromStap } from './raw-frames';
+import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
+import { StapScriptPlan, planStapScript, stapLimitDefines } from './script';
+import { childExit, classifyStapFailure, stapWarnings } from './stap-messages';
+
+export { diagnoseStap, diagnosePtrace } from './diagnose';
+export type { StapDiagnosis, PtraceDiagnosis, BinaryDebugFacts } from './diagnose';
+export { generateStapScript, planStapScript, stapLimitDefines } from './script';
+export type { StapScriptPlan, StapScriptOptions } from './script';
+export type { RawStapFrame, RawStapHit } from './record-parser';
+export { StapRecordParser, parseUsymdata, parsePrintUsyms, parseBacktraceString } from './record-parser';
+export { createKernelBuildStub } from './kernel-stub';
+export { framesFromStap } from './raw-frames';
+
+/** Compiling (passes 1-4) may take long on a cold cache, but not forever. */
+const TRANSLATE_LIMIT_MS = 10 * 60 * 1000;
+/** After the traced command is killed, stap gets this long to unload before it is killed too. */
+const UNLOAD_GRACE_MS = 15000;
+
+// tsc (module commonjs) would turn import() into require(), which cannot load ESM-only execa.
+const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<{ execa: ExecaLike }>;
+
+/** The part of execa's API used here (its overloaded types do not survive a cast). */
+type ExecaLike = (
+  file: string,
+  args: string[],
+  options: Record<string, unknown>,
+) => Promise<{ stderr?: unknown; exitCode?: number }> & { kill(signal?: NodeJS.Signals): boolean; pid?: number };
+
+/** Absolute path of the program argv[0] names: relative to cwd, bare names from PATH. */
+export function resolveProgram(program: string, cwd?: string): string {
+  const candidate = program.includes('/') ? path.resolve(cwd ?? process.cwd(), program) : whichSync(program);
+  if (!candidate || !fs.existsSync(candidate)) throw new BinaryNotFoundError(program);
+  try {
+    fs.accessSync(candidate, fs.constants.X_OK);
+  } catch {
+    throw new BinaryNotFoundError(program, 'not executable (chmod +x it)');
+  }
+  return fs.realpathSync(candidate);
+}
+
+/** Single-quotes a word for /bin/sh. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function globRegex(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/** Where each hook's function lives, from the modules' symbol tables (stap does the binding itself). */
+function resolveHooks(binary: string, probes: HookProbe[], libraries: string[]): HookResolution[] {
+  return probes.map((p) => {
+    const modules = p.hook.module !== null ? (p.libraries.length ? p.libraries : [binary]) : [binary, ...libraries];
+    const re = globRegex(p.hook.func);
+    for (const module of modules) {
+      let resolved: HookResolution['resolved'] = [];
+      try {
+        resolved = openElfCached(module)
+          .symbols()
+          .functions()
+          .filter((s) => s.address !== 0 && re.test(s.name.replace(/@.*$/, '')))
+          .map((s) => ({ module, symbol: s.name.replace(/@.*$/, ''), address: '0x' + s.address.toString(16) }));
+      } catch {
+        resolved = [];
+      }
+      if (resolved.length) return { spec: p.hook.spec, resolved };
+    }
+    return { spec: p.hook.spec, resolved: [] };
+  });
+}
+
+export interface TranslateOptions {
+  /** Last pass to run: 2 (resolve probes against the DWARF) or 3 (also generate C). */
+  pass: 2 | 3;
+  /** A kernel build tree or the stub from createKernelBuildStub(); default: stap's own choice. */
+  kernelBuildDir?: string;
+  maxFrames?: number;
+}
+
+export interface TranslateResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the stap translator on a plan without loading anything into the kernel (`stap -pN`).
+ * Rejects with the same errors a real run would give (UnknownHookError, NoDebugInfoError, ...).
+ */
+export function translateStapScript(binary: string, plan: StapScriptPlan, opts: TranslateOptions): Promise<TranslateResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-stap-'));
+  const script = path.join(dir, 'hooks.stp');
+  fs.writeFileSync(script, plan.script);
+  const args = [
+    ...(opts.kernelBuildDir ? ['-r', opts.kernelBuildDir] : []),
+    `-p${opts.pass}`,
+    ...stapLimitDefines(opts.maxFrames ?? 64),
+    '-d',
+    binary,
+    '--ldd',
+    ...plan.libraries.flatMap((l) => ['-d', l]),
+    script,
+  ];
+  return new Promise((resolve, reject) => {
+    execFile('stap', args, { encoding: 'utf8', maxBuffer: 256 << 20, timeout: TRANSLATE_LIMIT_MS }, (err, stdout, stderr) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (err) reject(classifyStapFailure(stderr ?? '', plan, binary));
+      else resolve({ ok: true, stdout, stderr });
+    });
+  });
+}
+
+export async function recordWithStap(
+  argv: string[],
+  options: RecordOptions,
+  symbolize?: (frames: RawStapFrame[]) => Frame[],
+): Promise<RecordResult> {
+  const started = performance.now();
+  if (argv.length === 0) throw new UsageError('No command to run.');
+  const binary = resolveProgram(argv[0], options.cwd);
+  const diagnosis = await diagnoseStap(binary);
+  if (!diagnosis.canRun) throw new BackendUnavailableError('stap', diagnosis.reasons.join('; '));
+
+  const maxFrames = options.maxFrames ?? 64;
+  const plan = planStapScript(binary, options.hooks, { maxFrames, maxHits: options.maxHits, followChildren: options.followChildren });
+  const libraries = [...new Set(plan.probes.flatMap((p) => p.points.map((pt) => /\.library\("((?:[^"\\]|\\.)*)"\)/.exec(pt)?.[1]).filter((x): x is string => !!x)))];
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-stap-'));
+  const scriptPath = path.join(dir, 'hooks.stp');
+  const recordsPath = path.join(dir, 'records.out');
+  const programOut = path.join(dir, 'program.stdout');
+  const programErr = path.join(dir, 'program.stderr');
+  fs.writeFileSync(scriptPath, plan.script);
+  fs.writeFileSync(programErr, '');
+
+  const stdoutMode = options.stdout ?? 'pipe';
+  const stderrMode = options.stderr ?? 'pipe';
+  // stap -c runs a command with shell metacharacters through `sh -c`; `exec` keeps the pid, so
+  // target() is the program itself.
+  const command =
+    `exec ${[binary, ...argv.slice(1)].map(shellQuote).join(' ')}` +
+    (stdoutMode === 'pipe' ? ` >${shellQuote(programOut)}` : '') +
+    ` 2>${shellQuote(programErr)}`;
+  const stapArgs = [
+    ...stapLimitDefines(maxFrames),
+    '-d',
+    binary,
+    '--ldd',
+    ...plan.libraries.flatMap((l) => ['-d', l]),
+    '-o',
+    recordsPath,
+    scriptPath,
+    '-c',
+    command,
+  ];
+
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...(options.env ?? {}) })) if (v !== undefined) env[k] = v;
+
+  const rawHits: RawStapHit[] = [];
+  const otherLines: string[] = [];
+  const pids = new Set<number>();
+  let timedOut = false;
+  let stopTimer: NodeJS.Timeout | null = null;
+  let graceTimer: NodeJS.Timeout | null = null;
+
+  const { execa } = await importEsm('execa');
+  const input = options.stdin;
+  const child = execa('stap', stapArgs, {
+    cwd: options.cwd,
+    env,
+    extendEnv: false,
+    reject: false,
+    stdin: typeof input === 'string' || Buffer.isBuffer(input) ? 'pipe' : (input ?? 'ignore'),
+    input: typeof input === 'string' || Buffer.isBuffer(input) ? input : undefined,
+    stdout: stdoutMode === 'inherit' ? 'inherit' : 'pipe',
+    stderr: 'pipe',
+    buffer: true,
+    encoding: 'utf8',
+    cleanup: true,
+  });
+
+  /** Ends the run: kills the traced tree so stapio sees its command exit and stap unloads cleanly. */
+  const stopRun = () => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    graceTimer ??= setTimeout(() => {
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }, UNLOAD_GRACE_MS);
+  };
+
+  const parser = new StapRecordParser({
+    onBegin(target) {
+      pids.add(target);
+      if (options.timeout !== undefined && options.timeout > 0) {
+        stopTimer = setTimeout(() => {
+          timedOut = true;
+          stopRun();
+        }, options.timeout);
+      }
+    },
+    onHit(hit) {
+      pids.add(hit.pid);
+      rawHits.push(hit);
+    },
+    onOtherLine(line) {
+      otherLines.push(line);
+    },
+  });
+  const records = new FileTail(recordsPath, (chunk) => parser.push(chunk));
+  records.start();
+  const errTail =
+    stderrMode === 'inherit' ? new FileTail(programErr, (chunk) => process.stderr.write(chunk)) : null;
+  errTail?.start();
+
+  const translateLimit = setTimeout(() => {
+    if (parser.targetPid === null) child.kill('SIGKILL');
+  }, TRANSLATE_LIMIT_MS);
+  const onAbort = () => stopRun();
+  options.signal?.addEventListener('abort', onAbort);
+  if (options.signal?.aborted) onAbort();
+
+  const result = await child;
+  clearTimeout(translateLimit);
+  if (stopTimer) clearTimeout(stopTimer);
+  if (graceTimer) clearTimeout(graceTimer);
+  options.signal?.removeEventListener('abort', onAbort);
+  records.stop();
+  errTail?.stop();
+  parser.end();
+
+  const stapStderr = String(result.stderr ?? '');
+  const programStdout = stdoutMode === 'pipe' ? readOrEmpty(programOut) : '';
+  const programStderr = stderrMode === 'pipe' ? readOrEmpty(programErr) : '';
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  if (parser.targetPid === null) {
+    // The probes never went live: the translator, compiler or module loader failed.
+    throw classifyStapFailure(stapStderr, plan, binary);
+  }
+
+  rawHits.sort((a, b) => a.id - b.id);
+  const hits: Hit[] = rawHits.map((h, seq) => {
+    const frames = h.frames.slice(0, maxFrames);
+    return {
+      hook: plan.probes[h.hookIndex]?.hook.spec ?? String(h.hookIndex),
+      pid: h.pid,
+      tid: h.tid,
+      seq,
+      frames: symbolize ? symbolize(frames) : framesFromStap(frames),
+    };
+  });
+  const total = [...parser.totals.values()].reduce((a, b) => a + b, 0);
+  const totalHits = parser.totals.size ? Math.max(total, hits.length) : hits.length;
+  const exit = childExit(stapStderr) ?? { code: 0, signal: null };
+  const warnings = [...diagnosis.warnings, ...stapWarnings(stapStderr), ...otherLines.map((l) => `stap: ${l}`)];
+  if (rawHits.some((h) => !h.complete)) warnings.push('some stacks were cut short: stap stopped in the middle of a hit');
+
+  const capture: Capture = {
+    schema: 1,
+    backend: 'stap',
+    command: argv,
+    exit,
+    hooks: resolveHooks(binary, plan.probes, libraries),
+    hits,
+    crash: null,
+    stats: {
+      hits: totalHits,
+      recorded: hits.length,
+      dropped: totalHits - hits.length,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      ...(timedOut ? { timedOut: true } : {}),
+    },
+    ...(warnings.length ? { warnings } : {}),
+  };
+  return { capture, stdout: stdoutMode === 'pipe' ? programStdout : '', stderr: programStderr };
+}
+
+function readOrEmpty(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
