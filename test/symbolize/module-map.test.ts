@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ElfFile } from '../../src/elf/elf-file';
-import { LoadedModule, ModuleMap } from '../../src/symbolize/module-map';
+import { computeBias, LoadedModule, ModuleMap } from '../../src/symbolize/module-map';
 import { Mapping, parseProcessMaps, readProcessMaps } from '../../src/symbolize/process-maps';
 import { buildFixture } from '../helpers/fixtures';
 
@@ -191,4 +191,20 @@ test('a file mapped twice from offset 0 is two modules; non-ELF files get elf nu
   const main = elf.symbols().byName('main')[0];
   expect(map.find(0x7f0000000000 + main.address)).toBe(mods[1]);
   expect(map.find(0x555500000000 + main.address)).toBe(mods[0]);
+});
+
+test('the [vdso] read from memory parses as ELF, and its bias is its start address', () => {
+  const mappings = readProcessMaps(process.pid);
+  const vdso = mappings.find((m) => m.path === '[vdso]')!;
+  expect(vdso).toBeDefined();
+  const image = readMem(process.pid, vdso.start, vdso.end - vdso.start);
+  const elf = ElfFile.fromBuffer('[vdso]', image);
+  expect(elf.kind).toBe('DYN');
+  const map = new ModuleMap(mappings);
+  const mod = map.modules().find((m) => m.path === '[vdso]')!;
+  expect(mod.bias).toBe(computeBias(elf, [vdso]));
+  const [gettime] = elf.symbols().byName('__vdso_clock_gettime');
+  expect(gettime).toBeDefined();
+  expect(map.find(gettime.address + mod.bias)).toBe(mod);
+  expect(elf.symbols().lookup(gettime.address + 1)!.address).toBe(gettime.address);
 });
