@@ -94,9 +94,11 @@ export function buildFlameTree(rootName: string, paths: PathFrame[][]): FlameNod
   return root;
 }
 
-/** Innermost-first text lines of a stack: "#0 leaf (src/app.c:3)". */
+/** Innermost-first text lines of a stack: "#0 leaf (src/app.c:3)", ending at main (libc's start-up frames add nothing). */
 export function stackLines(frames: Frame[]): string[] {
-  return frames.map((f, i) => {
+  const main = frames.findIndex((f) => f.symbol === 'main');
+  const shown = main >= 0 ? frames.slice(0, main + 1) : frames;
+  return shown.map((f, i) => {
     const name = f.symbol ?? '??';
     const where = frameLocation(f) ?? (f.module ? `${f.module}+${f.offset ?? '?'}` : f.pc);
     return `#${i} ${name}${f.inlined ? ' [inlined]' : ''} (${where})`;
