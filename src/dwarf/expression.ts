@@ -25,16 +25,24 @@ function unsigned(v: number): number {
   return v < 0 ? v + TWO64 : v;
 }
 
+/** ULEB128 as a 64-bit two's-complement number (values >= 2^63 come out negative, e.g. masks). */
 function readUleb(buf: Buffer, pos: number, out: Float64Array): number {
-  let result = 0;
-  let scale = 1;
+  let lo = 0;
+  let hi = 0;
+  let shift = 0;
   let byte: number;
   do {
     byte = buf[pos++];
-    result += (byte & 0x7f) * scale;
-    scale *= 128;
+    const bits = byte & 0x7f;
+    if (shift < 32) {
+      lo |= bits << shift;
+      if (shift > 25) hi |= bits >>> (32 - shift);
+    } else if (shift < 64) {
+      hi |= bits << (shift - 32);
+    }
+    shift += 7;
   } while (byte & 0x80);
-  out[0] = result;
+  out[0] = (hi | 0) * TWO32 + (lo >>> 0);
   return pos;
 }
 function readSleb(buf: Buffer, pos: number, out: Float64Array): number {
@@ -49,9 +57,6 @@ function readSleb(buf: Buffer, pos: number, out: Float64Array): number {
   if (byte & 0x40) result -= scale;
   out[0] = result;
   return pos;
-}
-function readU64(buf: Buffer, pos: number): number {
-  return buf.readUInt32LE(pos + 4) * TWO32 + buf.readUInt32LE(pos);
 }
 function readI64(buf: Buffer, pos: number): number {
   return buf.readInt32LE(pos + 4) * TWO32 + buf.readUInt32LE(pos);
@@ -94,7 +99,7 @@ export function evaluateExpression(
     }
     switch (op) {
       case 0x03: // addr
-        stack[sp++] = readU64(buf, pc);
+        stack[sp++] = readI64(buf, pc);
         pc += 8;
         break;
       case 0x06: { // deref
@@ -110,7 +115,7 @@ export function evaluateExpression(
       case 0x0b: stack[sp++] = buf.readInt16LE(pc); pc += 2; break; // const2s
       case 0x0c: stack[sp++] = buf.readUInt32LE(pc); pc += 4; break; // const4u
       case 0x0d: stack[sp++] = buf.readInt32LE(pc); pc += 4; break; // const4s
-      case 0x0e: stack[sp++] = readU64(buf, pc); pc += 8; break; // const8u
+      case 0x0e: stack[sp++] = readI64(buf, pc); pc += 8; break; // const8u (two's complement, like every value here)
       case 0x0f: stack[sp++] = readI64(buf, pc); pc += 8; break; // const8s
       case 0x10: pc = readUleb(buf, pc, leb); stack[sp++] = leb[0]; break; // constu
       case 0x11: pc = readSleb(buf, pc, leb); stack[sp++] = leb[0]; break; // consts
