@@ -3,7 +3,7 @@
  * by backend 'auto' and by the stap backend to fail fast. Every answer comes from the host
  * itself: PATH, /proc, /sys, /lib/modules, the kernel config, the process credentials.
  */
-import { execFile } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -93,13 +93,15 @@ export function whichSync(name: string): string | null {
   return null;
 }
 
-function run(cmd: string, args: string[], timeoutMs = 20000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : null) : 0;
-      resolve({ code, stdout: stdout ?? '', stderr: stderr ?? '' });
-    });
-  });
+function versionOf(stapPath: string): string | null {
+  let text: string;
+  try {
+    text = execFileSync(stapPath, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    text = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+  return /version\s+([^\s,)]+)/.exec(text)?.[1] ?? null;
 }
 
 function configFlag(config: string | null, name: string): boolean | null {
@@ -139,14 +141,18 @@ export function binaryDebugFacts(binary: string): BinaryDebugFacts {
 }
 
 export async function diagnoseStap(binary?: string): Promise<StapDiagnosis> {
+  return diagnoseStapSync(binary);
+}
+
+/** diagnoseStap without a promise, for places that must decide synchronously (test titles). */
+export function diagnoseStapSync(binary?: string): StapDiagnosis {
   const reasons: string[] = [];
   const warnings: string[] = [];
   const release = os.release();
   const stapPath = whichSync('stap');
   let stapVersion: string | null = null;
   if (stapPath) {
-    const v = await run(stapPath, ['-V']);
-    stapVersion = /version\s+([^\s,)]+)/.exec(v.stdout + v.stderr)?.[1] ?? null;
+    stapVersion = versionOf(stapPath);
   } else {
     reasons.push('stap is not installed or not on PATH: install the systemtap package (apt-get install systemtap / dnf install systemtap)');
   }

@@ -22,7 +22,7 @@ import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
 import { StapScriptPlan, planStapScript, stapLimitDefines } from './script';
 import { childExit, classifyStapFailure, stapWarnings } from './stap-messages';
 
-export { diagnoseStap, diagnosePtrace } from './diagnose';
+export { diagnoseStap, diagnoseStapSync, diagnosePtrace } from './diagnose';
 export type { StapDiagnosis, PtraceDiagnosis, BinaryDebugFacts } from './diagnose';
 export { generateStapScript, planStapScript, stapLimitDefines } from './script';
 export type { StapScriptPlan, StapScriptOptions } from './script';
