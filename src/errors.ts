@@ -126,3 +126,17 @@ export class StapFailedError extends UstackError {
     this.stderr = stderr;
   }
 }
+
+/** `testEnvironmentOptions.ustack`, a docblock pragma or trace() options are invalid. */
+export class InvalidTraceOptionsError extends UstackError {
+  constructor(where: string, detail: string) {
+    super('USTACK_INVALID_OPTIONS', `Invalid jest-ustack option in ${where}: ${detail}.`);
+  }
+}
+
+/** trace() was called outside the jest-ustack test environment. */
+export class NoTraceEnvironmentError extends UstackError {
+  constructor() {
+    super('USTACK_NO_ENVIRONMENT', 'trace() needs the jest-ustack test environment. Set `preset: "jest-ustack"` or `testEnvironment: "jest-ustack/environment"` in your Jest config (or add a `@jest-environment jest-ustack/environment` docblock to this file).');
+  }
+}

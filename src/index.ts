@@ -1,0 +1,20 @@
+/**
+ * jest-ustack: capture native call stacks (C, C++, Rust) in Jest tests.
+ *
+ * ```ts
+ * import { trace } from 'jest-ustack';
+ * const run = await trace(['./build/app', 'arg'], { hooks: ['arena_alloc'] });
+ * expect(run).toHaveCallPath('main > ** > arena_alloc');
+ * expect(run.callPaths('arena_alloc')).toMatchSnapshot();
+ * ```
+ * This entry runs inside Jest's test sandbox: it holds no tracer (that lives in the environment).
+ */
+export { trace, type TraceOptions } from './jest/trace-client';
+export { isRun, type Run, type RunStack } from './jest/run';
+export type { UstackMatchers } from './jest/matchers-types';
+export type { UstackEnvironmentOptions } from './jest/options';
+export { CallPathPattern } from './callpath/pattern';
+export { callPathOf, DEFAULT_NORMALIZE, type NormalizeOptions } from './callpath/normalize';
+export type { Capture, Frame, Hit, CrashInfo, ExitStatus, HookResolution, CaptureStats } from './capture/types';
+export type { BackendName } from './record-options';
+export { UstackError, TraceTimeoutError, InvalidTraceOptionsError, NoTraceEnvironmentError, InvalidCallPathPatternError } from './errors';

@@ -1,0 +1,43 @@
+/**
+ * Types of the jest-ustack matchers for both `@jest/globals` (module 'expect') and `@types/jest`
+ * (global namespace jest), and of the global `trace` the environment installs.
+ * Loaded by `import ... from 'jest-ustack'`; a project that only uses globals can add
+ * `"types": ["jest-ustack"]` to its tsconfig (or `import 'jest-ustack'` once).
+ */
+import type { trace as traceFunction } from './trace-client';
+
+export interface UstackMatchers<R = unknown> {
+  /**
+   * Some captured call path matches `pattern`: names separated by ` > `, `*` = exactly one frame,
+   * `**` = any number of frames, globs inside names (`parse_*`), anchored at both ends.
+   * Received: a run from trace() or a list from `run.callPaths()`. On failure the message shows a
+   * diff against the closest captured path.
+   * @example expect(run).toHaveCallPath('main > cfg_parse > ** > arena_alloc')
+   */
+  toHaveCallPath(pattern: string, options?: { hook?: string }): R;
+  /**
+   * The hook was hit (at least once, or exactly `times` times). `hook` is a spec passed to trace(),
+   * or a function name / glob matched against the hooked function of each hit.
+   */
+  toHaveHit(hook: string, options?: { times?: number }): R;
+  /** The program exited with this code, or was killed by this signal ("SIGSEGV" or "SEGV"). */
+  toExitWith(expected: number | string): R;
+  /** The program crashed and the crash stack contains `fn` (a name or glob). */
+  toHaveCrashedIn(fn: string): R;
+}
+
+declare module 'expect' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-interface
+  interface Matchers<R extends void | Promise<void>, T = unknown> extends UstackMatchers<R> {}
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace jest {
+    // eslint-disable-next-line @typescript-eslint/no-empty-interface
+    interface Matchers<R, T = {}> extends UstackMatchers<R> {}
+  }
+  /** Set by the jest-ustack environment: the same function as `import { trace } from 'jest-ustack'`. */
+  // eslint-disable-next-line no-var
+  var trace: typeof traceFunction;
+}

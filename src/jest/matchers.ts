@@ -1,0 +1,199 @@
+/**
+ * Matchers on runs (and call-path lists): toHaveCallPath, toHaveHit, toExitWith, toHaveCrashedIn.
+ * Sandbox-side: pure functions over the run's JSON, messages in Jest's style via `this.utils`.
+ */
+import type { MatcherContext, SyncExpectationResult } from 'expect';
+import { alignmentDiffLines, rankClosestPaths } from '../callpath/closest';
+import { formatMergedCallPath, parseCallPathLine } from '../callpath/merge';
+import { normalizeFrames } from '../callpath/normalize';
+import { CallPathPattern } from '../callpath/pattern';
+import { crashStack, isRun, runCallPaths, runContext, type Run } from './run';
+
+type Result = SyncExpectationResult;
+
+const MAX_LISTED = 12;
+const STDERR_LINES = 8;
+
+function hint(ctx: MatcherContext, name: string, received: string, expected: string, secondArgument?: string): string {
+  return ctx.utils.matcherHint(name, received, expected, { isNot: ctx.isNot, promise: ctx.promise, secondArgument });
+}
+
+function notARun(ctx: MatcherContext, name: string, value: unknown, alsoLists: boolean): Result {
+  const what = alsoLists ? 'a run from trace() or a list from run.callPaths()' : 'a run from trace()';
+  return {
+    pass: false,
+    message: () =>
+      `${hint(ctx, name, 'received', 'expected')}\n\n` +
+      `${ctx.utils.RECEIVED_COLOR('received')} value must be ${what}.\n` +
+      ctx.utils.printWithType('Received', value, ctx.utils.printReceived),
+  };
+}
+
+function indentList(lines: string[], limit = MAX_LISTED): string {
+  const shown = lines.slice(0, limit).map((l) => `  ${l}`);
+  if (lines.length > limit) shown.push(`  … and ${lines.length - limit} more`);
+  return shown.join('\n');
+}
+
+function exitText(run: Run): string {
+  if (run.timedOut) return `killed when its time ran out${run.exit.signal ? ` (${run.exit.signal})` : ''}`;
+  if (run.exit.signal) return `killed by ${run.exit.signal}`;
+  return `exit code ${run.exit.code}`;
+}
+
+function stderrTail(run: Run): string {
+  const text = run.stderr.trimEnd();
+  if (!text) return '';
+  const lines = text.split('\n');
+  return `\n\nstderr${lines.length > STDERR_LINES ? ` (last ${STDERR_LINES} lines)` : ''}:\n${indentList(lines.slice(-STDERR_LINES), STDERR_LINES)}`;
+}
+
+function crashText(ctx: MatcherContext, run: Run): string {
+  if (!run.crash) return '';
+  const where = run.crash.faultAddress ? ` at address ${run.crash.faultAddress}` : '';
+  return `\n\nCrash stack (${run.crash.signal}${where}):\n${ctx.utils.RECEIVED_COLOR(indentList(crashStack(run), 40))}`;
+}
+
+function hookSummary(run: Run): string {
+  const specs = run.capture.hooks;
+  if (!specs.length) return 'no hooks were set';
+  return specs
+    .map((h) => {
+      const hits = run.capture.hits.filter((hit) => hit.hook === h.spec).length;
+      return `${h.spec} (${h.resolved.length} function${h.resolved.length === 1 ? '' : 's'}, ${hits} hit${hits === 1 ? '' : 's'})`;
+    })
+    .join(', ');
+}
+
+interface Candidate {
+  count: number;
+  path: string[];
+}
+
+function candidatesOf(received: Run | string[], hook: string | undefined): Candidate[] {
+  if (isRun(received)) return runCallPaths(received, hook).map(({ count, path }) => ({ count, path }));
+  return received.map((line) => parseCallPathLine(String(line)));
+}
+
+function toHaveCallPath(this: MatcherContext, received: unknown, pattern: string, options: { hook?: string } = {}): Result {
+  const name = 'toHaveCallPath';
+  if (!isRun(received) && !(Array.isArray(received) && received.every((x) => typeof x === 'string'))) return notARun(this, name, received, true);
+  const compiled = new CallPathPattern(pattern);
+  const hook = options?.hook;
+  const candidates = candidatesOf(received, hook);
+  const matching = candidates.filter((c) => compiled.matches(c.path));
+  const pass = matching.length > 0;
+  const head = `${hint(this, name, isRun(received) ? 'run' : 'callPaths', 'pattern', hook ? 'options' : undefined)}\n\n`;
+  const expectedLine = `Expected pattern: ${this.utils.printExpected(pattern)}${hook ? ` (hook ${this.utils.printExpected(hook)})` : ''}\n`;
+  if (pass) {
+    return {
+      pass,
+      message: () =>
+        head +
+        `Expected no call path to match: ${this.utils.printExpected(pattern)}\n` +
+        `Matching call path${matching.length === 1 ? '' : 's'}:\n` +
+        this.utils.RECEIVED_COLOR(indentList(matching.map(formatMergedCallPath))),
+    };
+  }
+  return {
+    pass,
+    message: () => {
+      if (!candidates.length) {
+        const why = isRun(received) ? `no call paths were captured: ${hookSummary(received)}.${crashText(this, received)}` : 'the list of call paths is empty.';
+        return head + expectedLine + `Received: ${why}`;
+      }
+      const [best] = rankClosestPaths(compiled, candidates, (c) => c.path);
+      const lines = alignmentDiffLines(best.alignment);
+      const diff = this.utils.diff(lines.expected.join('\n'), lines.received.join('\n'), {
+        aAnnotation: 'Pattern',
+        bAnnotation: `Closest call path (${best.item.count}×)`,
+        expand: true,
+      });
+      return (
+        head +
+        expectedLine +
+        `Received: none of ${candidates.length} call path${candidates.length === 1 ? '' : 's'} matches.\n\n` +
+        `${diff ?? ''}\n\n` +
+        `Captured call paths:\n${this.utils.RECEIVED_COLOR(indentList(candidates.map(formatMergedCallPath)))}`
+      );
+    },
+  };
+}
+
+function toHaveHit(this: MatcherContext, received: unknown, hook: string, options: { times?: number } = {}): Result {
+  const name = 'toHaveHit';
+  if (!isRun(received)) return notARun(this, name, received, false);
+  const times = options?.times;
+  const glob = new CallPathPattern(hook).tokens[0];
+  const normalize = runContext(received).normalize;
+  const count = received.hits.filter((hit) => {
+    if (hit.hook === hook) return true;
+    const frames = normalizeFrames(hit.frames.slice(0, 1), { ...normalize, startAtMain: false });
+    return frames.length > 0 && CallPathPattern.tokenAccepts(glob, frames[0].name);
+  }).length;
+  const pass = times === undefined ? count > 0 : count === times;
+  const expectation = times === undefined ? 'at least once' : `${times} time${times === 1 ? '' : 's'}`;
+  const dropped = received.capture.stats.dropped
+    ? `\n(${received.capture.stats.dropped} hits past maxHits were not recorded and are not counted.)`
+    : '';
+  return {
+    pass,
+    message: () =>
+      `${hint(this, name, 'run', 'hook', times === undefined ? undefined : 'options')}\n\n` +
+      `Expected: ${this.utils.printExpected(hook)} ${this.isNot ? 'not ' : ''}hit ${expectation}\n` +
+      `Received: ${this.utils.printReceived(count)} hit${count === 1 ? '' : 's'}\n\n` +
+      `Hooks: ${hookSummary(received)}${dropped}` +
+      (count > 0 && !pass ? `\n\nCall paths:\n${indentList(runCallPaths(received).map(formatMergedCallPath))}` : '') +
+      crashText(this, received),
+  };
+}
+
+function signalName(s: string): string {
+  const upper = s.trim().toUpperCase();
+  return upper.startsWith('SIG') ? upper : `SIG${upper}`;
+}
+
+function toExitWith(this: MatcherContext, received: unknown, expected: number | string): Result {
+  const name = 'toExitWith';
+  if (!isRun(received)) return notARun(this, name, received, false);
+  let pass: boolean;
+  let want: string;
+  if (typeof expected === 'number') {
+    pass = received.exit.signal === null && received.exit.code === expected && !received.timedOut;
+    want = `exit code ${expected}`;
+  } else if (typeof expected === 'string') {
+    pass = received.exit.signal !== null && signalName(received.exit.signal) === signalName(expected);
+    want = `killed by ${signalName(expected)}`;
+  } else {
+    throw new TypeError(`toExitWith expects an exit code (number) or a signal name such as "SIGSEGV", got ${typeof expected}`);
+  }
+  return {
+    pass,
+    message: () =>
+      `${hint(this, name, 'run', 'expected')}\n\n` +
+      `Expected: ${this.isNot ? 'not ' : ''}${this.utils.EXPECTED_COLOR(want)}\n` +
+      `Received: ${this.utils.RECEIVED_COLOR(exitText(received))}` +
+      crashText(this, received) +
+      stderrTail(received),
+  };
+}
+
+function toHaveCrashedIn(this: MatcherContext, received: unknown, fn: string): Result {
+  const name = 'toHaveCrashedIn';
+  if (!isRun(received)) return notARun(this, name, received, false);
+  const token = new CallPathPattern(fn).tokens[0];
+  const crash = received.crash;
+  const names = crash ? normalizeFrames(crash.frames, { ...runContext(received).normalize, startAtMain: false }).map((f) => f.name) : [];
+  const pass = names.some((n) => CallPathPattern.tokenAccepts(token, n));
+  return {
+    pass,
+    message: () =>
+      `${hint(this, name, 'run', 'function')}\n\n` +
+      `Expected: ${this.isNot ? 'no crash in' : 'a crash in'} ${this.utils.printExpected(fn)}\n` +
+      (crash
+        ? `Received: ${this.utils.RECEIVED_COLOR(`${crash.signal}${pass ? ` in ${fn}` : `, not in ${fn}`}`)}` + crashText(this, received)
+        : `Received: ${this.utils.RECEIVED_COLOR(`no crash (${exitText(received)})`)}` + stderrTail(received)),
+  };
+}
+
+export const matchers = { toHaveCallPath, toHaveHit, toExitWith, toHaveCrashedIn };

@@ -1,0 +1,123 @@
+/**
+ * Options of the jest-ustack environment: `testEnvironmentOptions.ustack` in the Jest config,
+ * overridden per test file by docblock pragmas (`@ustack-backend stap`, `@ustack-hooks a,b`).
+ */
+import type { NormalizeOptions } from '../callpath/normalize';
+import { InvalidTraceOptionsError } from '../errors';
+import type { BackendName } from '../record-options';
+
+export interface UstackEnvironmentOptions {
+  /** Backend for every trace() of the project (default 'ptrace'). Pragma: `@ustack-backend stap`. */
+  backend?: BackendName;
+  /** Hooks added to every trace() call (merged with the call's own). Pragma: `@ustack-hooks a,b`. */
+  hooks?: string[];
+  /** Frames per stack (default 64). Pragma: `@ustack-max-frames N`. */
+  maxFrames?: number;
+  /** Stacks kept per hook (default unlimited). Pragma: `@ustack-max-hits N`. */
+  maxHits?: number;
+  /**
+   * Default time limit of one trace in ms. It is always capped at the time left in the running
+   * test minus `timeoutMargin`, so a hanging program fails the test with its stacks instead of
+   * Jest's bare timeout. Pragma: `@ustack-timeout MS`.
+   */
+  timeout?: number;
+  /** Time kept free before Jest's own test timeout (default 500 ms). */
+  timeoutMargin?: number;
+  /** Call-path normalization switches (design.md "Call paths"), all true by default. */
+  normalize?: NormalizeOptions;
+}
+
+const BACKENDS: BackendName[] = ['ptrace', 'stap', 'auto'];
+const NORMALIZE_KEYS = ['startAtMain', 'dropRuntimeFrames', 'inlineFrames', 'stripCloneSuffixes', 'stripRustHash', 'stripCppParams'];
+const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize'];
+const PRAGMAS: Record<string, keyof UstackEnvironmentOptions> = {
+  'ustack-backend': 'backend',
+  'ustack-hooks': 'hooks',
+  'ustack-max-frames': 'maxFrames',
+  'ustack-max-hits': 'maxHits',
+  'ustack-timeout': 'timeout',
+};
+
+function checkPositive(where: string, name: string, value: unknown, allowZero = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || Math.floor(n) !== n) {
+    throw new InvalidTraceOptionsError(where, `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+export function checkBackend(where: string, value: unknown): BackendName | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !BACKENDS.includes(value as BackendName)) {
+    throw new InvalidTraceOptionsError(where, `backend must be one of ${BACKENDS.map((b) => `"${b}"`).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as BackendName;
+}
+
+export function checkHooks(where: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((h) => typeof h !== 'string' || h.trim() === '')) {
+    throw new InvalidTraceOptionsError(where, `hooks must be an array of hook specs such as ["parse_*", "malloc@libc.so.6"], got ${JSON.stringify(value)}`);
+  }
+  return value.map((h: string) => h.trim());
+}
+
+export function checkNormalize(where: string, value: unknown): NormalizeOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidTraceOptionsError(where, `normalize must be an object of switches (${NORMALIZE_KEYS.join(', ')})`);
+  }
+  const out: Record<string, boolean> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!NORMALIZE_KEYS.includes(key)) throw new InvalidTraceOptionsError(where, `unknown normalize switch "${key}" (known: ${NORMALIZE_KEYS.join(', ')})`);
+    if (typeof v !== 'boolean') throw new InvalidTraceOptionsError(where, `normalize.${key} must be true or false`);
+    out[key] = v;
+  }
+  return out as NormalizeOptions;
+}
+
+export function checkCommonNumbers(where: string, value: { maxFrames?: unknown; maxHits?: unknown; timeout?: unknown }) {
+  return {
+    maxFrames: checkPositive(where, 'maxFrames', value.maxFrames),
+    maxHits: checkPositive(where, 'maxHits', value.maxHits),
+    timeout: checkPositive(where, 'timeout', value.timeout),
+  };
+}
+
+/** Validates `testEnvironmentOptions.ustack`. */
+export function parseEnvironmentOptions(raw: unknown): UstackEnvironmentOptions {
+  const where = 'testEnvironmentOptions.ustack';
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidTraceOptionsError(where, 'expected an object');
+  const o = raw as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!OPTION_KEYS.includes(key)) throw new InvalidTraceOptionsError(where, `unknown option "${key}" (known: ${OPTION_KEYS.join(', ')})`);
+  }
+  return {
+    backend: checkBackend(where, o.backend),
+    hooks: checkHooks(where, o.hooks),
+    ...checkCommonNumbers(where, o),
+    timeoutMargin: checkPositive(where, 'timeoutMargin', o.timeoutMargin, true),
+    normalize: checkNormalize(where, o.normalize),
+  };
+}
+
+/** Applies `@ustack-*` docblock pragmas of one test file over the configured options. */
+export function applyPragmas(options: UstackEnvironmentOptions, pragmas: Record<string, string | string[]>): UstackEnvironmentOptions {
+  const out: UstackEnvironmentOptions = { ...options };
+  for (const [name, raw] of Object.entries(pragmas)) {
+    if (!name.startsWith('ustack-')) continue;
+    const key = PRAGMAS[name];
+    const where = `the @${name} docblock pragma`;
+    if (!key) throw new InvalidTraceOptionsError(where, `unknown pragma (known: ${Object.keys(PRAGMAS).map((p) => '@' + p).join(', ')})`);
+    const values = (Array.isArray(raw) ? raw : [raw]).map((v) => String(v).trim());
+    if (key === 'hooks') {
+      const hooks = values.flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
+      if (!hooks.length) throw new InvalidTraceOptionsError(where, 'give one or more hook specs, e.g. @ustack-hooks parse_*,arena_alloc');
+      out.hooks = [...(options.hooks ?? []), ...hooks];
+    } else if (key === 'backend') out.backend = checkBackend(where, values[values.length - 1]);
+    else out[key] = checkPositive(where, key, values[values.length - 1]) as never;
+  }
+  return out;
+}
