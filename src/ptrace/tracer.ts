@@ -16,6 +16,7 @@ import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
 import { resolveHook, type HookTarget } from '../symbolize/hook-resolver';
 import { suggestNames } from '../symbolize/near-names';
+import { demangle } from '../symbolize/demangle';
 import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
@@ -456,7 +457,7 @@ export class Tracer {
       }
       let targets: HookTarget[] = [];
       try {
-        targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: m.elf! })));
+        targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: m.elf! })), demangle);
       } catch (e) {
         if (!(e instanceof UnknownHookError)) throw e;
         if (spec.module) throw e; // the module is here but the function is not

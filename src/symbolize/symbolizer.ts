@@ -8,7 +8,7 @@ import type { Frame } from '../capture/types';
 import { LineTable } from '../dwarf/line-table';
 import { DebugInfo } from '../dwarf/debug-info';
 import type { DebugSections } from '../dwarf/debug-sections';
-import { FRAME_EXACT_PC } from '../dwarf/unwinder';
+import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../dwarf/unwinder';
 import { openElfCached, type ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
 import { findSeparateDebugFile } from '../elf/debuginfo';
@@ -47,7 +47,8 @@ export class Symbolizer {
   stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap): Frame[] {
     const out: Frame[] = [];
     for (let i = 0; i < pcs.length; i++) {
-      const exact = i === 0 || (flags[i] & FRAME_EXACT_PC) !== 0;
+      // frame 0, frames interrupted by a signal, and the signal trampoline itself hold exact pcs, not return addresses
+      const exact = i === 0 || (flags[i] & (FRAME_EXACT_PC | FRAME_SIGNAL_TRAMPOLINE)) !== 0;
       for (const f of this.frames(pcs[i], exact, modules)) out.push(f);
     }
     return out;
