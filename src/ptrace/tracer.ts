@@ -467,6 +467,15 @@ export class Tracer {
       const chosen = spec.module || isGlob(spec.pattern) ? targets : targets.filter((t) => t.module === targets[0].module);
       for (const t of chosen) {
         const mod = modules.find((m) => m.path === t.module)!;
+        if (t.isIfunc) {
+          // an IFUNC symbol is the resolver, which runs once at load time; the real code is one of its variants
+          const base = t.symbol.replace(/^_+/, '');
+          const variants = mod.elf!.symbols().functions().filter((f) => !f.isIfunc && f.name.includes(base)).map((f) => f.name);
+          this.warnings.push(
+            `Hook "${spec.text}": ${t.symbol} in ${t.module} is an IFUNC (its address is a resolver that runs once at load time). ` +
+              `Hook the implementation the CPU uses instead${variants.length ? `, e.g. ${variants.slice(0, 5).join(', ')}` : ''}.`,
+          );
+        }
         this.plant(proc, t.address + mod.bias, mod, [i], false);
         const resolved = this.resolutions[i].resolved;
         const address = '0x' + t.address.toString(16);

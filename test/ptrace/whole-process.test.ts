@@ -163,3 +163,38 @@ describe('limits and leftovers', () => {
     expect(capture.stats.uniqueStacks).toBe(2); // leaf via the first and the second mid() call in top
   });
 });
+
+describe('hostile programs', () => {
+  const bin = buildFixture('hostile.c');
+
+  test('a program that closes fds 0-2 is traced normally', async () => {
+    const { capture } = await recordWithPtrace([bin, 'close-fds'], { hooks: ['work'] });
+    expect(capture.exit).toEqual({ code: 0, signal: null });
+    expect(names(capture.hits[0].frames)).toEqual(['work', 'main']);
+  });
+
+  test.each(['new-pgrp', 'block-all'])('a program in mode %s still dies at the timeout, leaving nothing behind', async (mode) => {
+    const { capture } = await recordWithPtrace([bin, mode], { hooks: ['work'], timeout: 700 });
+    expect(capture.stats.timedOut).toBe(true);
+    expect(capture.exit.signal).toBe('SIGKILL');
+    expect(capture.hits).toHaveLength(1);
+    expect(survivors(`${bin} ${mode}`)).toEqual([]);
+  });
+
+  test('PTRACE_TRACEME in the program fails with EPERM, as under gdb, and the run goes on', async () => {
+    const { capture, stdout } = await recordWithPtrace([bin, 'traceme'], { hooks: ['work'] });
+    expect(stdout).toBe('traceme failed: Operation not permitted\n');
+    expect(capture.exit.code).toBe(3);
+    expect(capture.hits).toHaveLength(1);
+  });
+
+  test('exec of a static binary: hooks are planted in the new image without a dynamic linker', async () => {
+    const staticChain = buildFixture('chain.c', { flags: ['-O0', '-g', '-static'], variant: 'static' });
+    const { capture } = await recordWithPtrace([bin, 'exec', staticChain, '2'], { hooks: ['work', 'leaf@chain-static'] });
+    expect(capture.exit).toEqual({ code: 0, signal: null });
+    expect(capture.hits.filter((h) => h.hook === 'work')).toHaveLength(1);
+    const leafHits = capture.hits.filter((h) => h.hook === 'leaf@chain-static');
+    expect(leafHits).toHaveLength(4);
+    expect(names(leafHits[0].frames)).toEqual(['leaf', 'mid', 'top', 'main']);
+  });
+});
