@@ -1,0 +1,100 @@
+/**
+ * `ustack record` as a user runs it: the compiled CLI in dist/, real binaries, real exit codes.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildFixture } from '../helpers/fixtures';
+
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
+
+function ustack(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 60000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const chain = buildFixture('chain.c');
+
+describe('ustack record', () => {
+  test('text output reads like print_usyms(ubacktrace()), with a header per hit and file:line', () => {
+    const r = ustack(['record', '--hook', 'leaf', '--', chain, '1']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('total=26'); // the program's own stdout comes first, untouched
+    expect(lines[1]).toMatch(/^hit 0: leaf \(pid \d+, tid \d+\)$/);
+    expect(lines[2]).toMatch(new RegExp(`^ 0x[0-9a-f]+ : leaf\\+0x0/0x[0-9a-f]+ \\[${chain.replace(/[.]/g, '\\.')}\\] at .*chain\\.c:8$`));
+    expect(lines[3]).toMatch(/^ 0x[0-9a-f]+ : mid\+0x[0-9a-f]+\/0x[0-9a-f]+ \[.*\] at .*chain\.c:9$/);
+    expect(r.stdout).toMatch(/-- 2 hit\(s\), 2 recorded, exit code 0/);
+  });
+
+  test('json output is the Capture model, and --output writes it to a file', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-cli-')), 'c.json');
+    const r = ustack(['record', '--hook', 'mid', '--format', 'json', '--output', out, '--max-frames', '3', '--', chain, '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('total=26\n');
+    const c = JSON.parse(fs.readFileSync(out, 'utf8'));
+    expect(c).toMatchObject({ schema: 1, backend: 'ptrace', command: [chain, '1'], exit: { code: 0, signal: null }, crash: null });
+    expect(c.hooks).toEqual([{ spec: 'mid', resolved: [{ module: chain, symbol: 'mid', address: expect.stringMatching(/^0x[0-9a-f]+$/) }] }]);
+    expect(c.hits).toHaveLength(2);
+    expect(c.hits[0].frames).toHaveLength(3);
+    expect(c.hits[0].frames[0]).toMatchObject({ symbol: 'mid', symbolOffset: 0, inlined: false, module: chain, offset: c.hooks[0].resolved[0].address });
+    expect(c.stats).toMatchObject({ hits: 2, recorded: 2, dropped: 0 });
+  });
+
+  test('stdin passes through to the program', () => {
+    const cat = '/bin/cat';
+    const r = ustack(['record', '--hook', 'read@libc.so.6', '--max-hits', '1', '--', cat], 'hello\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('hello\n')).toBe(true);
+    expect(r.stdout).toMatch(/hit 0: read@libc\.so\.6/);
+  });
+
+  test('the exit code is the program\'s, 128+signal when it was killed', () => {
+    const crash = buildFixture('crash_null.c');
+    const r = ustack(['record', '--', crash]);
+    expect(r.code).toBe(139);
+    expect(r.stdout).toMatch(/crash: SIGSEGV at 0x0/);
+    expect(r.stdout).toMatch(/inner\+0x[0-9a-f]+\/0x[0-9a-f]+ .* at .*crash_null\.c:9/);
+    const hostile = buildFixture('hostile.c');
+    expect(ustack(['record', '--', hostile, 'traceme']).code).toBe(3);
+  });
+});
+
+describe('bad input: a clear error and exit code 2', () => {
+  test('missing file', () => {
+    const r = ustack(['record', '--hook', 'f', '--', '/no/such/program']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Cannot run "\/no\/such\/program": no such file/);
+  });
+
+  test('a bare name not in $PATH', () => {
+    const r = ustack(['record', '--', 'no-such-program-xyz']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not found in \$PATH/);
+  });
+
+  test('not an ELF file (a shell script)', () => {
+    const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-cli-')), 'run.sh');
+    fs.writeFileSync(script, '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    const r = ustack(['record', '--', script]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is not an ELF file/);
+    expect(r.stderr).toMatch(/hook the interpreter/);
+  });
+
+  test('unknown hook names near matches and never runs main', () => {
+    const r = ustack(['record', '--hook', 'lef', '--', chain, '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Hook "lef" matches no function/);
+    expect(r.stderr).toMatch(/Did you mean: "leaf"/);
+    expect(r.stdout).not.toContain('total=');
+  });
+
+  test('unknown option and missing command', () => {
+    expect(ustack(['record', '--hooks', 'x', '--', chain]).stderr).toMatch(/Unknown option --hooks .* Known options: --hook/);
+    expect(ustack(['record', '--hook', 'leaf']).stderr).toMatch(/No command to run/);
+    expect(ustack(['record', '--format', 'xml', '--', chain]).code).toBe(2);
+    expect(ustack(['frobnicate']).code).toBe(2);
+  });
+});
