@@ -178,5 +178,5 @@ export function compileRule(fde: FrameDescriptionEntry, pc: number): UnwindRule 
   rule.fdeStart = fde.pcBegin;
   rule.rowStart = loc.rowStart;
   rule.rowEnd = cut === cut ? Math.min(cut, fde.pcEnd) : fde.pcEnd;
-  return rule;
+  return rule.seal();
 }

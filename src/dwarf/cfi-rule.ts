@@ -31,6 +31,8 @@ export class UnwindRule {
   /** [start, end) of each register's expression in exprBuffer (RULE_EXPRESSION / RULE_VAL_EXPRESSION). */
   readonly exprStart = new Int32Array(REGISTER_COUNT);
   readonly exprEnd = new Int32Array(REGISTER_COUNT);
+  /** Registers whose rule is not RULE_SAME_VALUE, so the unwinder visits only those. */
+  changed: Uint8Array = new Uint8Array(0);
   /** Register column of the return address (16 on x86-64). */
   returnColumn = 16;
   /** The FDE describes a signal trampoline (__restore_rt): the caller's pc is exact. */
@@ -40,4 +42,12 @@ export class UnwindRule {
   /** Link-time range [rowStart, rowEnd) over which this row holds. */
   rowStart = 0;
   rowEnd = 0;
+
+  /** Fills `changed` from `kinds`; call after the kinds are final. */
+  seal(): this {
+    const list: number[] = [];
+    for (let r = 0; r < REGISTER_COUNT; r++) if (this.kinds[r] !== RULE_SAME_VALUE) list.push(r);
+    this.changed = Uint8Array.from(list);
+    return this;
+  }
 }

@@ -7,7 +7,6 @@ import {
   RULE_EXPRESSION,
   RULE_OFFSET,
   RULE_REGISTER,
-  RULE_SAME_VALUE,
   RULE_VAL_EXPRESSION,
   RULE_VAL_OFFSET,
   type UnwindRule,
@@ -94,22 +93,20 @@ function applyRule(rule: UnwindRule, cur: RegisterFile, out: RegisterFile, mem: 
   if (!(cfa > 0)) return false; // also catches NaN and a CFA register >= REGISTER_COUNT (undefined + n)
   const kinds = rule.kinds;
   const values = rule.values;
-  for (let r = 0; r < REGISTER_COUNT; r++) {
-    switch (kinds[r]) {
-      case RULE_SAME_VALUE: out[r] = cur[r]; break;
-      case RULE_OFFSET: out[r] = mem.readU64(cfa + values[r]); break;
-      case RULE_VAL_OFFSET: out[r] = cfa + values[r]; break;
-      case RULE_REGISTER: out[r] = cur[values[r]]; break;
-      case RULE_EXPRESSION: {
-        const at = evaluateExpression(rule.exprBuffer!, rule.exprStart[r], rule.exprEnd[r], cur, mem, cfa);
-        out[r] = at === at ? mem.readU64(at) : NaN;
-        break;
-      }
-      case RULE_VAL_EXPRESSION:
-        out[r] = evaluateExpression(rule.exprBuffer!, rule.exprStart[r], rule.exprEnd[r], cur, mem, cfa);
-        break;
-      default: out[r] = NaN; // RULE_UNDEFINED
-    }
+  const changed = rule.changed;
+  out.set(cur); // every register not in `changed` keeps its value (RULE_SAME_VALUE)
+  for (let i = 0; i < changed.length; i++) {
+    const r = changed[i];
+    const kind = kinds[r];
+    if (kind === RULE_OFFSET) out[r] = mem.readU64(cfa + values[r]);
+    else if (kind === RULE_VAL_OFFSET) out[r] = cfa + values[r];
+    else if (kind === RULE_REGISTER) out[r] = cur[values[r]];
+    else if (kind === RULE_EXPRESSION) {
+      const at = evaluateExpression(rule.exprBuffer!, rule.exprStart[r], rule.exprEnd[r], cur, mem, cfa);
+      out[r] = at === at ? mem.readU64(at) : NaN;
+    } else if (kind === RULE_VAL_EXPRESSION) {
+      out[r] = evaluateExpression(rule.exprBuffer!, rule.exprStart[r], rule.exprEnd[r], cur, mem, cfa);
+    } else out[r] = NaN; // RULE_UNDEFINED
   }
   if (rule.returnColumn !== REG_RIP) out[REG_RIP] = rule.returnColumn < REGISTER_COUNT ? out[rule.returnColumn] : NaN;
   return true;

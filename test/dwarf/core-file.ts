@@ -102,6 +102,15 @@ export class CoreFile implements MemoryReader {
     return NaN;
   }
 
+  /** Copies memory at `address` into `out` (bytes that were not dumped stay zero). */
+  copy(address: number, out: Buffer): void {
+    for (const l of this.loads) {
+      const from = Math.max(address, l.vaddr);
+      const to = Math.min(address + out.length, l.fileEnd);
+      if (from < to) this.elf.data.copy(out, from - address, l.offset + (from - l.vaddr), l.offset + (to - l.vaddr));
+    }
+  }
+
   private fileBytes(path: string): Buffer | null {
     if (!this.files.has(path)) this.files.set(path, fs.existsSync(path) ? fs.readFileSync(path) : null);
     return this.files.get(path)!;
