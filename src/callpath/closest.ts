@@ -17,6 +17,9 @@ export interface Alignment {
 }
 
 /** Minimum-cost alignment of a pattern against one caller-first path. */
+/** One edit; a frame absorbed by `**` costs 1/EDIT, so among equal edits the fewest absorbed frames win. */
+const EDIT = 10000;
+
 export function alignPattern(pattern: CallPathPattern, path: readonly string[]): Alignment {
   const tokens = pattern.tokens;
   const n = tokens.length;
@@ -30,10 +33,10 @@ export function alignPattern(pattern: CallPathPattern, path: readonly string[]):
       let best = Infinity;
       const token = i > 0 ? tokens[i - 1] : null;
       if (token && j > 0 && token.kind !== 'any') {
-        best = Math.min(best, cost[i - 1][j - 1] + (CallPathPattern.tokenAccepts(token, path[j - 1]) ? 0 : 1));
+        best = Math.min(best, cost[i - 1][j - 1] + (CallPathPattern.tokenAccepts(token, path[j - 1]) ? 0 : EDIT));
       }
-      if (token) best = Math.min(best, cost[i - 1][j] + (token.kind === 'any' ? 0 : 1));
-      if (j > 0) best = Math.min(best, cost[i][j - 1] + (token && token.kind === 'any' ? 0 : 1));
+      if (token) best = Math.min(best, cost[i - 1][j] + (token.kind === 'any' ? 0 : EDIT));
+      if (j > 0) best = Math.min(best, cost[i][j - 1] + (token && token.kind === 'any' ? 1 : EDIT));
       cost[i][j] = best;
     }
   }
@@ -43,30 +46,30 @@ export function alignPattern(pattern: CallPathPattern, path: readonly string[]):
   while (i > 0 || j > 0) {
     const token = i > 0 ? tokens[i - 1] : null;
     const here = cost[i][j];
-    if (token && j > 0 && token.kind !== 'any') {
-      const accepts = CallPathPattern.tokenAccepts(token, path[j - 1]);
-      if (cost[i - 1][j - 1] + (accepts ? 0 : 1) === here) {
-        steps.push(accepts ? { op: 'match', token, frame: path[j - 1] } : { op: 'substitute', token, frame: path[j - 1] });
-        i--;
-        j--;
-        continue;
-      }
-    }
-    if (j > 0 && token && token.kind === 'any' && cost[i][j - 1] === here) {
+    const any = token !== null && token.kind === 'any';
+    if (token && !any && j > 0 && CallPathPattern.tokenAccepts(token, path[j - 1]) && cost[i - 1][j - 1] === here) {
       steps.push({ op: 'match', token, frame: path[j - 1] });
-      j--;
-      continue;
-    }
-    if (token && cost[i - 1][j] + (token.kind === 'any' ? 0 : 1) === here) {
-      if (token.kind !== 'any') steps.push({ op: 'missing', token });
       i--;
-      continue;
+      j--;
+    } else if (any && j > 0 && cost[i][j - 1] + 1 === here) {
+      steps.push({ op: 'match', token: token!, frame: path[j - 1] });
+      j--;
+    } else if (any && cost[i - 1][j] === here) {
+      i--;
+    } else if (j > 0 && !any && cost[i][j - 1] + EDIT === here) {
+      steps.push({ op: 'extra', frame: path[j - 1] });
+      j--;
+    } else if (token && !any && cost[i - 1][j] + EDIT === here) {
+      steps.push({ op: 'missing', token });
+      i--;
+    } else {
+      steps.push({ op: 'substitute', token: token!, frame: path[j - 1] });
+      i--;
+      j--;
     }
-    steps.push({ op: 'extra', frame: path[j - 1] });
-    j--;
   }
   steps.reverse();
-  return { cost: cost[n][m], steps };
+  return { cost: Math.floor(cost[n][m] / EDIT), steps };
 }
 
 export interface RankedPath<T> {
@@ -74,11 +77,14 @@ export interface RankedPath<T> {
   alignment: Alignment;
 }
 
-/** Candidates ordered by alignment cost (ties keep their original order). */
+/** Candidates ordered by alignment cost, then by ending in the pattern's last function, then original order. */
 export function rankClosestPaths<T>(pattern: CallPathPattern, candidates: readonly T[], pathOf: (item: T) => readonly string[]): RankedPath<T>[] {
+  const last = pattern.tokens[pattern.tokens.length - 1];
+  // among equally close paths, prefer one that ends in the function the pattern ends in (the hooked one)
+  const endsElsewhere = (path: readonly string[]) => (path.length && CallPathPattern.tokenAccepts(last, path[path.length - 1]) ? 0 : 1);
   return candidates
-    .map((item, index) => ({ item, index, alignment: alignPattern(pattern, pathOf(item)) }))
-    .sort((a, b) => a.alignment.cost - b.alignment.cost || a.index - b.index)
+    .map((item, index) => ({ item, index, alignment: alignPattern(pattern, pathOf(item)), end: endsElsewhere(pathOf(item)) }))
+    .sort((a, b) => a.alignment.cost - b.alignment.cost || a.end - b.end || a.index - b.index)
     .map(({ item, alignment }) => ({ item, alignment }));
 }
 

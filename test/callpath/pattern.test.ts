@@ -85,3 +85,8 @@ describe('closest paths', () => {
     expect(ranked.map((r) => r.alignment.cost)).toEqual([1, 2, 4, 4]);
   });
 });
+
+test('equally close paths: the one ending in the pattern\'s last function ranks first', () => {
+  const ranked = rankClosestPaths(new CallPathPattern('main > ** > top > leaf'), ['main > top > mid', 'main > top > mid > leaf'].map(path), (p) => p);
+  expect(ranked.map((r) => [r.item.join(' > '), r.alignment.cost])).toEqual([['main > top > mid > leaf', 1], ['main > top > mid', 1]]);
+});

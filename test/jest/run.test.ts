@@ -1,0 +1,51 @@
+import * as path from 'node:path';
+import { tracedRun } from './runs';
+import { isCallPathList, isRun, isStackList } from '../../src/jest/run';
+
+describe('Run from a real trace', () => {
+  test('callPaths merges per hook with counts in order of first appearance', async () => {
+    const run = await tracedRun('chain.c', ['3'], ['leaf', 'mid']);
+    expect(isRun(run)).toBe(true);
+    expect(run.exit).toEqual({ code: 0, signal: null });
+    expect(run.stdout).toMatch(/^total=/);
+    expect(run.callPaths('leaf')).toEqual(['6× main > top > mid > leaf']);
+    expect(run.callPaths('mid')).toEqual(['6× main > top > mid']);
+    expect(run.callPaths()).toEqual(['6× main > top > mid', '6× main > top > mid > leaf']);
+    expect(isCallPathList(run.callPaths())).toBe(true);
+    expect(run.callPaths('nope')).toEqual([]);
+    // the marker is invisible to equality
+    expect(run.callPaths('leaf')).toStrictEqual(['6× main > top > mid > leaf']);
+  });
+
+  test('stacks are readable, innermost first, with file:line relative to rootDir or basename', async () => {
+    const probe = await tracedRun('chain.c', ['1'], ['leaf']);
+    const file = probe.hits[0].frames[0].file!;
+    const underRoot = await tracedRun('chain.c', ['1'], ['leaf'], { rootDir: path.dirname(path.dirname(file)) });
+    const stacks = underRoot.stacks('leaf');
+    expect(isStackList(stacks)).toBe(true);
+    expect(stacks).toHaveLength(1);
+    expect(stacks[0].count).toBe(2);
+    expect(stacks[0].frames.map((f) => f.replace(/:\d+\)$/, ')'))).toEqual([
+      'leaf (fixtures/chain.c)',
+      'mid (fixtures/chain.c)',
+      'top (fixtures/chain.c)',
+      'main (fixtures/chain.c)',
+    ]);
+    expect(stacks[0].frames[0]).toBe(`leaf (fixtures/chain.c:${probe.hits[0].frames[0].line})`);
+    expect(probe.stacks()[0].frames[0]).toBe(`leaf (chain.c:${probe.hits[0].frames[0].line})`);
+  });
+
+  test('a crash is on the run with its stack', async () => {
+    const run = await tracedRun('jest_crash.c', ['crash'], []);
+    expect(run.exit.signal).toBe('SIGSEGV');
+    expect(run.crash?.signal).toBe('SIGSEGV');
+    expect(run.crash?.frames.map((f) => f.symbol).slice(0, 3)).toEqual(['read_value', 'walk', 'main']);
+    expect(run.callPaths()).toEqual([]);
+  });
+
+  test('normalization switches apply to callPaths', async () => {
+    const run = await tracedRun('chain.c', ['1'], ['leaf'], { normalize: { startAtMain: false, dropRuntimeFrames: false } });
+    const [line] = run.callPaths('leaf');
+    expect(line).toMatch(/^2× .*__libc_start_\w+ > main > top > mid > leaf$/);
+  });
+});
