@@ -17,7 +17,7 @@ import type { RecordOptions, RecordResult } from '../record-options';
 import { diagnoseStap, whichSync } from './diagnose';
 import { FileTail } from './file-tail';
 import { HookProbe } from './hook-probes';
-import { framesFromStap } from './raw-frames';
+import { createStapSymbolizer } from './stap-symbolize';
 import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
 import { StapScriptPlan, planStapScript, stapLimitDefines } from './script';
 import { childExit, classifyStapFailure, stapWarnings } from './stap-messages';
@@ -30,6 +30,7 @@ export type { RawStapFrame, RawStapHit } from './record-parser';
 export { StapRecordParser, parseUsymdata, parsePrintUsyms, parseBacktraceString } from './record-parser';
 export { createKernelBuildStub } from './kernel-stub';
 export { framesFromStap } from './raw-frames';
+export { createStapSymbolizer } from './stap-symbolize';
 
 /** Compiling (passes 1-4) may take long on a cold cache, but not forever. */
 const TRANSLATE_LIMIT_MS = 10 * 60 * 1000;
@@ -267,6 +268,8 @@ export async function recordWithStap(
   }
 
   rawHits.sort((a, b) => a.id - b.id);
+  const own = symbolize ? null : createStapSymbolizer();
+  const finish = symbolize ?? own!.symbolize;
   const hits: Hit[] = rawHits.map((h, seq) => {
     const frames = h.frames.slice(0, maxFrames);
     return {
@@ -274,13 +277,13 @@ export async function recordWithStap(
       pid: h.pid,
       tid: h.tid,
       seq,
-      frames: symbolize ? symbolize(frames) : framesFromStap(frames),
+      frames: finish(frames),
     };
   });
   const total = [...parser.totals.values()].reduce((a, b) => a + b, 0);
   const totalHits = parser.totals.size ? Math.max(total, hits.length) : hits.length;
   const exit = childExit(stapStderr) ?? { code: 0, signal: null };
-  const warnings = [...diagnosis.warnings, ...stapWarnings(stapStderr), ...otherLines.map((l) => `stap: ${l}`)];
+  const warnings = [...diagnosis.warnings, ...(own?.takeWarnings() ?? []), ...stapWarnings(stapStderr), ...otherLines.map((l) => `stap: ${l}`)];
   if (rawHits.some((h) => !h.complete)) warnings.push('some stacks were cut short: stap stopped in the middle of a hit');
 
   const capture: Capture = {

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { buildFixture } from '../helpers/fixtures';
 import { framesFromStap } from '../../src/stap/raw-frames';
+import { createStapSymbolizer } from '../../src/stap/stap-symbolize';
 import { RawStapHit, StapRecordParser, parseBacktraceString, parsePrintUsyms, parseUsymdata } from '../../src/stap/record-parser';
 import { RECORD_MARKER } from '../../src/stap/script';
 
@@ -186,5 +187,16 @@ describe('record stream', () => {
       { pc: base + leaf.address, module: chain, symbol: null, symbolOffset: null, symbolSize: null, mappingOffset: leaf.address - textSegmentStart, usymdata: '' },
     ]);
     expect(f.offset).toBe('0x' + leaf.address.toString(16));
+  });
+
+  test('our symbolizer finishes the frames with file:line, as addr2line reads them', () => {
+    const { hits } = parseInChunks(4096);
+    const frames = createStapSymbolizer().symbolize(hits[0].frames);
+    expect(frames.map((f) => f.symbol)).toEqual(['leaf', 'mid', 'top', 'main']);
+    // frame 0 is the exact pc, callers are return addresses (looked up at pc - 1, as gdb does)
+    const lookups = frames.map((f, i) => '0x' + (parseInt(f.offset!, 16) - (i === 0 ? 0 : 1)).toString(16));
+    const lines = execFileSync('addr2line', ['-e', chain, ...lookups], { encoding: 'utf8' }).trim().split('\n');
+    expect(frames.map((f) => `${f.file}:${f.line}`)).toEqual(lines.map((l) => l.replace(/ \(discriminator \d+\)$/, '')));
+    expect(frames.every((f) => f.module === chain && !f.inlined)).toBe(true);
   });
 });
