@@ -4,7 +4,7 @@ const path = require('node:path');
 let bin;
 for (const base of [path.join(__dirname, '..'), path.join(__dirname, '..', '..')]) {
   try {
-    bin = require.resolve('jest/bin/jest.js', { paths: [base] });
+    bin = require.resolve('jest/bin/jest', { paths: [base] });
     break;
   } catch {
     // try the next one

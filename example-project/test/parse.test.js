@@ -12,6 +12,12 @@ test('arrays and objects are allocated from the arena', async () => {
   expect(run).toHaveCallPath('main > load > cfg_parse > parse_value > parse_object > arena_alloc');
   // printing the document back allocates nothing
   expect(run).not.toHaveCallPath('** > cfg_print > ** > arena_alloc');
+});
+
+test('a small document: every allocation, in order, in one snapshot', async () => {
+  const run = await cfgtool(['parse', 'fixtures/ports.cfg'], ['arena_alloc']);
+  expect(run).toExitWith(0);
+  expect(run).toHaveCallPath('main > load > cfg_parse > parse_value > parse_object > parse_value > parse_array > arena_alloc');
   expect(run.callPaths('arena_alloc')).toMatchSnapshot();
 });
 
