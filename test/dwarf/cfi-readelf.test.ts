@@ -151,6 +151,11 @@ describe('CFI rows match readelf --debug-dump=frames-interp', () => {
     expect(fdes).toBeGreaterThanOrEqual(5);
   });
 
+  test('a Rust -O2 binary (std statically linked)', () => {
+    const { fdes } = checkFile(buildFixture('unwind_rust.rs', { flags: ['-g', '-C', 'opt-level=2'] }));
+    expect(fdes).toBeGreaterThan(100);
+  });
+
   test('a .debug_frame-only fixture', () => {
     const file = buildFixture('chain.c', { flags: ['-O2', '-fomit-frame-pointer', '-g', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables'], variant: 'debugframe' });
     const { fdes } = checkFile(file, '.debug_frame');

@@ -7,21 +7,22 @@
  */
 import { buildFixture } from '../helpers/fixtures';
 import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../../src/dwarf/unwinder';
-import { GDB_SIGTRAMP, describe as list, stopUnderGdb, unwindStop, type CfiChoice, type GdbStop } from './unwind-scenario';
+import { GDB_SIGTRAMP, describe as list, stopUnderGdb, unwindStop, type CfiChoice, type GdbStop, type OurFrame } from './unwind-scenario';
 
 const O2 = ['-O2', '-fomit-frame-pointer', '-g'];
 
-function expectSameStack(stop: GdbStop, choice: CfiChoice = {}): void {
+function expectSameStack(stop: GdbStop, choice: CfiChoice = {}, compareNames = true): OurFrame[] {
   const ours = unwindStop(stop, choice);
   const context = `gdb:\n${stop.btText}\nours:\n${list(ours)}`;
-  const expected = stop.physical.map((f) => ({ pc: f.pc.toString(16), func: f.type === GDB_SIGTRAMP ? '<signal handler called>' : f.func }));
-  const actual = ours.map((f) => ({ pc: f.pc.toString(16), func: f.func }));
+  const expected = stop.physical.map((f) => ({ pc: f.pc.toString(16), func: !compareNames ? '' : f.type === GDB_SIGTRAMP ? '<signal handler called>' : f.func }));
+  const actual = ours.map((f) => ({ pc: f.pc.toString(16), func: compareNames ? f.func : '' }));
   if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`stacks differ\n${context}`);
   // flags: trampolines marked, and the frame a signal interrupted has an exact pc
   stop.physical.forEach((f, i) => {
     expect(!!(ours[i].flags & FRAME_SIGNAL_TRAMPOLINE)).toBe(f.type === GDB_SIGTRAMP);
     expect(!!(ours[i].flags & FRAME_EXACT_PC)).toBe(i > 0 && stop.physical[i - 1].type === GDB_SIGTRAMP);
   });
+  return ours;
 }
 
 function names(stop: GdbStop): string[] {
@@ -122,5 +123,15 @@ describe('unwinding real stacks, compared with gdb', () => {
     expect(sig).toBe(2);
     expect(n[sig + 1]).toBe(mode === 'raise' ? '__pthread_kill_implementation' : 'busy_loop');
     expectSameStack(stop);
+  });
+
+  // gdb names Rust frames in its own style (generics, {closure#0}); pcs are compared exactly and
+  // names through addr2line's demangling without the hash
+  test('unwind_rust.rs -O2: Rust frames through std::rt into main', () => {
+    const stop = stopUnderGdb([buildFixture('unwind_rust.rs', { flags: ['-g', '-C', 'opt-level=2'] })], 'inner');
+    expect(names(stop).slice(0, 4)).toEqual(['unwind_rust::inner', 'unwind_rust::middle<unwind_rust::outer::{closure_env#0}>', 'unwind_rust::outer', 'unwind_rust::main']);
+    const ours = expectSameStack(stop, {}, false);
+    expect(ours.slice(0, 4).map((f) => f.func.replace(/::h[0-9a-f]{16}$/, ''))).toEqual(['inner', 'unwind_rust::middle', 'unwind_rust::outer', 'unwind_rust::main']);
+    expect(ours.at(-1)!.func).toBe('_start');
   });
 });

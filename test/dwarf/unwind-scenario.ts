@@ -158,7 +158,7 @@ export function unwindStop(stop: GdbStop, choice: CfiChoice = {}): OurFrame[] {
       return '0x' + (frames[i].pc - (exact ? 0 : 1) - m.bias).toString(16);
     });
     // -a prints each address before its inline chain (function/location line pairs)
-    const out = execFileSync('addr2line', ['-a', '-f', '-i', '-e', debugFileFor(m.elf), ...addrs], { encoding: 'utf8' });
+    const out = execFileSync('addr2line', ['-a', '-f', '-i', '-C', '-e', debugFileFor(m.elf), ...addrs], { encoding: 'utf8' });
     const chains: string[][] = [];
     for (const line of out.split('\n')) {
       if (/^0x[0-9a-f]+$/.test(line)) chains.push([]);
