@@ -1,0 +1,4 @@
+/**
+ * @ustack-backend gdb
+ */
+test('never runs: the environment rejects the pragma', () => {});

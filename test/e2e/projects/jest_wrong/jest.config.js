@@ -1,0 +1,1 @@
+module.exports = { preset: 'jest-ustack', reporters: ['default'], testMatch: ['**/__tests__/**/*.test.js'], testTimeout: 30000 };
