@@ -44,6 +44,12 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI, '');
 }
 
+/** Failure messages and stack traces name files under rootDir by relative path. */
+export function localizeText(text: string, rootDir: string): string {
+  const prefix = rootDir.endsWith(path.sep) ? rootDir : rootDir + path.sep;
+  return text.split(prefix).join('');
+}
+
 export function relativePath(file: string, rootDir: string): string {
   if (!path.isAbsolute(file)) return file.split(path.sep).join('/');
   const rel = path.relative(rootDir, file);
@@ -103,7 +109,7 @@ export function buildReport(input: BuildReportInput): UstackReport {
         fullName: a.fullName,
         status: toStatus(a.status),
         durationMs: a.duration ?? null,
-        failureMessages: a.failureMessages.map(stripAnsi),
+        failureMessages: a.failureMessages.map((m) => localizeText(stripAnsi(m), input.rootDir)),
         captures: (traced?.captures ?? []).map((c) => localizeCapture(c, input.rootDir)),
       };
     });
@@ -120,9 +126,9 @@ export function buildReport(input: BuildReportInput): UstackReport {
         });
       }
     }
-    const execError = result.testExecError ? stripAnsi(result.testExecError.stack || result.testExecError.message || '') : '';
+    const execError = result.testExecError ? localizeText(stripAnsi(result.testExecError.stack || result.testExecError.message || ''), input.rootDir) : '';
     const failed = (result.numFailingTests ?? tests.filter((t) => t.status === 'failed').length) > 0 || !!execError;
-    const fileMessage = execError || (tests.length === 0 && result.failureMessage ? stripAnsi(result.failureMessage) : '');
+    const fileMessage = execError || (tests.length === 0 && result.failureMessage ? localizeText(stripAnsi(result.failureMessage), input.rootDir) : '');
     files.push({
       path: relativePath(abs, input.rootDir),
       status: failed ? 'failed' : 'passed',
