@@ -28,6 +28,9 @@ const DW_LNE = { end_sequence: 1, set_address: 2, define_file: 3, set_discrimina
 
 const DW_LNCT = { path: 1, directory_index: 2 } as const;
 
+/** Numbers per row while collecting: address, file, line, column, statement file, statement line. */
+const ROW = 6;
+
 /** Joins a directory and a file name the way addr2line and gdb print them (no normalization). */
 export function joinPath(dir: string | null, name: string): string {
   if (name.startsWith('/') || !dir) return name;
@@ -42,6 +45,12 @@ export class LineProgram {
   fileIndexes: Int32Array = new Int32Array(0);
   lines: Int32Array = new Int32Array(0);
   columns: Int32Array = new Int32Array(0);
+  /**
+   * gdb's choice where several rows share an address: binutils keeps the last row (fileIndexes/lines),
+   * gdb prefers the last row marked is_stmt when the last one is not (stmtFileIndexes/stmtLines).
+   */
+  stmtFileIndexes: Int32Array = new Int32Array(0);
+  stmtLines: Int32Array = new Int32Array(0);
 
   private constructor(readonly offset: number) {}
 
@@ -100,7 +109,7 @@ export class LineProgram {
     // state machine; sequences are collected separately and sorted by start address afterwards
     r.offset = programStart;
     const seqs: number[][] = [];
-    let rows: number[] = []; // address, file, line, column quadruples
+    let rows: number[] = []; // address, file, line, column, statement file, statement line
     let address = 0;
     let file = 1;
     let line = 1;
@@ -108,9 +117,18 @@ export class LineProgram {
     let isStmt = defaultIsStmt;
     const emit = (endSeq: boolean): void => {
       const n = rows.length;
-      // keep only the last row for one address, as binutils does
-      if (n >= 4 && rows[n - 4] === address) rows.length = n - 4;
-      rows.push(address, file, endSeq ? -1 : line, column);
+      const l = endSeq ? -1 : line;
+      let stmtFile = file;
+      let stmtLine = l;
+      // keep only the last row for one address, as binutils does (and gdb's is_stmt preference beside it)
+      if (n >= ROW && rows[n - ROW] === address) {
+        if (!isStmt && !endSeq && rows[n - 1] > 0) {
+          stmtFile = rows[n - 2];
+          stmtLine = rows[n - 1];
+        }
+        rows.length = n - ROW;
+      }
+      rows.push(address, file, l, column, stmtFile, stmtLine);
     };
     while (r.offset < end) {
       const op = r.u8();
@@ -127,6 +145,7 @@ export class LineProgram {
           const next = r.offset + len;
           const sub = len > 0 ? r.u8() : 0;
           if (sub === DW_LNE.end_sequence) {
+            isStmt = true;
             emit(true);
             seqs.push(rows);
             rows = [];
@@ -179,29 +198,32 @@ export class LineProgram {
           for (let i = 0; i < standardLengths[op]; i++) r.uleb128();
       }
     }
-    void isStmt;
     prog.setRows(seqs);
     return prog;
   }
 
   private setRows(seqs: number[][]): void {
-    seqs = seqs.filter((s) => s.length >= 8);
+    seqs = seqs.filter((s) => s.length >= 2 * ROW);
     seqs.sort((a, b) => a[0] - b[0]);
     let total = 0;
-    for (const s of seqs) total += s.length / 4;
+    for (const s of seqs) total += s.length / ROW;
     const addresses = new Float64Array(total);
     const files = new Int32Array(total);
     const lines = new Int32Array(total);
     const columns = new Int32Array(total);
+    const stmtFiles = new Int32Array(total);
+    const stmtLines = new Int32Array(total);
     let n = 0;
     for (const s of seqs) {
-      for (let i = 0; i < s.length; i += 4) {
+      for (let i = 0; i < s.length; i += ROW) {
         // a sequence that starts where the previous one ended replaces its end marker
         if (n > 0 && addresses[n - 1] === s[i]) n--;
         addresses[n] = s[i];
         files[n] = s[i + 1];
         lines[n] = s[i + 2];
         columns[n] = s[i + 3];
+        stmtFiles[n] = s[i + 4];
+        stmtLines[n] = s[i + 5];
         n++;
       }
     }
@@ -209,6 +231,8 @@ export class LineProgram {
     this.fileIndexes = files.subarray(0, n);
     this.lines = lines.subarray(0, n);
     this.columns = columns.subarray(0, n);
+    this.stmtFileIndexes = stmtFiles.subarray(0, n);
+    this.stmtLines = stmtLines.subarray(0, n);
   }
 
   /** Index of the row covering `address`, or -1 (outside every sequence, or in a gap). */

@@ -37,16 +37,31 @@ export class LineTable {
     return new LineTable(data, units);
   }
 
-  /** Source location of link-time address `address`, or null when no line row covers it. */
+  /**
+   * Source location of link-time address `address`, or null when no line row covers it.
+   * Where several rows share the address, the last one wins, as in addr2line.
+   */
   lookup(address: number): SourceLocation | null {
+    return this.find(address, false);
+  }
+
+  /**
+   * Like lookup, but where several rows share the address and the last is not a statement
+   * boundary (is_stmt), the last one that is wins: the line gdb shows for a frame.
+   */
+  lookupStatement(address: number): SourceLocation | null {
+    return this.find(address, true);
+  }
+
+  private find(address: number, statement: boolean): SourceLocation | null {
     const unit = this.units.unitForPc(address);
     if (unit) {
       const prog = this.programFor(unit);
-      return prog ? locationAt(prog, address) : null;
+      return prog ? locationAt(prog, address, statement) : null;
     }
     if (this.units.units().length > 0) return null;
     for (const prog of this.orphans()) {
-      const loc = locationAt(prog, address);
+      const loc = locationAt(prog, address, statement);
       if (loc) return loc;
     }
     return null;
@@ -104,11 +119,11 @@ export class LineTable {
   }
 }
 
-function locationAt(prog: LineProgram, address: number): SourceLocation | null {
+function locationAt(prog: LineProgram, address: number, statement: boolean): SourceLocation | null {
   const i = prog.rowAt(address);
   if (i < 0) return null;
-  const line = prog.lines[i];
-  const file = prog.files[prog.fileIndexes[i]];
+  const line = statement ? prog.stmtLines[i] : prog.lines[i];
+  const file = prog.files[statement ? prog.stmtFileIndexes[i] : prog.fileIndexes[i]];
   if (line === 0 || !file) return null;
   const column = prog.columns[i];
   return column ? { file, line, column } : { file, line };

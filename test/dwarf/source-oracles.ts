@@ -3,6 +3,9 @@
  * code addresses of a binary taken from objdump's disassembly.
  */
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 /** Instruction addresses of .text (every `step`-th one when there are more than `max`). */
 export function textAddresses(binary: string, max = 600): number[] {
@@ -68,4 +71,76 @@ export function gdbInfoLines(binary: string, addresses: number[]): (string | nul
     const m = /^Line (\d+) of "([^"]+)"/m.exec(p);
     return m ? `${m[2]}:${m[1]}` : null;
   });
+}
+
+export interface GdbStopFrame {
+  func: string;
+  file: string | null;
+  line: number | null;
+  /** gdb prints inline frames (other than #0) without an address. */
+  inlined: boolean;
+  /** pc of a physical frame: $pc for #0, the printed return address for callers; null for inline frames. */
+  pc: number | null;
+  /** The shared library gdb names ("from LIB") for frames without line info outside the program. */
+  library: string | null;
+}
+
+/** Runs BIN under gdb with breakpoints; per stop, the `bt` frames with their pcs (use non-PIE binaries). */
+export function gdbStops(argv: string[], breakpoints: string[], maxStops = 20): GdbStopFrame[][] {
+  const cmds = ['set pagination off', 'set confirm off', 'set print frame-arguments none', 'set width 0', 'set breakpoint pending on'];
+  for (const b of breakpoints) cmds.push(`break ${b}`);
+  cmds.push(`commands 1-${breakpoints.length}`, 'silent', 'echo @@STOP\\n', 'p/x $pc', 'bt', 'echo @@END\\n', 'continue', 'end', 'run');
+  // a `commands` block only works from a script file (-x), not from -ex arguments
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-'));
+  const script = path.join(dir, 'cmds.gdb');
+  fs.writeFileSync(script, cmds.join('\n') + '\n');
+  let out: string;
+  try {
+    out = execFileSync('gdb', ['-batch', '-nx', '-x', script, '--args', ...argv], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 120000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    out = String((e as { stdout?: string }).stdout ?? '');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const stops: GdbStopFrame[][] = [];
+  for (const m of out.matchAll(/@@STOP\n([\s\S]*?)@@END/g)) {
+    if (stops.length >= maxStops) break;
+    const pc0 = /^\$\d+ = (0x[0-9a-f]+)/m.exec(m[1]);
+    const frames: GdbStopFrame[] = [];
+    for (const raw of m[1].split('\n')) {
+      const f = /^#(\d+)\s+(?:(0x[0-9a-f]+) in )?(.*)$/.exec(raw.trim());
+      if (!f) continue;
+      const rest = f[3];
+      const at = / at (\S+):(\d+)\s*$/.exec(rest);
+      const from = / from (\S+)\s*$/.exec(rest);
+      frames.push({
+        func: functionOfFrameLine(rest),
+        file: at ? at[1] : null,
+        line: at ? Number(at[2]) : null,
+        inlined: !f[2] && f[1] !== '0',
+        pc: f[1] === '0' ? (pc0 ? parseInt(pc0[1], 16) : null) : f[2] ? parseInt(f[2], 16) : null,
+        library: from ? from[1] : null,
+      });
+    }
+    stops.push(frames);
+  }
+  return stops;
+}
+
+/** The function part of a `bt` line: up to the argument list gdb prints after " (". */
+function functionOfFrameLine(rest: string): string {
+  // the argument list is the last top-level " (...)" before " at file:line" / " from lib"
+  const text = rest.replace(/ (at|from) \S+$/, '');
+  let depth = 0;
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text[i];
+    if (c === ')') depth++;
+    else if (c === '(' && --depth === 0) return text.slice(0, i).trim();
+  }
+  return text.trim();
 }
