@@ -147,7 +147,7 @@ const SCRIPT = String.raw`
     function place(node, level, left, width, onPath, parents) {
       if (width < 0.05) return;
       var d = el('div', 'frame' + (level === 0 ? ' root' : ''));
-      d.textContent = node.name;
+      d.textContent = level === 0 ? node.name + ' \u2014 all ' + node.value + ' hit' + (node.value === 1 ? '' : 's') : node.name;
       d.setAttribute('data-name', node.name);
       d.setAttribute('data-count', String(node.value));
       if (node.locations.length) d.setAttribute('data-location', node.locations[0][0]);
@@ -209,7 +209,7 @@ const SCRIPT = String.raw`
       });
       test.crashes.forEach(function (c) {
         var div = el('div', 'crash');
-        div.appendChild(el('h4', null, '\u{1F4A5} ' + c.title));
+        div.appendChild(el('h4', null, 'Crash: ' + c.title));
         div.appendChild(el('div', 'cmd', '$ ' + c.command));
         div.appendChild(el('pre', 'crash-stack', c.lines.join('\n')));
         card.appendChild(div);
@@ -234,7 +234,7 @@ export function renderHtml(report: UstackReport): string {
   const t = report.totals;
   const totals =
     `${t.tests} test${t.tests === 1 ? "" : "s"} in ${t.files} file${t.files === 1 ? "" : "s"} · ${t.passed} passed · ${t.failed} failed · ${t.skipped} skipped · ` +
-    `${t.captures} traced runs · ${t.hits} hits · ${t.crashes} crashes` +
+    `${t.captures} traced runs · ${t.hits} hit${t.hits === 1 ? '' : 's'} · ${t.crashes} crash${t.crashes === 1 ? '' : 'es'}` +
     (data.shards.length ? ` · shards ${data.shards.join(', ')}` : '');
   return `<!DOCTYPE html>
 <html lang="en">

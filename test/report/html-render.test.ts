@@ -52,8 +52,8 @@ maybe('the flame graphs are drawn with labels, counts and file:line', () => {
   for (const name of ['arena_alloc', 'parse_string', 'main', 'load', 'cfg_parse', 'parse_value', 'parse_object', 'parse_array']) {
     expect(labels).toContain(name);
   }
-  const parseStringRoot = frames.find((f) => f.label === 'parse_string' && /class="frame root"|data-count="9"/.test(f.attrs));
-  expect(parseStringRoot).toBeDefined();
+  const parseStringRoot = frames.find((f) => f.label === 'parse_string — all 9 hits');
+  expect(parseStringRoot?.attrs).toContain('data-count="9"');
   expect(frames.some((f) => /data-location="src\/parse\.c:\d+"/.test(f.attrs))).toBe(true);
   // the crash list and stack
   expect(dom).toContain('SIGSEGV in lookup_step');
@@ -67,4 +67,24 @@ maybe('a screenshot shows the graphs', () => {
   expect(bytes.subarray(1, 4).toString()).toBe('PNG');
   expect(bytes.length).toBeGreaterThan(10000);
   if (process.env.USTACK_KEEP_SCREENSHOT) fs.copyFileSync(png, process.env.USTACK_KEEP_SCREENSHOT);
+});
+
+maybe('clicking a frame zooms into it: it and its ancestors span the full width', () => {
+  const html = fs.readFileSync(path.join(outDir, 'index.html'), 'utf8');
+  const click = `<script>document.querySelector('.flame[data-hook="parse_string"] .frame[data-name="parse_array"]').click();</script>`;
+  const zoomed = path.join(outDir, 'zoomed.html');
+  fs.writeFileSync(zoomed, html.replace('</body>', `${click}</body>`));
+  const dom = dumpDom(bin!, zoomed);
+  const box = /<div class="flame" data-hook="parse_string"[^>]*>([\s\S]*?)<\/div><\/div>/.exec(dom)![1];
+  const frames = [...box.matchAll(/<div class="frame[^"]*" data-name="([^"]*)" data-count="(\d+)"[^>]*style="([^"]*)"/g)].map((m) => ({
+    name: m[1],
+    count: Number(m[2]),
+    width: Number(/width: ([\d.]+)%/.exec(m[3])![1]),
+  }));
+  const array = frames.find((f) => f.name === 'parse_array')!;
+  expect(array.width).toBe(100);
+  // only parse_array's subtree is drawn above it: nothing else reaches parse_string at the top-level object
+  const widths = frames.filter((f) => f.name === 'parse_string' && f.count < 9).reduce((sum, f) => sum + f.width, 0);
+  expect(widths).toBeCloseTo(100, 5);
+  expect(frames.filter((f) => f.name === 'parse_string' && f.count < 9).reduce((n, f) => n + f.count, 0)).toBe(array.count);
 });
