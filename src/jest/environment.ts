@@ -20,7 +20,8 @@ import { SandboxLoader } from './sandbox-loader';
 
 export type { UstackEnvironmentOptions } from './options';
 
-const DEFAULT_MARGIN_MS = 500;
+// room for killing the program and reporting back: a cold tracer (worker start, ffi) needs ~400 ms
+const DEFAULT_MARGIN_MS = 1000;
 const MIN_TRACE_MS = 100;
 /** How long teardown and test_done wait for killed traces to report back. */
 const SETTLE_MS = 5000;

@@ -21,7 +21,7 @@ export interface UstackEnvironmentOptions {
    * Jest's bare timeout. Pragma: `@ustack-timeout MS`.
    */
   timeout?: number;
-  /** Time kept free before Jest's own test timeout (default 500 ms). */
+  /** Time kept free before Jest's own test timeout (default 1000 ms). */
   timeoutMargin?: number;
   /** Call-path normalization switches (design.md "Call paths"), all true by default. */
   normalize?: NormalizeOptions;

@@ -26,7 +26,7 @@ export interface TraceOptions {
   /**
    * Time limit in ms. Given here, the run comes back when it expires (program killed,
    * `run.timedOut === true`) and the test decides. Without it the limit is the environment's
-   * `timeout` option capped at the time left in the test minus a margin (500 ms), and expiry
+   * `timeout` option capped at the time left in the test minus a margin (1000 ms, option `timeoutMargin`), and expiry
    * rejects with a TraceTimeoutError listing the call paths captured so far, so a hanging program
    * fails the test clearly instead of hitting Jest's bare timeout.
    */
@@ -93,6 +93,12 @@ function errorFrom(response: Extract<TraceResponse, { ok: false }>): Error {
   return error;
 }
 
+/** Points the error's stack at the test that called trace(), not at this module. */
+function fromCaller(error: Error): Error {
+  Error.captureStackTrace?.(error, trace);
+  return error;
+}
+
 /**
  * Runs `argv` under hooks on native functions and resolves to the run: exit status, output,
  * every hit's stack, a crash stack, `callPaths()` and `stacks()`. Needs the jest-ustack test
@@ -110,10 +116,10 @@ export async function trace(argv: string[], options: TraceOptions = {}): Promise
   const bridge = (globalThis as unknown as Record<symbol, Bridge | undefined>)[BRIDGE_KEY];
   if (typeof bridge !== 'function') throw new NoTraceEnvironmentError();
   const response = JSON.parse(await bridge(JSON.stringify(request))) as TraceResponse;
-  if (!response.ok) throw errorFrom(response);
+  if (!response.ok) throw fromCaller(errorFrom(response));
   const run = createRun(response.capture, response.stdout, response.stderr, { normalize: response.normalize, rootDir: response.rootDir });
   if (run.timedOut && response.timeout.source !== 'trace' && !response.abortedByTestEnd) {
-    throw new TraceTimeoutError(timeoutMessage(run, response));
+    throw fromCaller(new TraceTimeoutError(timeoutMessage(run, response)));
   }
   return run;
 }
