@@ -2,6 +2,7 @@
  * `jest-ustack/reporter`: collects the captures the environment wrote into the run directory,
  * joins them with Jest's results and writes report.json, summary.md, stacks.folded and index.html.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -34,8 +35,9 @@ export default class UstackReporter implements Reporter {
   constructor(globalConfig: Config.GlobalConfig, reporterOptions?: ReporterOptions) {
     this.globalConfig = globalConfig;
     this.options = resolveReporterOptions(reporterOptions, globalConfig.rootDir);
-    // Workers are spawned after reporters are constructed and inherit this variable.
-    this.runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jest-ustack-run-'));
+    // Workers are spawned after reporters are constructed and inherit this variable. The folder
+    // itself is made in onRunStart, so `jest --listTests` and config errors leave nothing behind.
+    this.runDir = path.join(os.tmpdir(), `jest-ustack-run-${process.pid}-${randomBytes(6).toString('hex')}`);
     process.env.USTACK_RUN_DIR = this.runDir;
   }
 
@@ -44,7 +46,7 @@ export default class UstackReporter implements Reporter {
     this.lastError = undefined;
     // Watch mode reruns in the same process: start every run from an empty directory.
     fs.rmSync(this.runDir, { recursive: true, force: true });
-    fs.mkdirSync(this.runDir, { recursive: true });
+    fs.mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
     process.env.USTACK_RUN_DIR = this.runDir;
   }
 
