@@ -55,6 +55,11 @@ export function stripCppParameters(name: string): string {
       continue;
     }
     const c = text[i];
+    if (c === '-' && text[i + 1] === '>') {
+      out += '->'; // a Rust `fn() -> T` arrow, not the end of a template
+      i += 2;
+      continue;
+    }
     if (c === '<' || c === '{' || c === '[') depth++;
     else if ((c === '>' || c === '}' || c === ']') && depth > 0) depth--;
     else if (c === '(' && depth === 0) {

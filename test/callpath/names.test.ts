@@ -80,3 +80,8 @@ describe('Rust names (real rustc legacy-mangled symbols)', () => {
     expect(normalizeName(demangled[0], { stripRustHash: false })).toBe(demangled[0]);
   });
 });
+
+test('Rust generic arguments with spaces and arrows stay whole', () => {
+  expect(normalizeName('<F as core::ops::function::FnOnce<fn() -> u32>>::call_once')).toBe('<F as core::ops::function::FnOnce<fn() -> u32>>::call_once');
+  expect(normalizeName('<usize as core::iter::traits::accum::Sum>::sum')).toBe('<usize as core::iter::traits::accum::Sum>::sum');
+});

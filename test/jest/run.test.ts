@@ -49,3 +49,21 @@ describe('Run from a real trace', () => {
     expect(line).toMatch(/^2× .*__libc_start_\w+ > main > top > mid > leaf$/);
   });
 });
+
+test('Rust: call paths start at the program main / the thread closure (real tracer, legacy demangling)', async () => {
+  const run = await tracedRun('jest_rust.rs', ['2'], ['jest_rust::config::alloc_node']);
+  const paths = run.callPaths();
+  expect(paths).toHaveLength(2);
+  expect(paths[0]).toMatch(/^2× jest_rust::main > jest_rust::config::parse_all > .* > jest_rust::config::parse_all::\{\{closure\}\} > jest_rust::config::parse_value > jest_rust::config::alloc_node$/);
+  expect(paths[1]).toBe('1× jest_rust::main::{{closure}} > jest_rust::config::parse_value > jest_rust::config::alloc_node');
+  expect(paths.join('\n')).not.toMatch(/::h[0-9a-f]{16}/);
+});
+
+test('C++: overloads, templates and clones merge under their plain names (real tracer)', async () => {
+  for (const flags of [['-O0', '-g'], ['-O2', '-g']]) {
+    const run = await tracedRun('jest_names.cc', ['2'], ['store::Table::get', 'store::Box<long>::open', 'store::twice<int>'], { flags, variant: flags[0] });
+    const symbols = new Set(run.hits.map((h) => h.frames[0].symbol));
+    expect([...symbols].some((s) => /\(int\)/.test(s ?? ''))).toBe(true);
+    expect(run.callPaths()).toEqual(['4× main > store::Table::get', '2× main > store::Box<long>::open', '2× main > store::twice<int>']);
+  }
+});
