@@ -236,3 +236,85 @@ export function planStepOver(code: Buffer): StepOverPlan | null {
   }
   return null;
 }
+
+/** How to execute an instruction out of line, in a scratch slot of the same module. */
+export interface DisplacedStep {
+  /** Offset of a RIP-relative disp32 to rebase, or -1. */
+  ripDisplacementAt: number;
+  /** An indirect call: the return address it pushes must be moved back to the original code. */
+  indirectCall: boolean;
+}
+
+const PREFIXES = new Set([0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65]);
+/** One-byte opcodes that take a ModRM byte. */
+const MODRM_1 = new Set<number>([
+  ...[0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11, 0x12, 0x13, 0x18, 0x19, 0x1a, 0x1b],
+  ...[0x20, 0x21, 0x22, 0x23, 0x28, 0x29, 0x2a, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x38, 0x39, 0x3a, 0x3b],
+  ...[0x63, 0x69, 0x6b, 0x80, 0x81, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f],
+  ...[0xc0, 0xc1, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2, 0xd3, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xf6, 0xf7, 0xfe, 0xff],
+]);
+/** Relative branches and returns: their effect depends on where they run, so they are emulated or stepped in place. */
+const RELATIVE_1 = new Set<number>([...Array.from({ length: 16 }, (_, i) => 0x70 + i), 0xe0, 0xe1, 0xe2, 0xe3, 0xe8, 0xe9, 0xeb, 0xc2, 0xc3, 0xca, 0xcb, 0xcc, 0xcd, 0xcf]);
+/** Two-byte (0f xx) opcodes without ModRM. */
+const NO_MODRM_2 = new Set<number>([0x05, 0x06, 0x07, 0x08, 0x09, 0x0b, 0x0e, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x77, 0xa0, 0xa1, 0xa2, 0xa8, 0xa9, 0xaa, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf]);
+
+/**
+ * Decodes enough of an instruction to run it out of line: where its ModRM is (to rebase a
+ * RIP-relative operand) and whether it is a branch that cannot run elsewhere (null then).
+ */
+export function planDisplacedStep(code: Buffer): DisplacedStep | null {
+  let i = 0;
+  while (i < 14 && PREFIXES.has(code[i])) i++;
+  if ((code[i] & 0xf0) === 0x40) i++; // REX
+  const op = code[i];
+  let modrmAt = -1;
+  let indirectCall = false;
+  if (op === 0xc4 || op === 0xc5) {
+    modrmAt = i + (op === 0xc4 ? 4 : 3); // VEX: prefix bytes, opcode, ModRM
+  } else if (op === 0x0f) {
+    const op2 = code[i + 1];
+    if (op2 === 0x38 || op2 === 0x3a) modrmAt = i + 3;
+    else if (op2 >= 0x80 && op2 <= 0x8f) return null; // jcc rel32
+    else if (!NO_MODRM_2.has(op2)) modrmAt = i + 2;
+    else if (op2 === 0x05 || op2 === 0x07) return null; // syscall/sysret: run in place
+  } else {
+    if (RELATIVE_1.has(op)) return null;
+    if (MODRM_1.has(op)) modrmAt = i + 1;
+    if (op === 0xff) {
+      const reg = (code[i + 1] >> 3) & 7;
+      if (reg === 2 || reg === 3) indirectCall = true;
+      if (reg === 3 || reg === 5) return null; // far call/jmp
+    }
+  }
+  let ripDisplacementAt = -1;
+  if (modrmAt >= 0) {
+    const modrm = code[modrmAt];
+    if ((modrm >> 6) === 0 && (modrm & 7) === 5) ripDisplacementAt = modrmAt + 1;
+  }
+  return { ripDisplacementAt, indirectCall };
+}
+
+/** call rel32 and ret at a function's first instruction, emulated (they cannot run out of line as they are). */
+export function planBranchStepOver(code: Buffer): StepOverPlan | null {
+  if (code[0] === 0xe8) {
+    const disp = code.readInt32LE(1);
+    return plan('call', (ctx, address) => {
+      const rsp = ctx.regs.readBigUInt64LE(RSP) - 8n;
+      if (!ctx.writeU64(Number(rsp), BigInt(address + 5))) return 'fallback';
+      ctx.regs.writeBigUInt64LE(rsp, RSP);
+      setRip(ctx.regs, address + 5 + disp);
+      return 'setregs';
+    });
+  }
+  if (code[0] === 0xc3) {
+    return plan('ret', (ctx) => {
+      const rsp = ctx.regs.readBigUInt64LE(RSP);
+      const target = ctx.readU64(Number(rsp));
+      if (Number.isNaN(target)) return 'fallback';
+      ctx.regs.writeBigUInt64LE(rsp + 8n, RSP);
+      setRip(ctx.regs, target);
+      return 'setregs';
+    });
+  }
+  return null;
+}

@@ -10,7 +10,8 @@ const WINDOW = 16 * 1024;
 
 export class TraceeMemory implements MemoryReader {
   private fd: number;
-  private readonly window = Buffer.allocUnsafe(WINDOW);
+  private readonly ownWindow = Buffer.allocUnsafe(WINDOW);
+  private window: Buffer = this.ownWindow;
   private windowStart = 0;
   private windowLength = 0;
   private readonly word = Buffer.allocUnsafe(16);
@@ -39,8 +40,16 @@ export class TraceeMemory implements MemoryReader {
 
   /** Loads the stack window starting at `sp` (call once per stop before unwinding). */
   loadWindow(sp: number): void {
+    this.window = this.ownWindow;
     this.windowStart = sp;
     this.windowLength = this.pread(this.window, WINDOW, sp);
+  }
+
+  /** Uses stack bytes someone else already read (the native stop loop) as the window. */
+  useWindow(bytes: Buffer, sp: number, length: number): void {
+    this.window = bytes;
+    this.windowStart = sp;
+    this.windowLength = length;
   }
 
   invalidate(): void {

@@ -21,8 +21,9 @@ import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
 import { spawnStopped, type SpawnRequest } from './spawn';
-import { planStepOver, type StepOverPlan } from './step-over';
+import { planBranchStepOver, planDisplacedStep, planStepOver, type DisplacedStep, type StepOverPlan } from './step-over';
 import { TraceeMemory } from './tracee-memory';
+import { openStopChannel, type PendingResume, type StopChannel } from './stop-channel';
 
 export interface TracerOptions {
   hooks: string[];
@@ -76,6 +77,8 @@ interface Breakpoint {
   address: number;
   original: Buffer; // first 16 bytes of the function as in the file
   plan: StepOverPlan | null;
+  /** Out-of-line execution of the first instruction when it is not emulated. */
+  displaced: DisplacedStep | null;
   hooks: number[];
   /** The dynamic linker's _dl_debug_state: the library list changed. */
   linkerEvent: boolean;
@@ -87,6 +90,10 @@ interface Thread {
   process: TracedProcess;
   /** In-place step in progress over this breakpoint. */
   stepping: Breakpoint | null;
+  /** Out-of-line step in progress: the scratch slot the instruction runs in. */
+  displaced: { bp: Breakpoint; slot: number; slotAddress: number } | null;
+  /** A signal interrupted a step: the breakpoint will trap again for the same call, do not count it twice. */
+  skipHitAt: number;
   /** False until the first stop of an auto-attached thread/child (a PTRACE_EVENT_STOP that is not a group-stop). */
   started: boolean;
 }
@@ -103,9 +110,56 @@ class TracedProcess {
   /** Unfollowed vfork child: detach at exec, never record. */
   detachAtExec = false;
   unwindCache = new Map<LoadedModule, UnwindModule>();
+  /** Per module: scratch slots for out-of-line steps, in the unused tail of its last code page. */
+  readonly scratch = new Map<string, ScratchArea | null>();
 
   constructor(readonly pid: number) {
     this.memory = new TraceeMemory(pid);
+  }
+}
+
+const SLOT_SIZE = 32;
+
+/** Scratch slots in the slack between the end of a module's executable segment and its page end (within ±2 GiB of its code). */
+class ScratchArea {
+  readonly owner: (number | null)[];
+  readonly content: (Breakpoint | null)[];
+  constructor(readonly base: number, slots: number) {
+    this.owner = new Array(slots).fill(null);
+    this.content = new Array(slots).fill(null);
+  }
+
+  static forModule(mod: LoadedModule): ScratchArea | null {
+    if (!mod.elf) return null;
+    let best: ScratchArea | null = null;
+    for (const seg of mod.elf.loadSegments) {
+      if (!(seg.flags & 1)) continue; // PF_X
+      const end = seg.vaddr + seg.memsz;
+      const pageEnd = Math.ceil(end / 4096) * 4096;
+      const start = Math.ceil(end / 16) * 16;
+      const slots = Math.min(8, Math.floor((pageEnd - start) / SLOT_SIZE));
+      if (slots > 0 && (!best || slots > best.owner.length)) best = new ScratchArea(start + mod.bias, slots);
+    }
+    return best;
+  }
+
+  /** A free slot (preferring one that already holds this breakpoint's instruction), or -1. */
+  acquire(tid: number, bp: Breakpoint): number {
+    let free = -1;
+    for (let i = 0; i < this.owner.length; i++) {
+      if (this.owner[i] !== null) continue;
+      if (this.content[i] === bp) {
+        this.owner[i] = tid;
+        return i;
+      }
+      if (free < 0) free = i;
+    }
+    if (free >= 0) this.owner[free] = tid;
+    return free;
+  }
+
+  release(slot: number): void {
+    this.owner[slot] = null;
   }
 }
 
@@ -153,6 +207,10 @@ export class Tracer {
   private readonly flags: Uint8Array;
   private readonly unwinder: Unwinder;
   private currentProcess: TracedProcess | null = null;
+  private readonly channel: StopChannel;
+  /** The hot path defers the resume of a breakpoint hit into the next wait (one native call). */
+  private pending: PendingResume | null = null;
+  private readonly resumeSlot: PendingResume = { tid: 0, sig: 0, setRegs: false, writeAddress: 0, writeValue: 0n, hasWrite: false };
 
   constructor(libc: Libc, opts: TracerOptions) {
     this.libc = libc;
@@ -164,6 +222,14 @@ export class Tracer {
     this.pcs = new Float64Array(opts.maxFrames);
     this.flags = new Uint8Array(opts.maxFrames);
     this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
+    this.channel = openStopChannel(libc, (tid, address, value) => {
+      this.threads.get(tid)?.process.memory.writeU64(address, value);
+    });
+  }
+
+  /** Which stop loop ran: 'native' (batched system calls) or 'ffi'. */
+  get channelKind(): 'native' | 'ffi' {
+    return this.channel.kind;
   }
 
   /** Runs the program to completion (or until stopped) and returns the raw capture. */
@@ -226,9 +292,10 @@ export class Tracer {
   private loop(): void {
     const libc = this.libc;
     for (;;) {
-      const tid = libc.waitpid(-1, C.__WALL | C.__WNOTHREAD);
+      const tid = this.channel.next(this.pending);
+      this.pending = null;
       if (tid < 0) break; // ECHILD: nothing left to wait for
-      const status = libc.status;
+      const status = this.channel.status;
       if (!this.stopped && this.opts.shouldStop?.()) {
         this.stopped = true;
         this.killAll();
@@ -263,7 +330,7 @@ export class Tracer {
   }
 
   private addThread(tid: number, proc: TracedProcess): Thread {
-    const t: Thread = { tid, process: proc, stepping: null, started: false };
+    const t: Thread = { tid, process: proc, stepping: null, displaced: null, skipHitAt: -1, started: false };
     this.threads.set(tid, t);
     proc.threads.add(tid);
     return t;
@@ -278,6 +345,7 @@ export class Tracer {
     this.threads.delete(tid);
     this.early.delete(tid);
     if (thread) {
+      if (thread.displaced) thread.process.scratch.get(thread.displaced.bp.module)?.release(thread.displaced.slot);
       thread.process.threads.delete(tid);
       if (thread.process.pid === tid) {
         thread.process.memory.close();
@@ -506,7 +574,8 @@ export class Tracer {
       return;
     }
     if (original[0] === 0xcc) return; // someone else's breakpoint; never stack ours on it
-    const bp: Breakpoint = { address, original, plan: planStepOver(original), hooks: [...hooks], linkerEvent, module: mod.path };
+    const plan = planStepOver(original) ?? planBranchStepOver(original);
+    const bp: Breakpoint = { address, original, plan, displaced: plan ? null : planDisplacedStep(original), hooks: [...hooks], linkerEvent, module: mod.path };
     if (proc.memory.writeBytes(address, BREAKPOINT)) proc.breakpoints.set(address, bp);
   }
 
@@ -521,6 +590,11 @@ export class Tracer {
 
   private onTrap(thread: Thread): void {
     const proc = thread.process;
+    proc.memory.invalidate(); // the stack window belongs to the previous stop
+    if (thread.displaced) {
+      this.finishDisplacedStep(thread);
+      return;
+    }
     if (thread.stepping) {
       // in-place step finished: put the int3 back
       const bp = thread.stepping;
@@ -529,51 +603,138 @@ export class Tracer {
       this.resume(thread.tid);
       return;
     }
-    if (!this.readRegs(thread.tid)) return; // gone
-    const rip = this.ripFromArena();
+    let regsBuf: Buffer;
+    if (this.channel.regsValid) {
+      regsBuf = this.channel.regsOut;
+    } else {
+      if (!this.readRegs(thread.tid)) return; // gone
+      regsBuf = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
+    }
+    const rip = regsBuf.readUInt32LE(C.REGS.rip + 4) * 0x100000000 + regsBuf.readUInt32LE(C.REGS.rip);
     const bp = proc.breakpoints.get(rip - 1);
     if (!bp) {
       this.onSignal(thread, SIGTRAP); // not ours: the program's own int3 or raise(SIGTRAP)
       return;
     }
-    // rewind to the breakpoint: the function has not started yet
-    const regsBuf = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
-    regsBuf.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
     if (bp.linkerEvent) {
       this.onLinkerEvent(proc);
+    } else if (thread.skipHitAt === bp.address) {
+      thread.skipHitAt = -1;
     } else if (!proc.detachAtExec) {
-      this.recordHit(thread, bp);
+      this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
     }
-    this.stepOver(thread, bp, regsBuf);
+    // emulate on the registers the resume will write back, rewound to the breakpoint
+    const regsIn = this.channel.regsIn;
+    if (regsIn !== regsBuf) regsBuf.copy(regsIn);
+    regsIn.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
+    this.stepOver(thread, bp, regsIn);
   }
 
   private stepOver(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
     const proc = thread.process;
     const libc = this.libc;
+    const resume = this.resumeSlot;
+    resume.tid = thread.tid;
+    resume.sig = 0;
+    resume.hasWrite = false;
+    resume.setRegs = false;
     if (bp.plan) {
       const mem = proc.memory;
       const outcome = bp.plan.emulate(
-        { regs: regsBuf, readU64: (a) => mem.readU64(a), readBytes: (a, n) => mem.readBytes(a, n), writeU64: (a, v) => mem.writeU64(a, v) },
+        {
+          regs: regsBuf,
+          readU64: (a) => mem.readU64(a),
+          readBytes: (a, n) => mem.readBytes(a, n),
+          writeU64: (a, v) => {
+            // deferred into the resume: one batched call on the native path
+            resume.hasWrite = true;
+            resume.writeAddress = a;
+            resume.writeValue = v;
+            return true;
+          },
+        },
         bp.address,
       );
-      if (outcome === 'continue') {
-        this.resume(thread.tid);
+      if (outcome !== 'fallback') {
+        resume.setRegs = outcome === 'setregs';
+        this.pending = resume;
         return;
       }
-      if (outcome === 'setregs') {
-        libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, libc.arenaAddress + OFF_REGS);
-        this.resume(thread.tid);
-        return;
-      }
-      // 'fallback' restores rip below
       regsBuf.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
       regsBuf.writeUInt32LE(Math.floor(bp.address / 0x100000000), C.REGS.rip + 4);
     }
-    // In-place step: restore the original byte, single-step this thread, re-plant on its trap.
+    if (bp.displaced && this.startDisplacedStep(thread, bp, regsBuf)) return;
+    // In-place step (last resort: another thread passing meanwhile misses the breakpoint): restore the original byte, single-step this thread, re-plant on its trap.
     proc.memory.writeBytes(bp.address, bp.original.subarray(0, 1));
-    libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, libc.arenaAddress + OFF_REGS);
+    this.setRegsNow(thread.tid, regsBuf);
     thread.stepping = bp;
     libc.ptrace(C.PTRACE_SINGLESTEP, thread.tid, 0, 0);
+  }
+
+  /** Runs the hooked function's first instruction in a scratch slot of its module, single-stepped. */
+  private startDisplacedStep(thread: Thread, bp: Breakpoint, regsBuf: Buffer): boolean {
+    const proc = thread.process;
+    let area = proc.scratch.get(bp.module);
+    if (area === undefined) {
+      const mod = proc.modules.modules().find((m) => m.path === bp.module);
+      area = mod ? ScratchArea.forModule(mod) : null;
+      proc.scratch.set(bp.module, area);
+    }
+    if (!area) return false;
+    const slot = area.acquire(thread.tid, bp);
+    if (slot < 0) return false;
+    const slotAddress = area.base + slot * SLOT_SIZE;
+    if (area.content[slot] !== bp) {
+      const code = Buffer.from(bp.original);
+      const at = bp.displaced!.ripDisplacementAt;
+      if (at >= 0) {
+        const disp = code.readInt32LE(at) + (bp.address - slotAddress);
+        if (disp > 0x7fffffff || disp < -0x80000000) {
+          area.release(slot);
+          return false;
+        }
+        code.writeInt32LE(disp, at);
+      }
+      if (!proc.memory.writeBytes(slotAddress, code)) {
+        area.release(slot);
+        return false;
+      }
+      area.content[slot] = bp;
+    }
+    regsBuf.writeUInt32LE(slotAddress % 0x100000000, C.REGS.rip);
+    regsBuf.writeUInt32LE(Math.floor(slotAddress / 0x100000000), C.REGS.rip + 4);
+    this.setRegsNow(thread.tid, regsBuf);
+    thread.displaced = { bp, slot, slotAddress };
+    this.libc.ptrace(C.PTRACE_SINGLESTEP, thread.tid, 0, 0);
+    return true;
+  }
+
+  private finishDisplacedStep(thread: Thread): void {
+    const { bp, slot, slotAddress } = thread.displaced!;
+    thread.displaced = null;
+    thread.process.scratch.get(bp.module)?.release(slot);
+    if (!this.readRegs(thread.tid)) return;
+    const regs = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
+    const rip = this.ripFromArena();
+    if (rip >= slotAddress && rip < slotAddress + 16) {
+      // fell through: continue after the original instruction
+      const next = bp.address + (rip - slotAddress);
+      regs.writeUInt32LE(next % 0x100000000, C.REGS.rip);
+      regs.writeUInt32LE(Math.floor(next / 0x100000000), C.REGS.rip + 4);
+      this.libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, this.libc.arenaAddress + OFF_REGS);
+    } else if (bp.displaced!.indirectCall) {
+      // the call pushed a return address inside the slot: point it back at the original code
+      const rsp = regs.readUInt32LE(C.REGS.rsp + 4) * 0x100000000 + regs.readUInt32LE(C.REGS.rsp);
+      const pushed = thread.process.memory.readU64(rsp);
+      thread.process.memory.writeU64(rsp, BigInt(bp.address + (pushed - slotAddress)));
+    }
+    this.resume(thread.tid);
+  }
+
+  private setRegsNow(tid: number, regs: Buffer): void {
+    const arenaRegs = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
+    if (regs !== arenaRegs) regs.copy(arenaRegs);
+    this.libc.ptrace(C.PTRACE_SETREGS, tid, 0, this.libc.arenaAddress + OFF_REGS);
   }
 
   private onLinkerEvent(proc: TracedProcess): void {
@@ -596,27 +757,28 @@ export class Tracer {
     return u;
   }
 
-  /** Unwinds the stopped thread whose registers are in the arena. */
-  private unwindCurrent(proc: TracedProcess, exactPc: number): number {
-    registersFromUserRegs(this.libc.arena, OFF_REGS, this.regs);
+  /** Unwinds the stopped thread from its registers (user_regs_struct bytes); `windowed`: the channel read the stack top. */
+  private unwindCurrent(proc: TracedProcess, exactPc: number, regsBuf: Buffer, windowed: boolean): number {
+    registersFromUserRegs(regsBuf, 0, this.regs);
     this.regs[REG_RIP] = exactPc;
-    proc.memory.loadWindow(this.regs[7]);
+    if (windowed && this.channel.windowLength > 0) proc.memory.useWindow(this.channel.window, this.regs[7], this.channel.windowLength);
+    else proc.memory.loadWindow(this.regs[7]);
     this.currentProcess = proc;
     let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
     // a pc outside every known module: the library list may have changed under us (dlopen without our event)
     if (n > 0 && !proc.modules.find(this.pcs[n - 1])) {
       this.refreshModules(proc);
-      registersFromUserRegs(this.libc.arena, OFF_REGS, this.regs);
+      registersFromUserRegs(regsBuf, 0, this.regs);
       this.regs[REG_RIP] = exactPc;
       n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
     }
     return n;
   }
 
-  private recordHit(thread: Thread, bp: Breakpoint): void {
+  private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, windowed: boolean): void {
     const proc = thread.process;
     this.hitCount += bp.hooks.length;
-    const n = this.unwindCurrent(proc, bp.address);
+    const n = this.unwindCurrent(proc, bp.address, regsBuf, windowed);
     const pcs = this.pcs.subarray(0, n);
     let key: string | null = null;
     const keep: number[] = [];
@@ -642,10 +804,24 @@ export class Tracer {
   private onSignal(thread: Thread, sig: number): void {
     const proc = thread.process;
     if (thread.stepping) {
-      // a signal arrived before the in-place step: put the int3 back, the step restarts at the breakpoint
+      // a signal arrived before the in-place step: put the int3 back; the call traps again after the handler
       const bp = thread.stepping;
       thread.stepping = null;
       if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
+      thread.skipHitAt = bp.address;
+    }
+    if (thread.displaced) {
+      // the slot's instruction has not run: go back to the breakpoint, the handler returns there
+      const { bp, slot } = thread.displaced;
+      thread.displaced = null;
+      proc.scratch.get(bp.module)?.release(slot);
+      if (this.readRegs(thread.tid)) {
+        const regs = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
+        regs.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
+        regs.writeUInt32LE(Math.floor(bp.address / 0x100000000), C.REGS.rip + 4);
+        this.libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, this.libc.arenaAddress + OFF_REGS);
+        thread.skipHitAt = bp.address;
+      }
     }
     if (CRASH_SIGNALS.has(sig) && !this.crash && !handlesSignal(proc.pid, sig)) this.recordCrash(thread, sig);
     this.resume(thread.tid, sig);
@@ -655,7 +831,7 @@ export class Tracer {
     const proc = thread.process;
     if (!this.readRegs(thread.tid)) return;
     const rip = this.ripFromArena();
-    const n = this.unwindCurrent(proc, rip);
+    const n = this.unwindCurrent(proc, rip, this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216), false);
     let faultAddress: number | null = null;
     if (FAULT_ADDRESS_SIGNALS.has(sig) && this.libc.ptrace(C.PTRACE_GETSIGINFO, thread.tid, 0, this.libc.arenaAddress + OFF_SIGINFO) === 0) {
       const a = this.libc.arena;

@@ -26,6 +26,8 @@ export interface GdbOptions {
   setup?: string[];
   cwd?: string;
   timeoutMs?: number;
+  /** Run to this location first, then plant the breakpoints (for `*malloc`, which means libc's only once it is loaded). */
+  startAt?: string;
 }
 
 /** Parses one `bt` listing (lines starting with #N). */
@@ -70,10 +72,12 @@ export function gdbBacktraces(argv: string[], options: GdbOptions): GdbFrame[][]
     'set width 0',
     ...(options.setup ?? []),
   ];
+  if (options.startAt) cmds.push(`tbreak ${options.startAt}`, 'run');
+  const first = options.startAt ? 2 : 1;
   for (const b of options.breakpoints) cmds.push(`break ${b}`);
   // one `commands` block for all breakpoints: print a marker, the backtrace, continue
-  cmds.push('commands 1-' + options.breakpoints.length, 'silent', 'echo @@STOP\\n', 'bt', 'echo @@END\\n', 'continue', 'end');
-  cmds.push('run');
+  cmds.push(`commands ${first}-${first + options.breakpoints.length - 1}`, 'silent', 'echo @@STOP\\n', 'bt', 'echo @@END\\n', 'continue', 'end');
+  cmds.push(options.startAt ? 'continue' : 'run');
   // `commands` blocks only work from a script file, not from -ex
   const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-')), 'cmds.gdb');
   fs.writeFileSync(script, cmds.join('\n') + '\n');

@@ -25,15 +25,20 @@ function gdbNames(frames: GdbFrame[]): string[] {
 }
 
 /** Compares stacks hit by hit (gdb: up to 200 stops). */
-async function compareWithGdb(argv: string[], hooks: string[], gdbBreaks = hooks, options: { threaded?: boolean } = {}) {
+async function compareWithGdb(argv: string[], hooks: string[], gdbBreaks = hooks, options: { threaded?: boolean; startAt?: string } = {}) {
   const { capture } = await recordWithPtrace(argv, { hooks, maxHits: 100000 });
-  const oracle = gdbBacktraces(argv, { breakpoints: gdbBreaks, maxStops: 200 });
+  // gdb 13's own displaced stepping loops forever on the -O2 threads build (leaf_t starts with
+  // `lock add %rdi,sink(%rip)`); with it off gdb steps in place with all threads stopped
+  const setup = options.threaded ? ['set displaced-stepping off'] : [];
+  const oracle = gdbBacktraces(argv, { breakpoints: gdbBreaks, maxStops: 200, startAt: options.startAt, setup });
+  if (oracle.length < 200) expect(capture.hits).toHaveLength(oracle.length); // hit counts equal gdb's
   expect(oracle.length).toBeGreaterThan(0);
   const ours = capture.hits.slice(0, oracle.length).map((h) => ourNames(h.frames));
   const theirs = oracle.map(gdbNames);
   if (options.threaded) {
-    // threads interleave differently under two tracers: compare the multisets of stacks
-    expect([...ours].sort()).toEqual([...theirs].sort());
+    // threads interleave differently under two tracers: compare the distinct stacks; the callers check the true call count
+    const distinct = (list: string[][]) => [...new Set(list.map((s) => s.join(' > ')))].sort();
+    expect(distinct(capture.hits.map((h) => ourNames(h.frames)))).toEqual(distinct(theirs));
   } else {
     expect(ours).toEqual(theirs);
   }
@@ -82,7 +87,9 @@ describe('hooks in libc and frames through libc', () => {
     await compareWithGdb([bin, '12'], ['by_value']);
   });
   test('malloc@libc.so.6 hits equal gdb, including calls made inside libc', async () => {
-    const capture = await compareWithGdb([bin, '12'], ['malloc@libc.so.6'], ['malloc']);
+    // gdb's `break malloc` also stops in ld.so's private malloc and at malloc@plt; `*malloc` once libc is loaded is libc's only
+    const capture = await compareWithGdb([bin, '12'], ['malloc@libc.so.6'], ['*malloc'], { startAt: 'main' });
+    expect(capture.hits).toHaveLength(3); // make_items, the label, stdio's buffer for puts
     expect(capture.hooks[0].resolved[0].module).toMatch(/libc\.so\.6$/);
   });
 });
