@@ -3,6 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // fixture projects under test/e2e/projects are run by the e2e tests with their own Jest config
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/projects/'],
+  modulePathIgnorePatterns: ['<rootDir>/test/e2e/projects/', '<rootDir>/example-project/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: { warnOnly: false } }] },
   testTimeout: 120000,
   globalTeardown: '<rootDir>/test/helpers/global-teardown.js',

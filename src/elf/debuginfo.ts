@@ -79,3 +79,29 @@ function crcMatches(candidate: string, crc: number): boolean {
     return false;
   }
 }
+
+const separateCache = new WeakMap<ElfFile, ElfFile | null>();
+
+/** The separate debug file of `elf` opened (cached), or null when there is none or it is unreadable. */
+export function openSeparateDebugFile(elf: ElfFile): ElfFile | null {
+  let d = separateCache.get(elf);
+  if (d !== undefined) return d;
+  d = null;
+  const file = findSeparateDebugFile(elf);
+  if (file) {
+    try {
+      d = openElfCached(file);
+    } catch {
+      d = null;
+    }
+  }
+  separateCache.set(elf, d);
+  return d;
+}
+
+/** Where a module's full symbol table lives: the module itself, or its debug file when the module was stripped. */
+export function symbolSource(elf: ElfFile): ElfFile {
+  if (elf.hasSection('.symtab')) return elf;
+  const debug = openSeparateDebugFile(elf);
+  return debug && debug.hasSection('.symtab') ? debug : elf;
+}

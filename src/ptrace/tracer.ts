@@ -9,12 +9,13 @@ import type { HookResolution } from '../capture/types';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
 import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
 import { CfiTable } from '../dwarf/cfi-table';
-import { openElfCached, type ElfFile } from '../elf/elf-file';
+import type { ElfFile } from '../elf/elf-file';
+import { symbolSource } from '../elf/debuginfo';
 import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
 import { readProcessMaps } from '../symbolize/process-maps';
 import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
-import { resolveHook, type HookTarget } from '../symbolize/hook-resolver';
+import { moduleMatches, resolveHook, type HookTarget } from '../symbolize/hook-resolver';
 import { suggestNames } from '../symbolize/near-names';
 import { demangle } from '../symbolize/demangle';
 import * as C from './constants';
@@ -517,7 +518,7 @@ export class Tracer {
       if (!spec.module && alreadyInImage) continue; // first match wins for unqualified specs
       let modules: LoadedModule[];
       if (spec.module) {
-        modules = fresh.filter((m) => moduleMatches(m.path, spec.module!));
+        modules = fresh.filter((m) => moduleMatches(spec.module!, m.path));
         if (modules.length === 0) continue;
       } else {
         modules = fresh;
@@ -525,7 +526,7 @@ export class Tracer {
       }
       let targets: HookTarget[] = [];
       try {
-        targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: m.elf! })), demangle);
+        targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: symbolSource(m.elf!) })), demangle);
       } catch (e) {
         if (!(e instanceof UnknownHookError)) throw e;
         if (spec.module) throw e; // the module is here but the function is not
@@ -871,15 +872,6 @@ function pathBase(p: string): string {
 
 function isGlob(pattern: string): boolean {
   return /[*?[]/.test(pattern);
-}
-
-/** Module part of a hook spec: absolute path, basename, or basename without the version suffix. */
-export function moduleMatches(path: string, wanted: string): boolean {
-  if (wanted.startsWith('/')) return path === wanted;
-  const base = pathBase(path);
-  if (base === wanted) return true;
-  const stem = base.replace(/\.so(\.\d+)*$/, '');
-  return stem === wanted || stem + '.so' === wanted || stem === wanted.replace(/\.so(\.\d+)*$/, '');
 }
 
 /** True when the process has a handler for `sig` (SigCgt in /proc/PID/status). */

@@ -59,9 +59,21 @@ export function resolveHook(spec: HookSpec, modules: HookModule[], demangle?: De
     chosen = modules;
   }
 
+  // Demangling every symbol of a big C++ binary takes seconds: a plain name is looked up among
+  // linkage names first, and the demangled index is built only for source-level names or a miss.
+  const sourceLevel = /[:<>( ]/.test(spec.pattern);
+  if (!sourceLevel || !demangle) {
+    const plain = collect(spec, chosen, glob, null);
+    if (plain.length || !demangle) return plain.length ? plain : fail(spec, modules, chosen, glob, demangle);
+  }
+  const targets = collect(spec, chosen, glob, demangle);
+  return targets.length ? targets : fail(spec, modules, chosen, glob, demangle);
+}
+
+function collect(spec: HookSpec, chosen: HookModule[], glob: RegExp | null, demangle: Demangle | null | undefined): HookTarget[] {
   const targets: HookTarget[] = [];
   for (const mod of chosen) {
-    const found = matchIn(indexFor(mod.elf, demangle ?? NO_DEMANGLER, demangle !== undefined), spec.pattern, glob);
+    const found = matchIn(indexFor(mod.elf, demangle ?? NO_DEMANGLER, !!demangle), spec.pattern, glob);
     if (found.length === 0) continue;
     const seen = new Set<number>();
     for (const sym of found.sort((a, b) => a.address - b.address)) {
@@ -72,8 +84,10 @@ export function resolveHook(spec: HookSpec, modules: HookModule[], demangle?: De
     // An exact name without a module: the first module that has it (executable, then libraries).
     if (spec.module === null && glob === null) break;
   }
-  if (targets.length) return targets;
+  return targets;
+}
 
+function fail(spec: HookSpec, modules: HookModule[], chosen: HookModule[], glob: RegExp | null, demangle: Demangle | undefined): never {
   const wanted = glob ? spec.pattern.replace(/[*?]|\[[^\]]*\]/g, '') : spec.pattern;
   const candidates = chosen.flatMap((m) => indexFor(m.elf, demangle ?? NO_DEMANGLER, demangle !== undefined).suggestions);
   const where =
@@ -215,8 +229,10 @@ export function moduleMatches(want: string, modulePath: string): boolean {
   }
   const base = path.basename(modulePath);
   if (want === base) return true;
-  const unversioned = base.replace(/(\.so)(\.\d+)+$/, '$1'); // libc.so.6 -> libc.so
-  if (want === unversioned) return true;
+  const unversion = (name: string) => name.replace(/(\.so)(\.\d+)+$/, '$1'); // libc.so.6 -> libc.so
+  const unversioned = unversion(base);
+  // maps show the real file (libstdc++.so.6.0.30) where users name the soname (libstdc++.so.6)
+  if (want === unversioned || unversion(want) === unversioned) return true;
   return want === shortModuleName(base);
 }
 

@@ -9,9 +9,9 @@ import { LineTable } from '../dwarf/line-table';
 import { DebugInfo } from '../dwarf/debug-info';
 import type { DebugSections } from '../dwarf/debug-sections';
 import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../dwarf/unwinder';
-import { openElfCached, type ElfFile } from '../elf/elf-file';
+import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
-import { findSeparateDebugFile } from '../elf/debuginfo';
+import { openSeparateDebugFile, symbolSource } from '../elf/debuginfo';
 import { demangle } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
 
@@ -23,6 +23,11 @@ interface ModuleDebug {
 }
 
 const NO_DEBUG: ModuleDebug = { lines: null, info: null, symbols: null };
+
+/** A DWARF-qualified name as gdb prints it: members of an anonymous class (a lambda's closure) are not qualified. */
+function dwarfName(name: string): string {
+  return name.replace(/^(?:.*::)?\{unnamed\}::/, '');
+}
 
 function hex(n: number): string {
   return '0x' + n.toString(16);
@@ -43,10 +48,18 @@ export class Symbolizer {
   private warned = new Set<string>();
   private warnings: string[] = [];
 
-  /** Frames of one stack, innermost first; `flags` tells which pcs are exact (frame 0, after a signal). */
-  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap): Frame[] {
+  /**
+   * Frames of one stack, innermost first; `flags` tells which pcs are exact (frame 0, after a signal).
+   * `atBreakpoint`: frame 0 is a hooked function's entry, so (like gdb) an inlined call starting at
+   * that very pc is not entered and the hooked function itself is frame 0.
+   */
+  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false): Frame[] {
     const out: Frame[] = [];
     for (let i = 0; i < pcs.length; i++) {
+      if (i === 0 && atBreakpoint) {
+        for (const f of this.frames(pcs[0], true, modules, true)) out.push(f);
+        continue;
+      }
       // frame 0, frames interrupted by a signal, and the signal trampoline itself hold exact pcs, not return addresses
       const exact = i === 0 || (flags[i] & (FRAME_EXACT_PC | FRAME_SIGNAL_TRAMPOLINE)) !== 0;
       for (const f of this.frames(pcs[i], exact, modules)) out.push(f);
@@ -55,16 +68,16 @@ export class Symbolizer {
   }
 
   /** Frames for one pc: inline frames first, then the physical frame. */
-  frames(pc: number, exact: boolean, modules: ModuleMap): Frame[] {
+  frames(pc: number, exact: boolean, modules: ModuleMap, atBreakpoint = false): Frame[] {
     const mod = modules.find(pc);
     if (mod?.elf && !this.debugFor(mod).lines && !this.warned.has(mod.path)) {
       this.warned.add(mod.path);
       this.warnings.push(`No debug information for ${mod.path}: its frames show function names without file:line. To fix, ${debugInfoAdvice(mod.path)}.`);
     }
-    const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}`;
+    const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}${atBreakpoint ? 'b' : ''}`;
     let frames = this.cache.get(key);
     if (!frames) {
-      frames = this.compute(pc, exact, mod);
+      frames = this.compute(pc, exact, mod, atBreakpoint);
       this.cache.set(key, frames);
     }
     return frames;
@@ -78,7 +91,7 @@ export class Symbolizer {
     return w;
   }
 
-  private compute(pc: number, exact: boolean, mod: LoadedModule | null): Frame[] {
+  private compute(pc: number, exact: boolean, mod: LoadedModule | null, atBreakpoint: boolean): Frame[] {
     const base: Frame = {
       pc: hex(pc),
       module: mod ? mod.path : null,
@@ -104,7 +117,7 @@ export class Symbolizer {
       base.symbolSize = sym.size;
     }
     if (!dbg.info && !dbg.lines) return [base];
-    const source = dbg.info ? dbg.info.framesAt(lookupAt) : [];
+    const source = dbg.info ? dbg.info.framesAt(lookupAt, atBreakpoint) : [];
     if (source.length === 0) {
       const loc = dbg.lines?.lookup(lookupAt);
       if (loc) {
@@ -118,13 +131,15 @@ export class Symbolizer {
     for (const sf of source) {
       const f: Frame = { ...base, file: sf.file, line: sf.line, inlined: sf.inlined };
       if (sf.inlined) {
-        f.symbol = sf.linkageName ? demangle(sf.linkageName) : sf.function;
+        f.symbol = sf.linkageName ? demangle(sf.linkageName) : dwarfName(sf.function);
         f.linkage = sf.linkageName ?? undefined;
         f.symbolOffset = null;
         f.symbolSize = null;
       } else {
         // like gdb, the DWARF name wins over an ELF alias at the same address (_IO_new_file_overflow)
-        f.symbol = sf.linkageName ? demangle(sf.linkageName) : sf.function || f.symbol;
+        // a mangled ELF name is fully qualified where DWARF has none (a lambda's operator() in {unnamed})
+        const elfMangled = f.linkage !== undefined && /^_[ZR]/.test(f.linkage ?? '');
+        f.symbol = sf.linkageName ? demangle(sf.linkageName) : elfMangled ? f.symbol : dwarfName(sf.function) || f.symbol;
         if (sf.linkageName) f.linkage = sf.linkageName;
       }
       if (f.linkage === undefined || f.linkage === f.symbol) delete f.linkage;
@@ -138,19 +153,12 @@ export class Symbolizer {
     let d = this.debug.get(elf);
     if (d) return d;
     let sections: DebugSections | null = elf.hasDebugInfo ? elf : null;
-    let symbols: SymbolTable | null = null;
     if (!sections) {
-      const separate = findSeparateDebugFile(elf);
-      if (separate) {
-        try {
-          const debugElf = openElfCached(separate);
-          if (debugElf.hasDebugInfo) sections = debugElf;
-          if (!elf.hasSection('.symtab') && debugElf.hasSection('.symtab')) symbols = debugElf.symbols();
-        } catch {
-          /* unreadable debug file: fall through to the warning */
-        }
-      }
+      const separate = openSeparateDebugFile(elf);
+      if (separate?.hasDebugInfo) sections = separate;
     }
+    const symbolElf = symbolSource(elf);
+    const symbols = symbolElf !== elf ? symbolElf.symbols() : null;
     if (!sections) {
       d = symbols ? { ...NO_DEBUG, symbols } : NO_DEBUG;
     } else {
