@@ -10,7 +10,7 @@
  * so load on a shared machine hits all rows alike; min and median are over the rounds.
  *
  * Environment: BENCH_HITS (50000), BENCH_GDB_HITS (2000), BENCH_RUNS (3),
- * BENCH_MEMORY_HITS (1000000), BENCH_SKIP (comma list of row keys: cli,api,runTrace,floor,gdb,bpftrace,perf,memory,resolve).
+ * BENCH_MEMORY_HITS (1000000), BENCH_SKIP (comma list of row keys: cli,api,runTrace,floor,gdb,bpftrace,perf,memory,resolve,symbolize).
  */
 'use strict';
 const { spawnSync, execFileSync } = require('node:child_process');
@@ -404,6 +404,34 @@ function hookResolution() {
   return { target, size: fs.statSync(target).size, api, cliMs: cli.ms, cliCount: cli.stdout.trim().split('\n').length };
 }
 
+/** Issue 3: symbolizing 10,000 unique pcs in a large binary (the node executable), cold then cached. */
+function symbolizeCost() {
+  const target = process.execPath;
+  const script = `
+    const { ElfFile } = require(${JSON.stringify(path.join(DIST, 'elf', 'elf-file.js'))});
+    const { ModuleMap } = require(${JSON.stringify(path.join(DIST, 'symbolize', 'module-map.js'))});
+    const { Symbolizer } = require(${JSON.stringify(path.join(DIST, 'symbolize', 'symbolizer.js'))});
+    const t0 = performance.now();
+    const elf = ElfFile.open(${JSON.stringify(target)});
+    // map every PT_LOAD at its link-time address: bias 0, as for a non-PIE executable
+    const maps = elf.loadSegments.map((s) => ({ start: s.vaddr - (s.vaddr % 4096), end: s.vaddr + s.memsz, perms: 'r-xp', offset: s.offset - (s.offset % 4096), path: elf.path }));
+    const modules = new ModuleMap(maps, { openElf: () => elf });
+    const funcs = elf.symbols().functions().filter((f) => f.size > 8);
+    const pcs = [];
+    for (let i = 0; pcs.length < 10000 && i < funcs.length; i++) pcs.push(funcs[Math.floor((i * funcs.length) / 10000)].address + 4);
+    const t1 = performance.now();
+    const sym = new Symbolizer();
+    let named = 0;
+    for (const pc of pcs) if (sym.frames(pc, false, modules)[0].symbol) named++;
+    const t2 = performance.now();
+    for (const pc of pcs) sym.frames(pc, false, modules);
+    const t3 = performance.now();
+    console.log(JSON.stringify({ open: t1 - t0, cold: t2 - t1, warm: t3 - t2, pcs: new Set(pcs).size, named }));
+  `;
+  const r = JSON.parse(mustSucceed(timed(process.execPath, ['-e', script]), 'symbolization').stdout.trim());
+  return { target, ...r };
+}
+
 function peakRss(bin, tools) {
   if (!tools.time) return { skipped: '/usr/bin/time is not installed (apt-get install -y time)' };
   const measure = (hits) => {
@@ -534,6 +562,11 @@ async function main() {
     log(`hook resolution on ${process.execPath}`);
     resolution = hookResolution();
   }
+  let symbolization = null;
+  if (!SKIP.has('symbolize')) {
+    log(`symbolizing 10,000 unique pcs in ${process.execPath}`);
+    symbolization = symbolizeCost();
+  }
   let memory = null;
   if (!SKIP.has('memory')) {
     log(`peak RSS of the tracer for ${MEMORY_HITS} hits`);
@@ -548,14 +581,14 @@ async function main() {
   info.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   info.totalS = (performance.now() - started) / 1000;
 
-  const md = report({ info, tools, rows, results, oracle, startup, warm, resolution, memory, skippedRows });
+  const md = report({ info, tools, rows, results, oracle, startup, warm, resolution, symbolization, memory, skippedRows });
   fs.writeFileSync(path.join(__dirname, 'results.md'), md);
   process.stdout.write(md);
 }
 
 // ---------- report ----------
 
-function report({ info, tools, rows, results, oracle, startup, warm, resolution, memory, skippedRows }) {
+function report({ info, tools, rows, results, oracle, startup, warm, resolution, symbolization, memory, skippedRows }) {
   const L = [];
   L.push('# jest-ustack benchmark results', '');
   L.push(`- Date: ${info.date}`);
@@ -637,6 +670,12 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
     L.push(`- ${resolution.target} (${(resolution.size / 1048576).toFixed(0)} MiB), cold process each time`);
     L.push(`- \`ustack symbols ${resolution.target} 'uv_*'\`: ${fmt(resolution.cliMs)} ms wall (${resolution.cliCount} functions)`);
     L.push(`- in-process: loading modules ${fmt(a.load)} ms, ElfFile.open ${fmt(a.open)} ms, resolve \`uv_run\` ${fmt(a.one)} ms (${a.oneCount} target), then \`uv_*\` ${fmt(a.glob)} ms (${a.globCount} targets)`);
+    L.push('');
+  }
+  if (symbolization) {
+    const z = symbolization;
+    L.push('## Symbolization on a large binary', '');
+    L.push(`- ${z.pcs} unique pcs in ${z.target} (${z.named} named): ElfFile.open ${fmt(z.open)} ms; first pass (builds the symbol table, looks for DWARF) ${fmt(z.cold)} ms = ${fmt((z.cold * 1000) / z.pcs, 2)} µs per pc; cached pass ${fmt(z.warm)} ms = ${fmt((z.warm * 1000) / z.pcs, 2)} µs per pc`);
     L.push('');
   }
   if (memory) {

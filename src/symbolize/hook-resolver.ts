@@ -229,10 +229,10 @@ export function moduleMatches(want: string, modulePath: string): boolean {
   }
   const base = path.basename(modulePath);
   if (want === base) return true;
-  const unversion = (name: string) => name.replace(/(\.so)(\.\d+)+$/, '$1'); // libc.so.6 -> libc.so
-  const unversioned = unversion(base);
+  const unversioned = base.replace(/(\.so)(\.\d+)+$/, '$1'); // libc.so.6 -> libc.so
+  if (want === unversioned) return true;
   // maps show the real file (libstdc++.so.6.0.30) where users name the soname (libstdc++.so.6)
-  if (want === unversioned || unversion(want) === unversioned) return true;
+  if (/\.so\.\d+$/.test(want) && base.startsWith(want + '.')) return true;
   return want === shortModuleName(base);
 }
 

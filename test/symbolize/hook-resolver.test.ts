@@ -193,6 +193,9 @@ describe('resolveHook on C programs', () => {
     expect(moduleMatches('libc.so', LIBC)).toBe(true);
     expect(moduleMatches('libc', LIBC)).toBe(true);
     expect(moduleMatches('libc.so.7', LIBC)).toBe(false);
+    // the soname users write, the real file the process maps
+    expect(moduleMatches('libstdc++.so.6', '/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30')).toBe(true);
+    expect(moduleMatches('libstdc++.so.7', '/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30')).toBe(false);
     expect(moduleMatches('libm', LIBC)).toBe(false);
     expect(moduleMatches(LIBC, LIBC)).toBe(true);
     expect(moduleMatches('/lib/x86_64-linux-gnu/../x86_64-linux-gnu/libc.so.6', LIBC)).toBe(true);
