@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import { formatCapture } from '../capture/text-format';
 import { UsageError } from '../errors';
 import { record } from '../record';
-import type { BackendName } from '../record-options';
+import { recordInThisThread } from '../ptrace/ptrace-backend';
+import type { BackendName, RecordOptions } from '../record-options';
 import { signalNumber } from '../ptrace/signals';
 import { intFlag, parseArgs } from './args';
 
@@ -47,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
   const backend = (parsed.flags.backend as BackendName | undefined) ?? 'ptrace';
   if (!['ptrace', 'stap', 'auto'].includes(backend)) throw new UsageError(`--backend must be ptrace, stap or auto, got "${backend}".`);
   const timeout = intFlag(parsed.flags.timeout, 'timeout');
-  const { capture } = await record(command, {
+  const options: RecordOptions = {
     hooks: (parsed.flags.hook as string[] | undefined) ?? [],
     backend,
     stdin: 'inherit',
@@ -57,7 +58,10 @@ export async function main(args: string[]): Promise<number> {
     maxHits: intFlag(parsed.flags['max-hits'], 'max-hits'),
     timeout: timeout === undefined ? undefined : timeout * 1000,
     followChildren: !parsed.flags['no-follow'],
-  });
+  };
+  // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
+  const { capture } =
+    backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : await record(command, options);
   const text = format === 'json' ? JSON.stringify(capture, null, 2) + '\n' : formatCapture(capture);
   const output = parsed.flags.output as string | undefined;
   if (output) fs.writeFileSync(output, text);

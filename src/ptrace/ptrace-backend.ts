@@ -85,7 +85,8 @@ function cleanEnv(env: Record<string, string | undefined> | undefined): Record<s
   return out;
 }
 
-export async function recordWithPtrace(argv: string[], options: RecordOptions): Promise<RecordResult> {
+/** Checks the program and prepares its stdio files; `finish` collects the output and removes them. */
+function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; finish(): { stdout: string; stderr: string } } {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const env = cleanEnv(options.env);
   const file = resolveProgram(argv[0] ?? '', cwd, env);
@@ -100,7 +101,6 @@ export async function recordWithPtrace(argv: string[], options: RecordOptions): 
     stdin = path.join(tmp, 'stdin');
     fs.writeFileSync(stdin, options.stdin);
   }
-  const stopFlag = new SharedArrayBuffer(4);
   const req: TraceRequest = {
     id: nextId++,
     file,
@@ -116,8 +116,38 @@ export async function recordWithPtrace(argv: string[], options: RecordOptions): 
     maxHits: options.maxHits ?? 10000,
     followChildren: options.followChildren ?? true,
     pinCpu: (options as { pinCpu?: boolean }).pinCpu ?? true,
-    stopFlag,
+    stopFlag: new SharedArrayBuffer(4),
   };
+  const finish = () => {
+    const read = (p: string | 'inherit') => (p === 'inherit' ? '' : fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
+    const out = { stdout: read(req.stdout), stderr: read(req.stderr) };
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return out;
+  };
+  return { req, finish };
+}
+
+/**
+ * Runs the tracer on the calling thread, blocking it until the program ends: for the CLI, which
+ * has nothing else to do and saves the worker's start-up. No timeout or abort is possible here.
+ */
+export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult {
+  const { req, finish } = prepare(argv, options);
+  // loaded here so that the worker-based path never pulls the tracer into the main thread
+  const { runTrace } = require('./run-trace') as typeof import('./run-trace');
+  let capture: RecordResult['capture'];
+  try {
+    capture = runTrace(req, () => {});
+  } catch (e) {
+    finish();
+    throw e;
+  }
+  return { capture, ...finish() };
+}
+
+export async function recordWithPtrace(argv: string[], options: RecordOptions): Promise<RecordResult> {
+  const { req, finish } = prepare(argv, options);
+  const stopFlag = req.stopFlag;
 
   const pids = new Set<number>();
   let timedOut = false;
@@ -165,10 +195,7 @@ export async function recordWithPtrace(argv: string[], options: RecordOptions): 
     options.signal?.removeEventListener('abort', onAbort);
     if (--active === 0) w.unref();
   }
-  const read = (p: string | 'inherit') => (p === 'inherit' ? '' : fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
-  const stdout = read(req.stdout);
-  const stderr = read(req.stderr);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  const { stdout, stderr } = finish();
   if (message.type === 'error') throw reviveError(message.error);
   if (message.type !== 'done') throw new Error('unexpected tracer message');
   const capture = message.capture;

@@ -38,7 +38,8 @@ export function buildFixture(source: string, options: BuildOptions = {}): string
   const libs = options.libs ?? [];
   const key = createHash('sha256')
     .update(fs.readFileSync(src))
-    .update(JSON.stringify([compiler, flags, libs, options.shared ?? false]))
+    // the source path is in the DWARF: another checkout gets its own build
+    .update(JSON.stringify([src, compiler, flags, libs, options.shared ?? false]))
     .digest('hex')
     .slice(0, 16);
   const base = path.basename(source).replace(/\.[^.]+$/, '');
