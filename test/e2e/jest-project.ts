@@ -40,6 +40,7 @@ export class JestProject {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
     for (const key of Object.keys(childEnv)) if (key.startsWith('USTACK_') && !(key in env)) delete childEnv[key];
     delete childEnv.JEST_WORKER_ID;
+    delete childEnv.CI; // CI=true would make Jest refuse to write snapshots; tests pass --ci where they mean it
     delete childEnv.GITHUB_STEP_SUMMARY;
     const r = spawnSync(process.execPath, [JEST, '--rootDir', this.dir, '--no-cache', ...args], {
       cwd: this.dir,
