@@ -98,7 +98,7 @@ function build() {
   fs.mkdirSync(BUILD, { recursive: true });
   for (const b of BINARIES) {
     b.path = path.join(BUILD, b.name);
-    execFileSync('gcc', [...b.flags, '-o', b.path, path.join(__dirname, 'fixtures', b.source)], { stdio: 'inherit' });
+    execFileSync('gcc', [...b.flags, '-o', b.path, path.join(ROOT, 'test', 'fixtures', b.source)], { stdio: 'inherit' });
   }
   const floor = path.join(BUILD, 'floor');
   execFileSync('gcc', ['-O2', '-Wall', '-o', floor, path.join(__dirname, 'floor.c')], { stdio: 'inherit' });

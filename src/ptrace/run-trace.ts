@@ -19,16 +19,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
     shouldStop: () => Atomics.load(flag, 0) !== 0,
     onProcess: onPid,
   });
-  const raw = tracer.run({
-    file: req.file,
-    argv: req.argv,
-    cwd: req.cwd,
-    env: req.env,
-    stdin: req.stdin,
-    stdout: req.stdout,
-    stderr: req.stderr,
-    newProcessGroup: req.newProcessGroup,
-  });
+  const raw = tracer.run(req);
   const durationMs = performance.now() - started;
   const hits: Hit[] = [];
   for (const h of raw.hits) {

@@ -1,16 +1,10 @@
 /** Messages between the main thread and the tracer worker (structured-clone safe). */
 import type { Capture } from '../capture/types';
+import type { SpawnRequest } from './spawn';
 
-export interface TraceRequest {
+/** What to start (SpawnRequest) and how to trace it. */
+export interface TraceRequest extends SpawnRequest {
   id: number;
-  file: string;
-  argv: string[];
-  cwd: string;
-  env: Record<string, string>;
-  stdin: string | 'inherit';
-  stdout: string | 'inherit';
-  stderr: string | 'inherit';
-  newProcessGroup: boolean;
   hooks: string[];
   maxFrames: number;
   maxHits: number;

@@ -42,7 +42,7 @@ const chainBuilds: Array<[string, string[]]> = [
 
 describe('bench/floor.c', () => {
   test.each(chainBuilds)('counts every call of leaf in the chain built %s, and the program computes the same result', (variant, flags) => {
-    const bin = buildFixture(`${BENCH}/fixtures/chain.c`, { flags, variant: `bench-${variant}` });
+    const bin = buildFixture(`chain.c`, { flags, variant: `bench-${variant}` });
     const args = ['1000'];
     const expected = gdbCallCount(bin, 'leaf', args);
     expect(expected).toBeGreaterThan(0);
@@ -54,7 +54,7 @@ describe('bench/floor.c', () => {
   });
 
   test('an entry instruction it does not emulate (mov %rdi,%rcx at -O2) goes through the in-place step', () => {
-    const bin = buildFixture(`${BENCH}/fixtures/chain.c`, { flags: ['-O2', '-fomit-frame-pointer', '-g'], variant: 'bench-O2' });
+    const bin = buildFixture(`chain.c`, { flags: ['-O2', '-fomit-frame-pointer', '-g'], variant: 'bench-O2' });
     const args = ['500'];
     const expected = gdbCallCount(bin, 'top', args);
     const r = runFloor('top', bin, args, false);
@@ -63,7 +63,7 @@ describe('bench/floor.c', () => {
   });
 
   test('counts every call of leaf across four threads', () => {
-    const bin = buildFixture(`${BENCH}/fixtures/threads.c`, { flags: ['-O0', '-g', '-pthread'], variant: 'bench-threads' });
+    const bin = buildFixture(`threads.c`, { flags: ['-O0', '-g', '-pthread'], variant: 'bench-threads' });
     const args = ['500'];
     const expected = gdbCallCount(bin, 'leaf', args);
     expect(expected).toBeGreaterThan(0);
@@ -76,7 +76,7 @@ describe('bench/floor.c', () => {
   });
 
   test('names a function that does not exist', () => {
-    const bin = buildFixture(`${BENCH}/fixtures/chain.c`, { flags: ['-O0', '-g'], variant: 'bench-O0' });
+    const bin = buildFixture(`chain.c`, { flags: ['-O0', '-g'], variant: 'bench-O0' });
     const r = spawnSync(floorBinary(), ['no_such_function', bin, '1'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('no function no_such_function');

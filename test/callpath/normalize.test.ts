@@ -22,11 +22,11 @@ describe('normalization of real stacks (gdb backtraces past main)', () => {
   });
 
   test('a thread starts at its start routine (the frame above start_thread/clone3)', () => {
-    const hits = gdbHits([buildFixture('threads.c', { libs: ['-lpthread'] }), '1'], ['leaf_t']);
+    const hits = gdbHits([buildFixture('threads.c', { libs: ['-lpthread'] }), '1'], ['leaf']);
     expect(hits).toHaveLength(4);
     for (const hit of hits) {
       expect(hit.frames.map((f) => f.symbol)).toEqual(expect.arrayContaining(['start_thread', 'clone3']));
-      expect(callPathOf(hit.frames)).toEqual(['work', 'step', 'leaf_t']);
+      expect(callPathOf(hit.frames)).toEqual(['work', 'step', 'leaf']);
     }
     const kept = callPathOf(hits[0].frames, { startAtMain: false, dropRuntimeFrames: false });
     expect(kept.slice(0, 2)).toEqual(['clone3', 'start_thread']);
@@ -52,14 +52,14 @@ describe('normalization of real stacks (gdb backtraces past main)', () => {
 describe('merging', () => {
   test('identical paths per hook merge with counts, in order of first appearance', () => {
     const bin = buildFixture('threads.c', { libs: ['-lpthread'] });
-    const hits = gdbHits([bin, '2'], ['step', 'leaf_t']);
+    const hits = gdbHits([bin, '2'], ['step', 'leaf']);
     expect(hits).toHaveLength(16);
     const merged = mergeCallPaths(hits);
     const firstHooks = [...new Set(hits.map((h) => h.hook))];
-    const expected = { step: 'work > step', leaf_t: 'work > step > leaf_t' } as Record<string, string>;
+    const expected = { step: 'work > step', leaf: 'work > step > leaf' } as Record<string, string>;
     expect(merged.map((m) => [m.hook, m.count, m.path.join(' > ')])).toEqual(firstHooks.map((h) => [h, 8, expected[h]]));
-    expect(mergeCallPaths(hits, {}, 'leaf_t').map(formatMergedCallPath)).toEqual(['8× work > step > leaf_t']);
-    expect(parseCallPathLine('8× work > step > leaf_t')).toEqual({ count: 8, path: ['work', 'step', 'leaf_t'] });
+    expect(mergeCallPaths(hits, {}, 'leaf').map(formatMergedCallPath)).toEqual(['8× work > step > leaf']);
+    expect(parseCallPathLine('8× work > step > leaf')).toEqual({ count: 8, path: ['work', 'step', 'leaf'] });
     expect(parseCallPathLine('work > step')).toEqual({ count: 1, path: ['work', 'step'] });
   });
 });

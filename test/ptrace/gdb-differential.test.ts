@@ -27,7 +27,7 @@ function gdbNames(frames: GdbFrame[]): string[] {
 /** Compares stacks hit by hit (gdb: up to 200 stops). */
 async function compareWithGdb(argv: string[], hooks: string[], gdbBreaks = hooks, options: { threaded?: boolean; startAt?: string } = {}) {
   const { capture } = await recordWithPtrace(argv, { hooks, maxHits: 100000 });
-  // gdb 13's own displaced stepping loops forever on the -O2 threads build (leaf_t starts with
+  // gdb 13's own displaced stepping loops forever on the -O2 threads build (leaf starts with
   // `lock add %rdi,sink(%rip)`); with it off gdb steps in place with all threads stopped
   const setup = options.threaded ? ['set displaced-stepping off'] : [];
   const oracle = gdbBacktraces(argv, { breakpoints: gdbBreaks, maxStops: 200, startAt: options.startAt, setup });
@@ -73,9 +73,9 @@ describe('four threads', () => {
   test.each([
     ['-O0', bin],
     ['-O2 without frame pointers', buildFixture('threads.c', { flags: ['-O2', '-g', '-fomit-frame-pointer'], libs: ['-lpthread'], variant: 'O2' })],
-  ])('every hit of leaf_t is caught with its stack up to start_thread (%s)', async (_v, b) => {
-    const capture = await compareWithGdb([b, '25'], ['leaf_t'], ['leaf_t'], { threaded: true });
-    expect(countBy(capture, 'leaf_t')).toBe(100);
+  ])('every hit of leaf is caught with its stack up to start_thread (%s)', async (_v, b) => {
+    const capture = await compareWithGdb([b, '25'], ['leaf'], ['leaf'], { threaded: true });
+    expect(countBy(capture, 'leaf')).toBe(100);
     const tids = new Set(capture.hits.map((h) => h.tid));
     expect(tids.size).toBe(4);
   });

@@ -38,7 +38,7 @@ function paths(capture: Capture): string[] {
 const cases: Array<{ name: string; src: string; flags?: string[]; libs?: string[]; hooks: string[]; args: string[] }> = [
   { name: 'chain -O0', src: 'chain.c', hooks: ['leaf'], args: ['3'] },
   { name: 'chain -O2 -fomit-frame-pointer', src: 'chain.c', flags: ['-O2', '-g', '-fomit-frame-pointer'], hooks: ['leaf', 'mid'], args: ['4'] },
-  { name: 'threads', src: 'threads.c', libs: ['-lpthread'], hooks: ['leaf_t'], args: ['3'] },
+  { name: 'threads', src: 'threads.c', libs: ['-lpthread'], hooks: ['leaf'], args: ['3'] },
   { name: 'libc_calls', src: 'libc_calls.c', hooks: ['malloc@libc.so.6', 'by_value'], args: ['8'] },
 ];
 

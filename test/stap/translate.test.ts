@@ -67,7 +67,7 @@ describeStap(`generated scripts pass the stap translator (stap -p2/-p3 with a ke
       hooks: ['leaf', 'mid'],
       expect: [['leaf', 'exe'], ['mid', 'exe']],
     },
-    { name: 'threads', src: 'threads.c', libs: ['-lpthread'], hooks: ['leaf_t', 'step'], expect: [['leaf_t', 'exe'], ['step', 'exe']] },
+    { name: 'threads', src: 'threads.c', libs: ['-lpthread'], hooks: ['leaf', 'step'], expect: [['leaf', 'exe'], ['step', 'exe']] },
     {
       name: 'libc_calls with libc hooks',
       src: 'libc_calls.c',
