@@ -198,3 +198,38 @@ describe('hostile programs', () => {
     expect(names(leafHits[0].frames)).toEqual(['leaf', 'mid', 'top', 'main']);
   });
 });
+
+describe('signals the program gets from its own doing', () => {
+  test('SIGINT with a handler, SIGCHLD of its own child, and SIGPIPE with the default action', async () => {
+    const bin = buildFixture('sigpipe.c');
+    const { capture, stdout } = await recordWithPtrace([bin], { hooks: [] });
+    expect(stdout).toBe('int=1 chld=1 child=7\n');
+    expect(capture.exit).toEqual({ code: null, signal: 'SIGPIPE' });
+    expect(capture.crash).toBeNull(); // SIGPIPE is not a crash
+  });
+});
+
+describe('the tracer dies', () => {
+  test('SIGKILL of ustack itself takes the traced program with it (PTRACE_O_EXITKILL)', async () => {
+    const bin = buildFixture('hang.c');
+    const cli = require('node:path').resolve(__dirname, '..', '..', 'dist', 'cli.js');
+    const child = require('node:child_process').spawn(process.execPath, [cli, 'record', '--hook', 'tick', '--', bin], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(survivors(bin).length).toBeGreaterThan(0); // it is running, traced
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(survivors(bin)).toEqual([]);
+  });
+});
+
+describe('dlclose', () => {
+  test('breakpoints of an unloaded library are forgotten; the same library loaded again is hooked again', async () => {
+    const host = buildFixture('dlopen_host.c', { libs: ['-ldl'] });
+    const plugin = buildFixture('dlopen_plugin.c', { shared: true });
+    const { capture, stdout } = await recordWithPtrace([host, plugin, '2', 'twice'], { hooks: ['plugin_helper@libdlopen_plugin.so'] });
+    expect(stdout).toBe('total=7\ntotal=7\n');
+    expect(capture.exit).toEqual({ code: 0, signal: null });
+    expect(capture.hits).toHaveLength(4);
+  });
+});
