@@ -53,17 +53,22 @@ export class SymbolTable {
    * @param sectionEnd for a size-0 function symbol, the end address of its section (caps the fallback).
    */
   constructor(symbols: ElfSymbol[], sectionEnd: (sym: ElfSymbol) => number = () => Infinity) {
-    const seen = new Map<string, ElfSymbol>();
+    // the same symbol often stands in both .symtab and .dynsym: keep the first, keyed by address
+    // (numbers, not strings: node's 200k symbols made string keys the cost of the whole table)
+    const seen = new Map<number, ElfSymbol | ElfSymbol[]>();
     const all: ElfSymbol[] = [];
     const extraNames: [string, ElfSymbol][] = [];
     for (const sym of symbols) {
-      const key = `${bareName(sym.name)}\0${sym.address}`;
-      const prev = seen.get(key);
+      const bare = bareName(sym.name);
+      const slot = seen.get(sym.address);
+      const prev = slot === undefined ? undefined : Array.isArray(slot) ? slot.find((p) => bareName(p.name) === bare) : bareName(slot.name) === bare ? slot : undefined;
       if (prev) {
-        if (sym.version && !prev.version) extraNames.push([bareName(sym.name) + sym.version, prev]);
+        if (sym.version && !prev.version) extraNames.push([bare + sym.version, prev]);
         continue;
       }
-      seen.set(key, sym);
+      if (slot === undefined) seen.set(sym.address, sym);
+      else if (Array.isArray(slot)) slot.push(sym);
+      else seen.set(sym.address, [slot, sym]);
       all.push(sym);
     }
     this.all = all;

@@ -73,7 +73,7 @@ export function resolveHook(spec: HookSpec, modules: HookModule[], demangle?: De
 function collect(spec: HookSpec, chosen: HookModule[], glob: RegExp | null, demangle: Demangle | null | undefined): HookTarget[] {
   const targets: HookTarget[] = [];
   for (const mod of chosen) {
-    const found = matchIn(indexFor(mod.elf, demangle ?? NO_DEMANGLER, !!demangle), spec.pattern, glob);
+    const found = demangle ? matchIn(indexFor(mod.elf, demangle, true), spec.pattern, glob) : plainMatches(mod.elf, spec.pattern, glob);
     if (found.length === 0) continue;
     const seen = new Set<number>();
     for (const sym of found.sort((a, b) => a.address - b.address)) {
@@ -98,6 +98,27 @@ function fail(spec: HookSpec, modules: HookModule[], chosen: HookModule[], glob:
         : modules[0].path;
   const suggestions = suggestNames(wanted, candidates, 5).map((s) => (spec.module !== null ? `${s}@${spec.module}` : s));
   throw new UnknownHookError(spec.text, where, suggestions);
+}
+
+/**
+ * Linkage-name matching straight from the symbol table, without building a name index (which
+ * costs most of a second on a binary the size of node): same names as the index's plain part.
+ */
+function plainMatches(elf: ElfFile, pattern: string, glob: RegExp | null): ElfSymbol[] {
+  const out = new Set<ElfSymbol>();
+  if (!glob) for (const sym of elf.symbols().byName(pattern)) if (sym.isFunction) out.add(sym);
+  for (const sym of elf.symbols().functions()) {
+    const at = sym.name.indexOf('@');
+    const bare = at > 0 ? sym.name.slice(0, at) : sym.name;
+    const clone = ENTRY_CLONE.exec(bare);
+    if (glob) {
+      if (FRAGMENT.test(bare)) continue;
+      if (glob.test(bare) || glob.test(sym.name) || (clone && glob.test(clone[1]))) out.add(sym);
+    } else if (clone && clone[1] === pattern) {
+      out.add(sym);
+    }
+  }
+  return [...out];
 }
 
 function matchIn(index: NameIndex, pattern: string, glob: RegExp | null): ElfSymbol[] {
