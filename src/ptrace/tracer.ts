@@ -22,7 +22,7 @@ import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
 import { spawnStopped, type SpawnRequest } from './spawn';
-import { planBranchStepOver, planDisplacedStep, planStepOver, type DisplacedStep, type StepOverPlan } from './step-over';
+import { planBranchStepOver, planDisplacedStep, planStepOver, type DisplacedStep, type EmulationContext, type StepOverPlan } from './step-over';
 import { TraceeMemory } from './tracee-memory';
 import { openStopChannel, type PendingResume, type StopChannel } from './stop-channel';
 
@@ -119,6 +119,25 @@ class TracedProcess {
   }
 }
 
+/** The step-over emulation's view of a stopped thread: reads now, the one memory write batched into the resume. */
+class DeferredEmulation implements EmulationContext {
+  regs: Buffer = Buffer.alloc(0);
+  memory: TraceeMemory | null = null;
+  constructor(private readonly resume: PendingResume) {}
+  readU64(address: number): number {
+    return this.memory!.readU64(address);
+  }
+  readBytes(address: number, length: number): Buffer | null {
+    return this.memory!.readBytes(address, length);
+  }
+  writeU64(address: number, value: bigint): boolean {
+    this.resume.hasWrite = true;
+    this.resume.writeAddress = address;
+    this.resume.writeValue = value;
+    return true;
+  }
+}
+
 const SLOT_SIZE = 32;
 
 /** Scratch slots in the slack between the end of a module's executable segment and its page end (within ±2 GiB of its code). */
@@ -190,7 +209,7 @@ export class Tracer {
   private readonly early = new Map<number, number>();
   private readonly hits: RawStack[] = [];
   private readonly hitsPerHook: number[];
-  private readonly uniquePerHook: Set<string>[];
+  private readonly uniquePerHook: Set<number>[];
   private readonly warnings: string[] = [];
   private crash: RawCrash | null = null;
   private rootPid = 0;
@@ -212,6 +231,8 @@ export class Tracer {
   /** The hot path defers the resume of a breakpoint hit into the next wait (one native call). */
   private pending: PendingResume | null = null;
   private readonly resumeSlot: PendingResume = { tid: 0, sig: 0, setRegs: false, writeAddress: 0, writeValue: 0n, hasWrite: false };
+  /** One emulation context for every hit (no closures allocated per hit); memory writes are deferred into the resume. */
+  private readonly emulation = new DeferredEmulation(this.resumeSlot);
 
   constructor(libc: Libc, opts: TracerOptions) {
     this.libc = libc;
@@ -219,7 +240,7 @@ export class Tracer {
     this.specs = opts.hooks.map((h) => parseHookSpec(h));
     this.resolutions = opts.hooks.map((spec) => ({ spec, resolved: [] }));
     this.hitsPerHook = opts.hooks.map(() => 0);
-    this.uniquePerHook = opts.hooks.map(() => new Set<string>());
+    this.uniquePerHook = opts.hooks.map(() => new Set<number>());
     this.pcs = new Float64Array(opts.maxFrames);
     this.flags = new Uint8Array(opts.maxFrames);
     this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
@@ -640,22 +661,10 @@ export class Tracer {
     resume.hasWrite = false;
     resume.setRegs = false;
     if (bp.plan) {
-      const mem = proc.memory;
-      const outcome = bp.plan.emulate(
-        {
-          regs: regsBuf,
-          readU64: (a) => mem.readU64(a),
-          readBytes: (a, n) => mem.readBytes(a, n),
-          writeU64: (a, v) => {
-            // deferred into the resume: one batched call on the native path
-            resume.hasWrite = true;
-            resume.writeAddress = a;
-            resume.writeValue = v;
-            return true;
-          },
-        },
-        bp.address,
-      );
+      const ctx = this.emulation;
+      ctx.regs = regsBuf;
+      ctx.memory = proc.memory;
+      const outcome = bp.plan.emulate(ctx, bp.address);
       if (outcome !== 'fallback') {
         resume.setRegs = outcome === 'setregs';
         this.pending = resume;
@@ -781,12 +790,12 @@ export class Tracer {
     this.hitCount += bp.hooks.length;
     const n = this.unwindCurrent(proc, bp.address, regsBuf, windowed);
     const pcs = this.pcs.subarray(0, n);
-    let key: string | null = null;
+    let key = -1;
     const keep: number[] = [];
     for (const h of bp.hooks) {
       const count = ++this.hitsPerHook[h];
       const unique = this.uniquePerHook[h];
-      if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add((key ??= pcs.join(',')));
+      if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add(key < 0 ? (key = stackHash(pcs)) : key);
       if (count <= this.opts.maxHits) keep.push(h);
       else this.dropped++;
     }
@@ -853,6 +862,23 @@ export class Tracer {
 }
 
 type RegisterFileLike = Float64Array;
+
+/**
+ * A 48-bit hash of a stack's pcs, for counting distinct stacks without building a string per hit
+ * (a collision only makes the count one short).
+ */
+function stackHash(pcs: Float64Array): number {
+  let lo = 0x811c9dc5;
+  let hi = 0x1234567;
+  for (let i = 0; i < pcs.length; i++) {
+    const pc = pcs[i];
+    const a = pc % 0x1000000;
+    const b = Math.floor(pc / 0x1000000);
+    lo = Math.imul(lo ^ a, 0x01000193) >>> 0;
+    hi = Math.imul(hi ^ b ^ (lo >>> 7), 0x5bd1e995) >>> 0;
+  }
+  return (hi & 0xffff) * 0x100000000 + lo;
+}
 
 /** The module of the process's executable (/proc/PID/exe), not the first mapping, which may be a library. */
 function findExecutable(proc: TracedProcess): LoadedModule | undefined {
