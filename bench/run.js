@@ -9,7 +9,7 @@
  * and reported on its own. Every tool runs once per round on every binary, rounds interleaved,
  * so load on a shared machine hits all rows alike; min and median are over the rounds.
  *
- * Environment: BENCH_HITS (50000), BENCH_GDB_HITS (2000), BENCH_RUNS (3),
+ * Environment: BENCH_HITS (50000), BENCH_GDB_HITS (1000), BENCH_RUNS (3),
  * BENCH_MEMORY_HITS (1000000), BENCH_SKIP (comma list of row keys: cli,api,runTrace,floor,gdb,bpftrace,perf,memory,resolve,symbolize).
  */
 'use strict';
@@ -24,7 +24,7 @@ const BUILD = path.join(__dirname, 'build');
 const CLI = path.join(DIST, 'cli.js');
 
 const HITS = intEnv('BENCH_HITS', 50000);
-const GDB_HITS = intEnv('BENCH_GDB_HITS', 2000);
+const GDB_HITS = intEnv('BENCH_GDB_HITS', 1000);
 const RUNS = Math.max(1, intEnv('BENCH_RUNS', 3));
 const MEMORY_HITS = intEnv('BENCH_MEMORY_HITS', 1000000);
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
