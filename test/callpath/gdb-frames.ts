@@ -1,10 +1,6 @@
 /** Real stacks for call-path tests: gdb backtraces (past main) turned into Capture frames. */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Frame, Hit } from '../../src/capture/types';
-import { parseBacktrace, type GdbFrame } from '../helpers/gdb';
+import { parseBacktrace, runGdbScript, type GdbFrame } from '../helpers/gdb';
 
 export function toFrame(f: GdbFrame): Frame {
   return {
@@ -20,10 +16,7 @@ export function toFrame(f: GdbFrame): Frame {
   };
 }
 
-/**
- * One hit per breakpoint stop; hook = the breakpoint spec. Breakpoint `commands` blocks only
- * work from a script file (-x), not from -ex arguments, so the commands are written to one.
- */
+/** One hit per breakpoint stop; hook = the breakpoint spec. */
 export function gdbHits(argv: string[], breakpoints: string[]): Hit[] {
   const lines = [
     'set pagination off',
@@ -37,14 +30,7 @@ export function gdbHits(argv: string[], breakpoints: string[]): Hit[] {
     lines.push(`break ${b}`, `commands ${i + 1}`, 'silent', `echo @@STOP ${b}\\n`, 'bt', 'echo @@END\\n', 'continue', 'end');
   });
   lines.push('run');
-  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jest-ustack-gdb-')), 'cmds.gdb');
-  fs.writeFileSync(script, lines.join('\n') + '\n');
-  const out = execFileSync('gdb', ['-batch', '-nx', '-x', script, '--args', ...argv], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120000,
-  });
-  fs.rmSync(path.dirname(script), { recursive: true, force: true });
+  const out = runGdbScript(argv, lines);
   const hits: Hit[] = [];
   const re = /@@STOP (.*)\n([\s\S]*?)@@END/g;
   let m: RegExpExecArray | null;

@@ -3,9 +3,7 @@
  * code addresses of a binary taken from objdump's disassembly.
  */
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { runGdbScript } from '../helpers/gdb';
 
 /** Instruction addresses of .text (every `step`-th one when there are more than `max`). */
 export function textAddresses(binary: string, max = 600): number[] {
@@ -90,23 +88,7 @@ export function gdbStops(argv: string[], breakpoints: string[], maxStops = 20): 
   const cmds = ['set pagination off', 'set confirm off', 'set print frame-arguments none', 'set width 0', 'set breakpoint pending on'];
   for (const b of breakpoints) cmds.push(`break ${b}`);
   cmds.push(`commands 1-${breakpoints.length}`, 'silent', 'echo @@STOP\\n', 'p/x $pc', 'bt', 'echo @@END\\n', 'continue', 'end', 'run');
-  // a `commands` block only works from a script file (-x), not from -ex arguments
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-'));
-  const script = path.join(dir, 'cmds.gdb');
-  fs.writeFileSync(script, cmds.join('\n') + '\n');
-  let out: string;
-  try {
-    out = execFileSync('gdb', ['-batch', '-nx', '-x', script, '--args', ...argv], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 120000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (e) {
-    out = String((e as { stdout?: string }).stdout ?? '');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const out = runGdbScript(argv, cmds);
   const stops: GdbStopFrame[][] = [];
   for (const m of out.matchAll(/@@STOP\n([\s\S]*?)@@END/g)) {
     if (stops.length >= maxStops) break;

@@ -60,6 +60,30 @@ export function parseBacktrace(text: string): GdbFrame[] {
   return frames;
 }
 
+/**
+ * Runs `gdb -batch` with `commands` as a script file on `argv` and returns what gdb printed, also
+ * when gdb or the program fails. Breakpoint `commands` blocks only work from a script file (-x),
+ * not from -ex arguments, which is why every gdb oracle in the tests goes through here.
+ */
+export function runGdbScript(argv: string[], commands: string[], options: { cwd?: string; timeoutMs?: number } = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-'));
+  const script = path.join(dir, 'cmds.gdb');
+  fs.writeFileSync(script, commands.join('\n') + '\n');
+  try {
+    return execFileSync('gdb', ['-batch', '-nx', '-x', script, '--args', ...argv], {
+      cwd: options.cwd,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: options.timeoutMs ?? 120000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    return String((e as { stdout?: string }).stdout ?? '');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the program under gdb and returns one backtrace per breakpoint stop. */
 export function gdbBacktraces(argv: string[], options: GdbOptions): GdbFrame[][] {
   const max = options.maxStops ?? 200;
@@ -78,23 +102,7 @@ export function gdbBacktraces(argv: string[], options: GdbOptions): GdbFrame[][]
   // one `commands` block for all breakpoints: print a marker, the backtrace, continue
   cmds.push(`commands ${first}-${first + options.breakpoints.length - 1}`, 'silent', 'echo @@STOP\\n', 'bt', 'echo @@END\\n', 'continue', 'end');
   cmds.push(options.startAt ? 'continue' : 'run');
-  // `commands` blocks only work from a script file, not from -ex
-  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-')), 'cmds.gdb');
-  fs.writeFileSync(script, cmds.join('\n') + '\n');
-  const args = ['-batch', '-nx', '-x', script, '--args', ...argv];
-  let out: string;
-  try {
-    out = execFileSync('gdb', args, {
-      cwd: options.cwd,
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      timeout: options.timeoutMs ?? 120000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (e: any) {
-    out = String(e.stdout ?? '');
-  }
-  fs.rmSync(path.dirname(script), { recursive: true, force: true });
+  const out = runGdbScript(argv, cmds, { cwd: options.cwd, timeoutMs: options.timeoutMs });
   const stops: GdbFrame[][] = [];
   const re = /@@STOP\n([\s\S]*?)@@END/g;
   let m: RegExpExecArray | null;

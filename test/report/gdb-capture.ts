@@ -3,11 +3,11 @@
  * turns each stop's backtrace (and a fatal signal's) into the `Capture` model. Used as a second,
  * independent source of real stacks for the report writers.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Capture, Frame, Hit } from '../../src/capture/types';
+import { runGdbScript } from '../helpers/gdb';
 
 function parseFrames(text: string, pc0: string, binary: string, cwd: string): Frame[] {
   const frames: Frame[] = [];
@@ -36,8 +36,8 @@ function shellQuote(s: string): string {
 
 export function gdbCapture(argv: string[], hooks: string[], cwd: string): Capture & { stdout: string } {
   const binary = path.resolve(cwd, argv[0]);
-  const scriptFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-')), 'cmds.gdb');
-  const outFile = `${scriptFile}.out`;
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-gdb-out-'));
+  const outFile = path.join(outDir, 'stdout');
   const script = [
     'set pagination off',
     'set confirm off',
@@ -52,20 +52,11 @@ export function gdbCapture(argv: string[], hooks: string[], cwd: string): Captur
     'p/x $pc',
     'bt',
     'echo @@END\\n',
-  ].join('\n');
-  fs.writeFileSync(scriptFile, script + '\n');
-  let text: string;
+  ];
   const started = Date.now();
-  try {
-    text = execFileSync('gdb', ['-batch', '-nx', '-x', scriptFile, '--args', binary, ...argv.slice(1)], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (e) {
-    text = String((e as { stdout?: string }).stdout ?? '');
-  }
+  const text = runGdbScript([binary, ...argv.slice(1)], script, { cwd });
   const stdout = fs.existsSync(outFile) ? fs.readFileSync(outFile, 'utf8') : '';
+  fs.rmSync(outDir, { recursive: true, force: true });
   const hits: Hit[] = [];
   const stop = /@@STOP\n\$\d+ = (0x[0-9a-f]+)\n([\s\S]*?)@@END/g;
   let m: RegExpExecArray | null;
