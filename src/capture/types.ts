@@ -20,6 +20,12 @@ export interface Frame {
   file: string | null;
   line: number | null;
   inlined: boolean;
+  /**
+   * A function that tail-called (jumped to) the frame inside it, so it has no frame of its own on
+   * the machine stack; rebuilt from DWARF call-site information as gdb does. Its pc is the address
+   * just past the jump.
+   */
+  tailCall?: boolean;
 }
 
 export interface Hit {

@@ -6,6 +6,7 @@
  * (`ns::Klass::method`, `main::{lambda(int, int)#1}::operator()`), others (C, Rust) by their DIE
  * name qualified with the enclosing namespaces/classes (`src_rust::parser::parse_value`).
  */
+import { CallSite, TailCallStep, UnitCallSites, tailCallChainSteps } from './debug-info-callsites';
 import { DW_LANG_Rust } from './debug-info-constants';
 import { DwarfData } from './debug-info-data';
 import { SubprogramDie, UnitScopes } from './debug-info-scopes';
@@ -41,11 +42,28 @@ interface ResolvedName {
 
 const FRAME_CACHE_LIMIT = 50_000;
 
+/** A tail call made by a function: its callee's entry (null when unknown) and where the jump instruction ends. */
+export interface TailCallSite {
+  target: number | null;
+  targetName: string | null;
+  returnPc: number;
+  file: string | null;
+  line: number | null;
+}
+
+/** Finds a function's link-time entry from its (linkage) name, e.g. through the ELF symbol table. */
+export type EntryByName = (name: string) => number | null;
+
 export class DebugInfo {
   private readonly scopes = new Map<number, UnitScopes | null>();
   private readonly names = new Map<number, ResolvedName>();
   private readonly frameCache = new Map<number, SourceFrame[]>();
   private functionList: FunctionInfo[] | null = null;
+  private readonly callSites = new Map<number, UnitCallSites | null>();
+  /** Function DIE (and the DIEs it links to) -> entry address; NaN when several functions share the DIE. */
+  private readonly dieEntries = new Map<number, number>();
+  private readonly entriesIndexed = new Set<number>();
+  private readonly tailCallCache = new Map<number, TailCallSite[]>();
   /** Problems met while parsing (a damaged unit is skipped, not fatal). */
   readonly warnings: string[] = [];
 
@@ -107,6 +125,117 @@ export class DebugInfo {
     }
     this.functionList = list;
     return list;
+  }
+
+  /** The out-of-line function whose code holds link-time `pc`: its entry address and DIE offset. */
+  functionContaining(pc: number): { entry: number; die: number } | null {
+    const unit = this.units.unitForPc(pc);
+    const scopes = unit ? this.scopesOf(unit) : null;
+    if (!scopes) return null;
+    const s = scopes.physicalAt(pc);
+    return s < 0 ? null : { entry: scopes.scopeRanges[s][0], die: scopes.scopeDie[s] };
+  }
+
+  /**
+   * The call site whose return address is link-time `returnPc`: the callee's entry (null when the
+   * call is indirect or the callee cannot be found) and whether it is a tail call.
+   */
+  callSiteAt(returnPc: number, entryByName?: EntryByName): { callee: number | null; calleeDie: number; tailCall: boolean } | null {
+    const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
+    const site = unit ? this.callSitesOf(unit)?.at(returnPc) : null;
+    if (!site) return null;
+    return { callee: this.calleeEntry(site, entryByName), calleeDie: site.origin, tailCall: site.tailCall };
+  }
+
+  /** The tail calls (DW_AT_call_tail_call sites) in the function whose entry is `functionEntry`. */
+  tailCallSites(functionEntry: number, entryByName?: EntryByName): TailCallSite[] {
+    const cached = this.tailCallCache.get(functionEntry);
+    if (cached) return cached;
+    const list: TailCallSite[] = [];
+    const fn = this.functionContaining(functionEntry);
+    const unit = fn ? this.units.unitForPc(functionEntry) : null;
+    const sites = unit ? this.callSitesOf(unit) : null;
+    if (fn && sites) {
+      for (const site of sites.tailCalls(fn.die)) {
+        const loc = this.lines?.lookupStatement(site.returnPc - 1) ?? null;
+        list.push({
+          target: this.calleeEntry(site, entryByName),
+          targetName: site.origin >= 0 ? this.resolve(site.origin).qualifiedName : null,
+          returnPc: site.returnPc,
+          file: loc?.file ?? null,
+          line: loc?.line ?? null,
+        });
+      }
+    }
+    this.tailCallCache.set(functionEntry, list);
+    return list;
+  }
+
+  /**
+   * The frames a debugger shows between a frame stopped at link-time `pc` and its caller whose
+   * return address is `returnPc`, for functions that tail-called their way from the caller's
+   * callee to pc's function: innermost first. With several possible chains only the steps they all
+   * share (at the start and at the end) are returned, as gdb shows them.
+   */
+  tailCallChain(returnPc: number, pc: number, entryByName?: EntryByName): TailCallStep[] {
+    const site = this.callSiteAt(returnPc, entryByName);
+    if (!site || site.callee === null) return [];
+    const inner = this.functionContaining(pc);
+    if (!inner || inner.entry === site.callee) return [];
+    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, site.callee, inner.entry);
+  }
+
+  private callSitesOf(unit: Unit): UnitCallSites | null {
+    let s = this.callSites.get(unit.offset);
+    if (s === undefined) {
+      try {
+        s = UnitCallSites.scan(this.data, unit);
+      } catch (e) {
+        if (this.warnings.length < 20) this.warnings.push(e instanceof Error ? e.message : String(e));
+        s = null;
+      }
+      this.callSites.set(unit.offset, s);
+    }
+    return s;
+  }
+
+  private calleeEntry(site: CallSite, entryByName?: EntryByName): number | null {
+    if (site.origin < 0) return null;
+    const entry = this.entryOfDie(site.origin);
+    if (entry !== null || !entryByName) return entry;
+    // a declaration of a function defined in another unit: find it by name
+    const n = this.resolve(site.origin);
+    return entryByName(n.linkageName ?? n.name);
+  }
+
+  private entryOfDie(die: number): number | null {
+    let e = this.dieEntries.get(die);
+    if (e === undefined) {
+      const unit = this.units.unitContaining(die);
+      if (unit) this.indexEntries(unit);
+      e = this.dieEntries.get(die);
+    }
+    return e === undefined || Number.isNaN(e) ? null : e;
+  }
+
+  /** Maps each function with code, and the declaration/abstract DIEs it links to, to its entry. */
+  private indexEntries(unit: Unit): void {
+    if (this.entriesIndexed.has(unit.offset)) return;
+    this.entriesIndexed.add(unit.offset);
+    const scopes = this.scopesOf(unit);
+    if (!scopes) return;
+    for (let s = 0; s < scopes.scopeDie.length; s++) {
+      if (scopes.scopeInlined[s]) continue;
+      const entry = scopes.scopeRanges[s][0];
+      let at = scopes.scopeDie[s];
+      for (let hops = 0; hops < 8 && at >= 0; hops++) {
+        const known = this.dieEntries.get(at);
+        this.dieEntries.set(at, known === undefined || known === entry ? entry : NaN);
+        const found = this.subprogramAt(at);
+        if (!found) break;
+        at = found.die.abstractOrigin >= 0 ? found.die.abstractOrigin : found.die.specification;
+      }
+    }
   }
 
   private computeFrames(pc: number, atBreakpoint: boolean): SourceFrame[] {

@@ -44,6 +44,7 @@ export function debugInfoAdvice(path: string): string {
 export class Symbolizer {
   private readonly debug = new Map<ElfFile, ModuleDebug>();
   private readonly cache = new Map<string, Frame[]>();
+  private readonly tailCallCache = new Map<string, Frame[]>();
   /** Modules already reported as lacking debug info in the current capture. */
   private warned = new Set<string>();
   private warnings: string[] = [];
@@ -55,6 +56,7 @@ export class Symbolizer {
    */
   stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false): Frame[] {
     const out: Frame[] = [];
+    let innerExact = true;
     for (let i = 0; i < pcs.length; i++) {
       if (i === 0 && atBreakpoint) {
         for (const f of this.frames(pcs[0], true, modules, true)) out.push(f);
@@ -62,9 +64,42 @@ export class Symbolizer {
       }
       // frame 0, frames interrupted by a signal, and the signal trampoline itself hold exact pcs, not return addresses
       const exact = i === 0 || (flags[i] & (FRAME_EXACT_PC | FRAME_SIGNAL_TRAMPOLINE)) !== 0;
+      if (!exact) {
+        for (const f of this.tailCallFrames(pcs[i - 1], innerExact, pcs[i], modules)) out.push(f);
+      }
       for (const f of this.frames(pcs[i], exact, modules)) out.push(f);
+      innerExact = exact;
     }
     return out;
+  }
+
+  /**
+   * Frames of functions that tail-called their way from the function `returnPc` called to the
+   * function of `innerPc` (the frame inside it), as gdb shows them; innermost first, usually none.
+   */
+  private tailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, modules: ModuleMap): Frame[] {
+    const mod = modules.find(returnPc);
+    if (!mod?.elf || modules.find(innerPc) !== mod) return [];
+    const dbg = this.debugFor(mod);
+    if (!dbg.info) return [];
+    const inner = (innerExact ? innerPc : innerPc - 1) - mod.bias;
+    const innerFn = dbg.info.functionContaining(inner);
+    if (!innerFn) return [];
+    const key = `${mod.path}@${mod.bias}:${returnPc}:${innerFn.entry}`;
+    let frames = this.tailCallCache.get(key);
+    if (!frames) {
+      frames = [];
+      const symbols = dbg.symbols ?? mod.elf.symbols();
+      const byName = (name: string): number | null => {
+        const found = symbols.byName(name).filter((s) => s.size > 0);
+        return found.length > 0 && found.every((s) => s.address === found[0].address) ? found[0].address : null;
+      };
+      for (const step of dbg.info.tailCallChain(returnPc - mod.bias, inner, byName)) {
+        for (const f of this.frames(step.returnPc + mod.bias, false, modules)) frames.push({ ...f, tailCall: true });
+      }
+      this.tailCallCache.set(key, frames);
+    }
+    return frames;
   }
 
   /** Frames for one pc: inline frames first, then the physical frame. */

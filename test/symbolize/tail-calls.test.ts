@@ -1,0 +1,122 @@
+/**
+ * Frames of functions that tail-called (`jmp`) into the hooked function, rebuilt from DWARF
+ * call-site information, against gdb's `bt` at the same breakpoints: names, file:line, the pc
+ * gdb prints for them (just past the jump), and nothing when the path is ambiguous.
+ */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
+import type { Capture, Frame } from '../../src/capture/types';
+import { DebugInfo } from '../../src/dwarf/debug-info';
+import { ElfFile } from '../../src/elf/elf-file';
+import { buildFixture } from '../helpers/fixtures';
+import { gdbStops, type GdbStopFrame } from '../dwarf/source-oracles';
+
+afterAll(() => shutdownTracer());
+
+const PIE_BASE = 0x555555554000;
+
+interface Row {
+  name: string;
+  file: string | null;
+  line: number | null;
+  /** Link-time pc of a physical frame other than #0 (gdb prints it); null otherwise. */
+  pc: number | null;
+}
+
+function ourRows(frames: Frame[], bias: number): Row[] {
+  const rows: Row[] = [];
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i];
+    const pc = i > 0 && !frames[i - 1].inlined ? parseInt(f.pc, 16) - bias : null;
+    rows.push({ name: f.symbol ?? '??', file: f.file ? path.basename(f.file) : null, line: f.line, pc });
+    if (f.symbol === 'main') break;
+  }
+  return rows;
+}
+
+function gdbRows(frames: GdbStopFrame[]): Row[] {
+  const rows: Row[] = [];
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i];
+    rows.push({ name: f.func, file: f.file ? path.basename(f.file) : null, line: f.line, pc: i > 0 && f.pc !== null ? f.pc - PIE_BASE : null });
+    if (f.func === 'main') break;
+  }
+  return rows;
+}
+
+function moduleBias(capture: Capture, frames: Frame[], bin: string): number {
+  const f = frames.find((x) => x.module === bin)!;
+  return parseInt(f.pc, 16) - parseInt(f.offset!, 16);
+}
+
+const hooks = ['leaf_one', 'second_hop', 'leaf_two', 'leaf_amb', 'leaf_hub'];
+
+describe.each([
+  ['DWARF 5 (DW_TAG_call_site)', ['-O2', '-g']],
+  ['DWARF 4 (DW_TAG_GNU_call_site)', ['-O2', '-gdwarf-4']],
+])('tail-call frames at -O2, %s', (variant, flags) => {
+  const bin = buildFixture('src_tailcall.c', { flags, variant: variant.replace(/\W+/g, '') });
+  let capture: Capture;
+  let stops: GdbStopFrame[][];
+
+  beforeAll(async () => {
+    ({ capture } = await recordWithPtrace([bin, '1'], { hooks }));
+    const addresses = capture.hooks.flatMap((h) => h.resolved.map((r) => `*0x${(parseInt(r.address, 16) + PIE_BASE).toString(16)}`));
+    stops = gdbStops([bin, '1'], addresses, 10);
+  });
+
+  test('the fixture really tail-calls: the functions end in jmp, not call', () => {
+    const asm = execFileSync('objdump', ['-d', '--no-show-raw-insn', bin], { encoding: 'utf8' });
+    for (const [fn, target] of [['middle_one', 'leaf_one'], ['first_hop', 'second_hop'], ['second_hop', 'leaf_two'], ['via_left', 'leaf_amb']]) {
+      const body = asm.split(`<${fn}>:\n`)[1].split('\n\n')[0];
+      expect(body).toMatch(new RegExp(`\\sjmp\\s+[0-9a-f]+ <${target}>`));
+    }
+  });
+
+  test('every stack equals gdb bt: names, file:line and the pc past each jump', () => {
+    expect(capture.hits.map((h) => h.hook)).toEqual(hooks);
+    expect(stops).toHaveLength(hooks.length);
+    for (let i = 0; i < hooks.length; i++) {
+      const frames = capture.hits[i].frames;
+      expect(ourRows(frames, moduleBias(capture, frames, bin))).toEqual(gdbRows(stops[i]));
+    }
+  });
+
+  test('one tail call, a chain of two, none when two paths lead to the leaf, and only what all paths share', () => {
+    const names = (i: number) => capture.hits[i].frames.map((f) => `${f.symbol}${f.tailCall ? '*' : ''}`).slice(0, capture.hits[i].frames.findIndex((f) => f.symbol === 'main') + 1);
+    expect(names(0)).toEqual(['leaf_one', 'middle_one*', 'outer_one', 'main']);
+    expect(names(1)).toEqual(['second_hop', 'first_hop*', 'outer_two', 'main']);
+    expect(names(2)).toEqual(['leaf_two', 'second_hop*', 'first_hop*', 'outer_two', 'main']);
+    expect(names(3)).toEqual(['leaf_amb', 'outer_amb', 'main']);
+    expect(names(4)).toEqual(['leaf_hub', 'hub*', 'outer_hub', 'main']);
+    // the machine-stack frames are not marked
+    expect(capture.hits[0].frames.filter((f) => f.tailCall)).toHaveLength(1);
+  });
+
+  test('DebugInfo: call sites, tail-call sites and the chain search against objdump', () => {
+    const info = DebugInfo.fromSections(ElfFile.open(bin))!;
+    const asm = execFileSync('objdump', ['-d', '--no-show-raw-insn', bin], { encoding: 'utf8' });
+    const fnStart = (name: string) => parseInt(new RegExp(`^([0-9a-f]+) <${name}>:`, 'm').exec(asm)![1], 16);
+    // the address after `call middle_one` in outer_one, and after each jmp
+    const after = (fn: string, insn: RegExp) => {
+      const lines = asm.split(`<${fn}>:\n`)[1].split('\n\n')[0].split('\n');
+      const k = lines.findIndex((l) => insn.test(l));
+      return parseInt(lines[k + 1].trim(), 16);
+    };
+    const ret = after('outer_one', /call\s+[0-9a-f]+ <middle_one>/);
+    expect(info.callSiteAt(ret)).toMatchObject({ callee: fnStart('middle_one'), tailCall: false });
+    expect(info.functionContaining(fnStart('leaf_one') + 2)?.entry).toBe(fnStart('leaf_one'));
+    const sites = info.tailCallSites(fnStart('dispatch'));
+    expect(sites.map((s) => s.target).sort()).toEqual([fnStart('via_left'), fnStart('via_right')].sort());
+    expect(sites.every((s) => s.line !== null && s.file?.endsWith('src_tailcall.c'))).toBe(true);
+    const jmp = after('middle_one', /jmp\s+[0-9a-f]+ <leaf_one>/);
+    expect(info.tailCallChain(ret, fnStart('leaf_one'))).toEqual([{ function: fnStart('middle_one'), returnPc: jmp }]);
+    const ambiguous = after('outer_amb', /call\s+[0-9a-f]+ <dispatch>/);
+    expect(info.tailCallChain(ambiguous, fnStart('leaf_amb'))).toEqual([]);
+    const viaHub = after('outer_hub', /call\s+[0-9a-f]+ <pick>/);
+    expect(info.tailCallChain(viaHub, fnStart('leaf_hub'))).toEqual([{ function: fnStart('hub'), returnPc: after('hub', /jmp\s+[0-9a-f]+ <leaf_hub>/) }]);
+    // a caller that called the stopped function directly gets nothing
+    expect(info.tailCallChain(ret, fnStart('middle_one'))).toEqual([]);
+  });
+});
