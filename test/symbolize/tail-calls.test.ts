@@ -4,12 +4,14 @@
  * gdb prints for them (just past the jump), and nothing when the path is ambiguous.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import type { Capture, Frame } from '../../src/capture/types';
 import { DebugInfo } from '../../src/dwarf/debug-info';
 import { ElfFile } from '../../src/elf/elf-file';
-import { buildFixture } from '../helpers/fixtures';
+import { buildFixture, FIXTURES } from '../helpers/fixtures';
 import { gdbStops, type GdbStopFrame } from '../dwarf/source-oracles';
 
 afterAll(() => shutdownTracer());
@@ -50,13 +52,16 @@ function moduleBias(capture: Capture, frames: Frame[], bin: string): number {
   return parseInt(f.pc, 16) - parseInt(f.offset!, 16);
 }
 
-const hooks = ['leaf_one', 'second_hop', 'leaf_two', 'leaf_amb', 'leaf_hub'];
+const hooks = ['leaf_one', 'second_hop', 'leaf_two', 'leaf_amb', 'leaf_hub', 'far_leaf'];
+const OTHER_UNIT = path.join(FIXTURES, 'src_tailcall_other.c');
+// the fixture cache keys on the main source only: name the build after the second one's content too
+const otherUnitHash = createHash('sha256').update(fs.readFileSync(OTHER_UNIT)).digest('hex').slice(0, 8);
 
 describe.each([
   ['DWARF 5 (DW_TAG_call_site)', ['-O2', '-g']],
   ['DWARF 4 (DW_TAG_GNU_call_site)', ['-O2', '-gdwarf-4']],
 ])('tail-call frames at -O2, %s', (variant, flags) => {
-  const bin = buildFixture('src_tailcall.c', { flags, variant: variant.replace(/\W+/g, '') });
+  const bin = buildFixture('src_tailcall.c', { flags, libs: [OTHER_UNIT], variant: `${variant.replace(/\W+/g, '')}-${otherUnitHash}` });
   let capture: Capture;
   let stops: GdbStopFrame[][];
 
@@ -83,13 +88,16 @@ describe.each([
     }
   });
 
-  test('one tail call, a chain of two, none when two paths lead to the leaf, and only what all paths share', () => {
+  test('one tail call, a chain of two, none when two paths lead to the leaf, only what all paths share, and across units', () => {
     const names = (i: number) => capture.hits[i].frames.map((f) => `${f.symbol}${f.tailCall ? '*' : ''}`).slice(0, capture.hits[i].frames.findIndex((f) => f.symbol === 'main') + 1);
     expect(names(0)).toEqual(['leaf_one', 'middle_one*', 'outer_one', 'main']);
     expect(names(1)).toEqual(['second_hop', 'first_hop*', 'outer_two', 'main']);
     expect(names(2)).toEqual(['leaf_two', 'second_hop*', 'first_hop*', 'outer_two', 'main']);
     expect(names(3)).toEqual(['leaf_amb', 'outer_amb', 'main']);
     expect(names(4)).toEqual(['leaf_hub', 'hub*', 'outer_hub', 'main']);
+    // the callee is a declaration in the caller's unit, found through the ELF symbol table
+    expect(names(5)).toEqual(['far_leaf', 'far_middle*', 'outer_far', 'main']);
+    expect(capture.hits[5].frames[1].file).toMatch(/src_tailcall_other\.c$/);
     // the machine-stack frames are not marked
     expect(capture.hits[0].frames.filter((f) => f.tailCall)).toHaveLength(1);
   });
@@ -114,6 +122,10 @@ describe.each([
     expect(info.tailCallChain(ret, fnStart('leaf_one'))).toEqual([{ function: fnStart('middle_one'), returnPc: jmp }]);
     const ambiguous = after('outer_amb', /call\s+[0-9a-f]+ <dispatch>/);
     expect(info.tailCallChain(ambiguous, fnStart('leaf_amb'))).toEqual([]);
+    // a callee declared, not defined, in the caller's unit: only found by name
+    const far = after('outer_far', /call\s+[0-9a-f]+ <far_middle>/);
+    expect(info.callSiteAt(far)?.callee).toBeNull();
+    expect(info.callSiteAt(far, (name) => (name === 'far_middle' ? fnStart('far_middle') : null))?.callee).toBe(fnStart('far_middle'));
     const viaHub = after('outer_hub', /call\s+[0-9a-f]+ <pick>/);
     expect(info.tailCallChain(viaHub, fnStart('leaf_hub'))).toEqual([{ function: fnStart('hub'), returnPc: after('hub', /jmp\s+[0-9a-f]+ <leaf_hub>/) }]);
     // a caller that called the stopped function directly gets nothing
