@@ -7,7 +7,9 @@
  * name qualified with the enclosing namespaces/classes (`src_rust::parser::parse_value`).
  */
 import { CallSite, TailCallStep, UnitCallSites, tailCallChainSteps } from './debug-info-callsites';
-import { DW_LANG_Rust } from './debug-info-constants';
+import { ByteReader } from './byte-reader';
+import { DW_AT, DW_LANG_Rust } from './debug-info-constants';
+import { isAddressForm, readAddress, readNumber, skipForm } from './debug-info-forms';
 import { DwarfData } from './debug-info-data';
 import { SubprogramDie, UnitScopes } from './debug-info-scopes';
 import { Unit, UnitIndex } from './debug-info-units';
@@ -30,6 +32,21 @@ export interface FunctionInfo {
   ranges: [number, number][];
   declFile: string | null;
   declLine: number | null;
+}
+
+/** One inlined copy of a function (a DW_TAG_inlined_subroutine), where a breakpoint on it goes. */
+export interface InlinedInstance {
+  name: string;
+  qualifiedName: string;
+  linkageName: string | null;
+  /**
+   * Link-time entry, where gdb 13's `break` plants its breakpoint (and where framesAt(pc, true)
+   * sees the inlined call as not entered yet): DW_AT_low_pc, else the start of the first listed
+   * DW_AT_ranges range. gdb 13 ignores DW_AT_entry_pc, which GCC often puts elsewhere in the block.
+   */
+  entry: number;
+  /** DW_AT_entry_pc as link-time address (a DWARF 5 constant form is an offset from the block start), or null. */
+  entryPc: number | null;
 }
 
 interface ResolvedName {
@@ -59,6 +76,7 @@ export class DebugInfo {
   private readonly names = new Map<number, ResolvedName>();
   private readonly frameCache = new Map<number, SourceFrame[]>();
   private functionList: FunctionInfo[] | null = null;
+  private inlinedList: InlinedInstance[] | null = null;
   private readonly callSites = new Map<number, UnitCallSites | null>();
   /** Function DIE (and the DIEs it links to) -> entry address; NaN when several functions share the DIE. */
   private readonly dieEntries = new Map<number, number>();
@@ -125,6 +143,55 @@ export class DebugInfo {
     }
     this.functionList = list;
     return list;
+  }
+
+  /** Every inlined copy of every function (DW_TAG_inlined_subroutine with code); parses all units on first call. */
+  inlinedInstances(): readonly InlinedInstance[] {
+    if (this.inlinedList) return this.inlinedList;
+    const list: InlinedInstance[] = [];
+    for (const unit of this.units.units()) {
+      if (!unit.isCode) continue;
+      const scopes = this.scopesOf(unit);
+      if (!scopes) continue;
+      for (let s = 0; s < scopes.scopeDie.length; s++) {
+        if (!scopes.scopeInlined[s] || scopes.scopeOrigin[s] < 0) continue;
+        let entry: { entry: number; entryPc: number | null };
+        try {
+          entry = this.inlinedEntry(unit, scopes.scopeDie[s], scopes.scopeRanges[s]);
+        } catch (e) {
+          if (this.warnings.length < 20) this.warnings.push(e instanceof Error ? e.message : String(e));
+          continue;
+        }
+        const n = this.resolve(scopes.scopeOrigin[s]);
+        list.push({ name: n.name, qualifiedName: n.qualifiedName, linkageName: n.linkageName, ...entry });
+      }
+    }
+    this.inlinedList = list;
+    return list;
+  }
+
+  /** Entry pc of an inlined subroutine DIE; UnitScopes keeps only ranges, so DW_AT_entry_pc/low_pc are read here. */
+  private inlinedEntry(unit: Unit, dieOffset: number, ranges: number[]): { entry: number; entryPc: number | null } {
+    const r = new ByteReader(this.data.info, dieOffset);
+    const abbrev = this.data.abbrevTable(unit.abbrevOffset).get(r.uleb128());
+    let lowPc = NaN;
+    let entryAddress = NaN;
+    let entryOffset = NaN;
+    if (abbrev) {
+      for (let i = 0; i < abbrev.attrs.length; i++) {
+        const form = abbrev.forms[i];
+        if (abbrev.attrs[i] === DW_AT.low_pc) lowPc = readAddress(r, form, unit, this.data);
+        else if (abbrev.attrs[i] === DW_AT.entry_pc) {
+          if (isAddressForm(form)) entryAddress = readAddress(r, form, unit, this.data);
+          else entryOffset = readNumber(r, form, unit, abbrev.implicitConsts[i]);
+        } else skipForm(r, form, unit);
+      }
+    }
+    // gdb's entry pc of a block: low_pc, else the start of its first listed range
+    const start = Number.isNaN(lowPc) ? ranges[0] : lowPc;
+    // DWARF 5: a constant DW_AT_entry_pc is an offset from the block's beginning address
+    const entryPc = Number.isNaN(entryAddress) ? start + entryOffset : entryAddress;
+    return { entry: start, entryPc: Number.isNaN(entryPc) ? null : entryPc };
   }
 
   /** The out-of-line function whose code holds link-time `pc`: its entry address and DIE offset. */
