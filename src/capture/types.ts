@@ -49,6 +49,8 @@ export interface ResolvedHook {
   module: string;
   symbol: string;
   address: string;
+  /** The entry of an inlined copy of the function (gdb's `break F` plants these too). */
+  inlined?: boolean;
 }
 
 export interface HookResolution {

@@ -23,7 +23,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
   const durationMs = performance.now() - started;
   const hits: Hit[] = [];
   for (const h of raw.hits) {
-    const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules, true);
+    const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules, !h.atInlineEntry);
     for (const hook of h.hooks) hits.push({ hook: req.hooks[hook], pid: h.pid, tid: h.tid, seq: hits.length, frames });
   }
   let crash: CrashInfo | null = null;

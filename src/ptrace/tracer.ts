@@ -5,7 +5,7 @@
  * the run, from module snapshots taken when the stacks were recorded.
  */
 import * as fs from 'node:fs';
-import type { HookResolution } from '../capture/types';
+import type { HookResolution, ResolvedHook } from '../capture/types';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
 import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
 import { CfiTable } from '../dwarf/cfi-table';
@@ -18,6 +18,7 @@ import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
 import { moduleMatches, resolveHook, type HookTarget } from '../symbolize/hook-resolver';
 import { suggestNames } from '../symbolize/near-names';
 import { demangle } from '../symbolize/demangle';
+import { debugInfoFor, inlineHookTargets } from '../symbolize/inline-hooks';
 import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
@@ -50,6 +51,8 @@ export interface RawStack {
   pcs: Float64Array;
   frameFlags: Uint8Array;
   modules: ModuleMap;
+  /** Stopped at an inlined copy's entry: symbolize frame 0 into its inline frames. */
+  atInlineEntry?: boolean;
 }
 
 export interface RawCrash extends RawStack {
@@ -83,6 +86,8 @@ interface Breakpoint {
   hooks: number[];
   /** The dynamic linker's _dl_debug_state: the library list changed. */
   linkerEvent: boolean;
+  /** The entry of an inlined copy of the hooked function (frame 0 is an inline frame there). */
+  inlineEntry: boolean;
   module: string;
 }
 
@@ -546,15 +551,31 @@ export class Tracer {
         if (modules.length === 0) continue;
       }
       let targets: HookTarget[] = [];
+      let unknown: UnknownHookError | null = null;
       try {
         targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: symbolSource(m.elf!) })), demangle);
       } catch (e) {
         if (!(e instanceof UnknownHookError)) throw e;
-        if (spec.module) throw e; // the module is here but the function is not
+        unknown = e;
       }
-      if (targets.length === 0) continue;
-      // unqualified, non-glob specs take the first module with a match
-      const chosen = spec.module || isGlob(spec.pattern) ? targets : targets.filter((t) => t.module === targets[0].module);
+      // Like gdb's `break F`, inlined copies of F are hooked too: always in the executable, and in
+      // other modules with their own DWARF when they have no out-of-line F (distribution libraries,
+      // whose DWARF sits in big separate files, are left alone).
+      const inlineIn = modules.filter((m) => m.elf!.hasDebugInfo && (m === exe || !targets.some((t) => t.module === m.path)));
+      const inlined = inlineIn.length ? inlineHookTargets(spec, inlineIn.map((m) => ({ path: m.path, elf: m.elf!, debug: debugInfoFor(m.elf!) }))) : [];
+      if (targets.length === 0 && inlined.length === 0) {
+        if (spec.module && unknown) throw unknown; // the module is here but the function is not
+        continue;
+      }
+      // unqualified, non-glob specs take the first module with a match (the executable first)
+      const firstModule = modules.find((m) => targets.some((t) => t.module === m.path) || inlined.some((t) => t.module === m.path))!.path;
+      const single = !spec.module && !isGlob(spec.pattern);
+      const chosen = single ? targets.filter((t) => t.module === firstModule) : targets;
+      for (const t of single ? inlined.filter((x) => x.module === firstModule) : inlined) {
+        const mod = modules.find((m) => m.path === t.module)!;
+        this.plant(proc, t.address + mod.bias, mod, [i], false, true);
+        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), inlined: true });
+      }
       for (const t of chosen) {
         const mod = modules.find((m) => m.path === t.module)!;
         if (t.isIfunc) {
@@ -567,9 +588,7 @@ export class Tracer {
           );
         }
         this.plant(proc, t.address + mod.bias, mod, [i], false);
-        const resolved = this.resolutions[i].resolved;
-        const address = '0x' + t.address.toString(16);
-        if (!resolved.some((r) => r.module === t.module && r.address === address)) resolved.push({ module: t.module, symbol: t.symbol, address });
+        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16) });
       }
     }
     for (const m of fresh) proc.searched.add(m.path);
@@ -584,7 +603,12 @@ export class Tracer {
     }
   }
 
-  private plant(proc: TracedProcess, address: number, mod: LoadedModule, hooks: number[], linkerEvent: boolean): void {
+  private noteResolved(hook: number, r: ResolvedHook): void {
+    const resolved = this.resolutions[hook].resolved;
+    if (!resolved.some((x) => x.module === r.module && x.address === r.address)) resolved.push(r);
+  }
+
+  private plant(proc: TracedProcess, address: number, mod: LoadedModule, hooks: number[], linkerEvent: boolean, inlineEntry = false): void {
     const existing = proc.breakpoints.get(address);
     if (existing) {
       for (const h of hooks) if (!existing.hooks.includes(h)) existing.hooks.push(h);
@@ -597,7 +621,7 @@ export class Tracer {
     }
     if (original[0] === 0xcc) return; // someone else's breakpoint; never stack ours on it
     const plan = planStepOver(original) ?? planBranchStepOver(original);
-    const bp: Breakpoint = { address, original, plan, displaced: plan ? null : planDisplacedStep(original), hooks: [...hooks], linkerEvent, module: mod.path };
+    const bp: Breakpoint = { address, original, plan, displaced: plan ? null : planDisplacedStep(original), hooks: [...hooks], linkerEvent, inlineEntry, module: mod.path };
     if (proc.memory.writeBytes(address, BREAKPOINT)) proc.breakpoints.set(address, bp);
   }
 
@@ -808,6 +832,7 @@ export class Tracer {
       pcs: pcs.slice(),
       frameFlags: this.flags.slice(0, n),
       modules: proc.modules,
+      atInlineEntry: bp.inlineEntry,
     });
   }
 

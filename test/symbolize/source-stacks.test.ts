@@ -192,3 +192,18 @@ describe('separate debug info and stripped binaries', () => {
     expect(warning[0]).toMatch(/build it with -g/);
   });
 });
+
+describe('hooks on functions that exist only inlined', () => {
+  test('`scale`, inlined into run at -O2, is hooked at its inlined copy: hits, names and lines equal gdb `break scale`', async () => {
+    const bin = buildFixture('src_inline.c', { flags: ['-O2', '-g'] });
+    const { capture } = await recordWithPtrace([bin, '3'], { hooks: ['scale'] });
+    expect(capture.hooks[0].resolved.length).toBeGreaterThan(0);
+    expect(capture.hooks[0].resolved.every((r) => r.inlined)).toBe(true);
+    expect(capture.hits).toHaveLength(3); // one per call, as at -O0
+    expect(capture.hits[0].frames[0]).toMatchObject({ symbol: 'scale', inlined: true });
+    const stops = gdbStops([bin, '3'], ['scale'], 10);
+    expect(stops).toHaveLength(3);
+    const mine = capture.hits.map((h) => ours(h.frames));
+    expect(mine).toEqual(stops.map((s) => theirs(s, 'scale')));
+  });
+});
