@@ -2,12 +2,10 @@
  * Hook targets for functions that exist only inlined (a `static` helper at -O2 has no symbol):
  * like gdb's `break f`, one target at the entry pc of every inlined copy of `f`.
  */
-import { DebugInfo } from '../dwarf/debug-info';
-import { DebugSections } from '../dwarf/debug-sections';
-import { LineTable } from '../dwarf/line-table';
-import { openSeparateDebugFile } from '../elf/debuginfo';
+import type { DebugInfo } from '../dwarf/debug-info';
 import type { ElfFile } from '../elf/elf-file';
 import { HookSpec, globToRegExp } from './hook-spec';
+import { moduleDwarf } from './module-debug';
 
 export interface InlineHookModule {
   path: string;
@@ -24,20 +22,9 @@ export interface InlineHookTarget {
   address: number;
 }
 
-const debugCache = new WeakMap<ElfFile, DebugInfo | null>();
-
-/** The module's DWARF, from itself or its separate debug file (as the symbolizer finds it); cached per ElfFile. */
+/** The module's DWARF, from itself or its separate debug file: the same parsed DWARF the symbolizer uses. */
 export function debugInfoFor(elf: ElfFile): DebugInfo | null {
-  const cached = debugCache.get(elf);
-  if (cached !== undefined) return cached;
-  let sections: DebugSections | null = elf.hasDebugInfo ? elf : null;
-  if (!sections) {
-    const separate = openSeparateDebugFile(elf);
-    if (separate?.hasDebugInfo) sections = separate;
-  }
-  const info = sections ? DebugInfo.fromSections(sections, LineTable.fromSections(sections)) : null;
-  debugCache.set(elf, info);
-  return info;
+  return moduleDwarf(elf).info;
 }
 
 /**

@@ -5,15 +5,15 @@
  * keeps a Symbolizer answers repeated stacks from memory.
  */
 import type { Frame } from '../capture/types';
-import { LineTable } from '../dwarf/line-table';
-import { DebugInfo } from '../dwarf/debug-info';
-import type { DebugSections } from '../dwarf/debug-sections';
+import type { LineTable } from '../dwarf/line-table';
+import type { DebugInfo } from '../dwarf/debug-info';
 import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../dwarf/unwinder';
 import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
-import { openSeparateDebugFile, symbolSource } from '../elf/debuginfo';
+import { symbolSource } from '../elf/debuginfo';
 import { demangle } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
+import { moduleDwarf } from './module-debug';
 
 interface ModuleDebug {
   lines: LineTable | null;
@@ -187,19 +187,10 @@ export class Symbolizer {
     const elf = mod.elf!;
     let d = this.debug.get(elf);
     if (d) return d;
-    let sections: DebugSections | null = elf.hasDebugInfo ? elf : null;
-    if (!sections) {
-      const separate = openSeparateDebugFile(elf);
-      if (separate?.hasDebugInfo) sections = separate;
-    }
+    const dwarf = moduleDwarf(elf);
     const symbolElf = symbolSource(elf);
     const symbols = symbolElf !== elf ? symbolElf.symbols() : null;
-    if (!sections) {
-      d = symbols ? { ...NO_DEBUG, symbols } : NO_DEBUG;
-    } else {
-      const lines = LineTable.fromSections(sections);
-      d = { lines, info: DebugInfo.fromSections(sections, lines), symbols };
-    }
+    d = dwarf.info || dwarf.lines || symbols ? { lines: dwarf.lines, info: dwarf.info, symbols } : NO_DEBUG;
     this.debug.set(elf, d);
     return d;
   }
