@@ -4,7 +4,7 @@
  * itself before exec, so the tracer attaches before the program's first instruction.
  */
 import * as fs from 'node:fs';
-import { BinaryNotFoundError } from '../errors';
+import { BinaryNotFoundError, UstackError } from '../errors';
 import { Libc, OFF_STRINGS } from './libc';
 import { O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK } from './constants';
 
@@ -76,7 +76,18 @@ function stringsSize(strings: string[]): number {
   return n + 4096;
 }
 
-/** Spawns the stopped shell; returns its pid. Throws BinaryNotFoundError when the shell cannot start. */
+function spawnError(shell: string, errno: number): UstackError {
+  if (errno === 7) {
+    return new UstackError(
+      'USTACK_SPAWN',
+      'Cannot start the program: its arguments and environment are too large (E2BIG: one string may hold at most 128 KiB, all of them together at most the system ARG_MAX). Pass big data through a file or stdin instead.',
+    );
+  }
+  if (errno === 2 || errno === 13) return new BinaryNotFoundError(shell, `posix_spawn failed with errno ${errno}`);
+  return new UstackError('USTACK_SPAWN', `Cannot start the program: posix_spawn failed with errno ${errno}.`);
+}
+
+/** Spawns the stopped shell; returns its pid. */
 export function spawnStopped(libc: Libc, req: SpawnRequest): number {
   const bash = fs.existsSync('/bin/bash');
   const shArgv = bash
@@ -108,7 +119,7 @@ export function spawnStopped(libc: Libc, req: SpawnRequest): number {
       }
       libc.spawnAttrSetFlags(attr, flags);
       const err = libc.spawn(strings.cstring(shArgv[0]), fa, attr, argvPtr, envPtr);
-      if (err !== 0) throw new BinaryNotFoundError(shArgv[0], `posix_spawn failed with errno ${err}`);
+      if (err !== 0) throw spawnError(shArgv[0], err);
       return libc.spawnedPid;
     } finally {
       libc.fileActionsDestroy(fa);

@@ -102,3 +102,18 @@ describe('bad input: a clear error and exit code 2', () => {
     expect(ustack(['frobnicate']).code).toBe(2);
   });
 });
+
+test('an environment too large to exec is a clear error, not a missing file', async () => {
+  const { recordWithPtrace, shutdownTracer } = await import('../../src/ptrace/ptrace-backend');
+  try {
+    await expect(recordWithPtrace([chain, '1'], { hooks: [], env: { BIG: 'x'.repeat(200000) } })).rejects.toMatchObject({
+      code: 'USTACK_SPAWN',
+      message: expect.stringMatching(/too large \(E2BIG/),
+    });
+    // 100 KB is fine (the strings go through a malloc'ed block past the arena)
+    const { capture } = await recordWithPtrace([chain, '1'], { hooks: ['leaf'], env: { BIG: 'x'.repeat(100000) } });
+    expect(capture.hits).toHaveLength(2);
+  } finally {
+    await shutdownTracer();
+  }
+});
