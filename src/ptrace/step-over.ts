@@ -43,7 +43,12 @@ function setReg(regs: Buffer, reg: number, value: bigint, wide: boolean): void {
   regs.writeBigUInt64LE(wide ? value & MASK64 : value & 0xffffffffn, X86_REG_OFFSET[reg]);
 }
 
-function setRip(regs: Buffer, rip: number): void {
+/** A 64-bit register of a user_regs_struct image as a number (user-space addresses fit exactly). */
+export function readRegister(regs: Buffer, offset: number): number {
+  return regs.readUInt32LE(offset + 4) * 0x100000000 + regs.readUInt32LE(offset);
+}
+
+export function setRip(regs: Buffer, rip: number): void {
   regs.writeUInt32LE(rip % 0x100000000, RIP);
   regs.writeUInt32LE(Math.floor(rip / 0x100000000), RIP + 4);
 }

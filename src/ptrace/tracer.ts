@@ -23,7 +23,7 @@ import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
 import { spawnStopped, type SpawnRequest } from './spawn';
-import { planBranchStepOver, planDisplacedStep, planStepOver, type DisplacedStep, type EmulationContext, type StepOverPlan } from './step-over';
+import { planBranchStepOver, planDisplacedStep, planStepOver, readRegister, setRip, type DisplacedStep, type EmulationContext, type StepOverPlan } from './step-over';
 import { TraceeMemory } from './tracee-memory';
 import { openStopChannel, type PendingResume, type StopChannel } from './stop-channel';
 
@@ -219,7 +219,6 @@ export class Tracer {
   private crash: RawCrash | null = null;
   private rootPid = 0;
   private rootExit: { code: number | null; signal: string | null } = { code: null, signal: null };
-  private rootExited = false;
   private seq = 0;
   private dropped = 0;
   private hitCount = 0;
@@ -233,6 +232,8 @@ export class Tracer {
   private readonly unwinder: Unwinder;
   private currentProcess: TracedProcess | null = null;
   private readonly channel: StopChannel;
+  /** The arena's user_regs_struct, where PTRACE_GETREGS/SETREGS through ffi-rs read and write. */
+  private readonly arenaRegs: Buffer;
   /** The hot path defers the resume of a breakpoint hit into the next wait (one native call). */
   private pending: PendingResume | null = null;
   private readonly resumeSlot: PendingResume = { tid: 0, sig: 0, setRegs: false, writeAddress: 0, writeValue: 0n, hasWrite: false };
@@ -249,6 +250,7 @@ export class Tracer {
     this.pcs = new Float64Array(opts.maxFrames);
     this.flags = new Uint8Array(opts.maxFrames);
     this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
+    this.arenaRegs = libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
     this.channel = openStopChannel(libc, (tid, address, value) => {
       this.threads.get(tid)?.process.memory.writeU64(address, value);
     });
@@ -317,7 +319,6 @@ export class Tracer {
   }
 
   private loop(): void {
-    const libc = this.libc;
     for (;;) {
       const tid = this.channel.next(this.pending);
       this.pending = null;
@@ -382,7 +383,6 @@ export class Tracer {
     if (tid === this.rootPid) {
       const termsig = status & 0x7f;
       this.rootExit = termsig === 0 ? { code: (status >> 8) & 0xff, signal: null } : { code: null, signal: signalName(termsig) };
-      this.rootExited = true;
       // whatever is left (daemons, grandchildren) dies with the program
       if (this.processes.size > 0) {
         this.killedLeftovers = this.processes.size;
@@ -629,11 +629,6 @@ export class Tracer {
     return this.libc.ptrace(C.PTRACE_GETREGS, tid, 0, this.libc.arenaAddress + OFF_REGS) === 0;
   }
 
-  private ripFromArena(): number {
-    const a = this.libc.arena;
-    return a.readUInt32LE(OFF_REGS + C.REGS.rip + 4) * 0x100000000 + a.readUInt32LE(OFF_REGS + C.REGS.rip);
-  }
-
   private onTrap(thread: Thread): void {
     const proc = thread.process;
     proc.memory.invalidate(); // the stack window belongs to the previous stop
@@ -654,9 +649,9 @@ export class Tracer {
       regsBuf = this.channel.regsOut;
     } else {
       if (!this.readRegs(thread.tid)) return; // gone
-      regsBuf = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
+      regsBuf = this.arenaRegs;
     }
-    const rip = regsBuf.readUInt32LE(C.REGS.rip + 4) * 0x100000000 + regsBuf.readUInt32LE(C.REGS.rip);
+    const rip = readRegister(regsBuf, C.REGS.rip);
     const bp = proc.breakpoints.get(rip - 1);
     if (!bp) {
       this.onSignal(thread, SIGTRAP); // not ours: the program's own int3 or raise(SIGTRAP)
@@ -672,7 +667,7 @@ export class Tracer {
     // emulate on the registers the resume will write back, rewound to the breakpoint
     const regsIn = this.channel.regsIn;
     if (regsIn !== regsBuf) regsBuf.copy(regsIn);
-    regsIn.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
+    setRip(regsIn, bp.address);
     this.stepOver(thread, bp, regsIn);
   }
 
@@ -694,8 +689,7 @@ export class Tracer {
         this.pending = resume;
         return;
       }
-      regsBuf.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
-      regsBuf.writeUInt32LE(Math.floor(bp.address / 0x100000000), C.REGS.rip + 4);
+      setRip(regsBuf, bp.address);
     }
     if (bp.displaced && this.startDisplacedStep(thread, bp, regsBuf)) return;
     // In-place step (last resort: another thread passing meanwhile misses the breakpoint): restore the original byte, single-step this thread, re-plant on its trap.
@@ -735,8 +729,7 @@ export class Tracer {
       }
       area.content[slot] = bp;
     }
-    regsBuf.writeUInt32LE(slotAddress % 0x100000000, C.REGS.rip);
-    regsBuf.writeUInt32LE(Math.floor(slotAddress / 0x100000000), C.REGS.rip + 4);
+    setRip(regsBuf, slotAddress);
     this.setRegsNow(thread.tid, regsBuf);
     thread.displaced = { bp, slot, slotAddress };
     this.libc.ptrace(C.PTRACE_SINGLESTEP, thread.tid, 0, 0);
@@ -748,17 +741,16 @@ export class Tracer {
     thread.displaced = null;
     thread.process.scratch.get(bp.module)?.release(slot);
     if (!this.readRegs(thread.tid)) return;
-    const regs = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
-    const rip = this.ripFromArena();
+    const regs = this.arenaRegs;
+    const rip = readRegister(this.arenaRegs, C.REGS.rip);
     if (rip >= slotAddress && rip < slotAddress + 16) {
       // fell through: continue after the original instruction
       const next = bp.address + (rip - slotAddress);
-      regs.writeUInt32LE(next % 0x100000000, C.REGS.rip);
-      regs.writeUInt32LE(Math.floor(next / 0x100000000), C.REGS.rip + 4);
+      setRip(regs, next);
       this.libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, this.libc.arenaAddress + OFF_REGS);
     } else if (bp.displaced!.indirectCall) {
       // the call pushed a return address inside the slot: point it back at the original code
-      const rsp = regs.readUInt32LE(C.REGS.rsp + 4) * 0x100000000 + regs.readUInt32LE(C.REGS.rsp);
+      const rsp = readRegister(regs, C.REGS.rsp);
       const pushed = thread.process.memory.readU64(rsp);
       thread.process.memory.writeU64(rsp, BigInt(bp.address + (pushed - slotAddress)));
     }
@@ -766,8 +758,7 @@ export class Tracer {
   }
 
   private setRegsNow(tid: number, regs: Buffer): void {
-    const arenaRegs = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
-    if (regs !== arenaRegs) regs.copy(arenaRegs);
+    if (regs !== this.arenaRegs) regs.copy(this.arenaRegs);
     this.libc.ptrace(C.PTRACE_SETREGS, tid, 0, this.libc.arenaAddress + OFF_REGS);
   }
 
@@ -851,9 +842,8 @@ export class Tracer {
       thread.displaced = null;
       proc.scratch.get(bp.module)?.release(slot);
       if (this.readRegs(thread.tid)) {
-        const regs = this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
-        regs.writeUInt32LE(bp.address % 0x100000000, C.REGS.rip);
-        regs.writeUInt32LE(Math.floor(bp.address / 0x100000000), C.REGS.rip + 4);
+        const regs = this.arenaRegs;
+        setRip(regs, bp.address);
         this.libc.ptrace(C.PTRACE_SETREGS, thread.tid, 0, this.libc.arenaAddress + OFF_REGS);
         thread.skipHitAt = bp.address;
       }
@@ -865,8 +855,8 @@ export class Tracer {
   private recordCrash(thread: Thread, sig: number): void {
     const proc = thread.process;
     if (!this.readRegs(thread.tid)) return;
-    const rip = this.ripFromArena();
-    const n = this.unwindCurrent(proc, rip, this.libc.arena.subarray(OFF_REGS, OFF_REGS + 216), false);
+    const rip = readRegister(this.arenaRegs, C.REGS.rip);
+    const n = this.unwindCurrent(proc, rip, this.arenaRegs, false);
     let faultAddress: number | null = null;
     if (FAULT_ADDRESS_SIGNALS.has(sig) && this.libc.ptrace(C.PTRACE_GETSIGINFO, thread.tid, 0, this.libc.arenaAddress + OFF_SIGINFO) === 0) {
       const a = this.libc.arena;
