@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import type { Circus } from '@jest/types';
 import { TestEnvironment } from 'jest-environment-node';
-import type { Capture } from '../capture/types';
 import { DEFAULT_NORMALIZE } from '../callpath/normalize';
 import { UstackError } from '../errors';
 import { record } from '../record';
