@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ElfFile } from '../elf/elf-file';
+import { openElfCached } from '../elf/elf-file';
 import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
 import type { RecordOptions, RecordResult } from '../record-options';
 import { preloadFfi } from './libc';
@@ -76,7 +76,7 @@ function checkProgram(file: string, shown: string): void {
   } catch {
     throw new BinaryNotFoundError(shown, 'the file is not executable (chmod +x?)');
   }
-  ElfFile.open(file); // throws NotElfError for scripts, other architectures, 32-bit
+  openElfCached(file); // throws NotElfError for scripts, other architectures, 32-bit; the CLI's tracer reuses the parse
 }
 
 function cleanEnv(env: Record<string, string | undefined> | undefined): Record<string, string> {
