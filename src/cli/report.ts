@@ -1,7 +1,8 @@
 /**
- * `ustack report merge DIR... --output DIR [--title T] [--max-stacks N] [--formats json,markdown,folded,html]`
+ * `ustack report merge DIR... --output DIR [--title T] [--max-stacks N] [--formats json,markdown,folded,html] [--force]`
  * Merges the report.json of sharded Jest runs and regenerates every output from the merged data.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError, UstackError } from '../errors';
 import { mergeReports, readReport } from '../report/merge';
@@ -20,6 +21,8 @@ Options:
   --max-stacks N         merged call paths listed per hook in summary.md (default 20)
   --formats LIST         comma-separated subset of json,markdown,folded,html (default all)
   --github-summary       also append summary.md to $GITHUB_STEP_SUMMARY
+  --force                merge even when a test file is in more than one input (the
+                         last input's copy is kept) or when --output is an input folder
   -h, --help             show this help
 `;
 
@@ -30,6 +33,7 @@ interface MergeArgs {
   maxStacks?: number;
   formats?: ReportFormat[];
   githubSummary: boolean;
+  force: boolean;
 }
 
 function parseMergeArgs(args: string[]): MergeArgs {
@@ -39,6 +43,7 @@ function parseMergeArgs(args: string[]): MergeArgs {
   let maxStacks: number | undefined;
   let formats: ReportFormat[] | undefined;
   let githubSummary = false;
+  let force = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -70,6 +75,9 @@ function parseMergeArgs(args: string[]): MergeArgs {
       case '--github-summary':
         githubSummary = true;
         break;
+      case '--force':
+        force = true;
+        break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`Unknown option "${arg}".\n\n${USAGE}`);
         inputs.push(arg);
@@ -77,7 +85,13 @@ function parseMergeArgs(args: string[]): MergeArgs {
   }
   if (!output) throw new UsageError(`--output DIR is required.\n\n${USAGE}`);
   if (inputs.length === 0) throw new UsageError(`Give at least one report folder to merge.\n\n${USAGE}`);
-  return { inputs, output, title, maxStacks, formats, githubSummary };
+  return { inputs, output, title, maxStacks, formats, githubSummary, force };
+}
+
+/** The folder a report input lives in: the folder itself, or the folder of a report.json file. */
+function reportFolder(input: string): string {
+  const abs = path.resolve(input);
+  return fs.existsSync(abs) && fs.statSync(abs).isDirectory() ? abs : path.dirname(abs);
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -92,10 +106,23 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const opts = parseMergeArgs(args.slice(1));
+    const outputDir = path.resolve(opts.output);
+    const overwritten = opts.inputs.filter((input) => reportFolder(input) === outputDir);
+    if (overwritten.length && !opts.force) {
+      throw new UsageError(
+        `--output ${opts.output} is also an input (${overwritten.join(', ')}): merging would overwrite a shard's report. ` +
+          'Write the merged report to a new folder, or pass --force to replace it.',
+      );
+    }
     const reports = opts.inputs.map(readReport);
     const { report, duplicates } = mergeReports(reports, { title: opts.title });
-    for (const d of duplicates) process.stderr.write(`ustack report merge: ${d} is in more than one input; kept the last one.\n`);
-    const outputDir = path.resolve(opts.output);
+    if (duplicates.length && !opts.force) {
+      throw new UsageError(
+        `${duplicates.length === 1 ? 'a test file is' : `${duplicates.length} test files are`} in more than one input (${duplicates.join(', ')}): ` +
+          'the same shard was given twice, or the shards overlap. Pass each shard once, or --force to keep the last input\'s copy.',
+      );
+    }
+    for (const d of duplicates) process.stderr.write(`ustack report merge: ${d} is in more than one input; kept the last one (--force).\n`);
     const written = writeReport(report, outputDir, {
       formats: opts.formats,
       maxStacksPerHook: opts.maxStacks,

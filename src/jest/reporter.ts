@@ -23,6 +23,14 @@ function jestVersion(): string | null {
   }
 }
 
+/**
+ * Jest computes `results.success` only after every reporter's onRunComplete, so the value seen
+ * here is always false; this is the same rule Jest applies afterwards (reporter errors aside).
+ */
+export function runSucceeded(results: AggregatedResult): boolean {
+  return results.numFailedTests === 0 && results.numRuntimeErrorTestSuites === 0 && !results.snapshot?.failure && !results.runExecError && !results.wasInterrupted;
+}
+
 export default class UstackReporter implements Reporter {
   private readonly globalConfig: Config.GlobalConfig;
   private readonly options: ResolvedReporterOptions;
@@ -64,7 +72,7 @@ export default class UstackReporter implements Reporter {
           durationMs: Date.now() - this.startedAt.getTime(),
           jestVersion: jestVersion(),
           nodeVersion: process.version,
-          success: results.success,
+          success: runSucceeded(results),
         },
       });
       this.lastWritten = writeReport(report, this.options.outputDir, {

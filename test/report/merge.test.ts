@@ -125,6 +125,37 @@ test('bad inputs fail with a code and a message saying what to pass', async () =
   expect(help.stdout).toContain('Usage: ustack report merge DIR... --output DIR');
 });
 
+test('merge refuses to overwrite an input and to merge one shard twice (exit 2) unless --force', async () => {
+  const a = path.join(dir, 'refuse-a');
+  const b = path.join(dir, 'refuse-b');
+  writeReport(shard1, a);
+  writeReport(shard2, b);
+  const before = fs.readFileSync(path.join(a, 'report.json'), 'utf8');
+  for (const output of [a, path.join(a, '.'), path.relative(process.cwd(), a)]) {
+    const over = await runCli(['merge', a, b, '--output', output]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain(`is also an input (${a})`);
+    expect(over.stderr).toContain('--force');
+  }
+  const viaFile = await runCli(['merge', path.join(a, 'report.json'), b, '-o', a]);
+  expect(viaFile.code).toBe(2);
+  expect(fs.readFileSync(path.join(a, 'report.json'), 'utf8')).toBe(before);
+
+  const twice = await runCli(['merge', a, a, '--output', path.join(dir, 'twice')]);
+  expect(twice.code).toBe(2);
+  expect(twice.stderr).toContain('a test file is in more than one input (test/parse.test.js)');
+  expect(fs.existsSync(path.join(dir, 'twice'))).toBe(false);
+
+  const forcedTwice = await runCli(['merge', a, a, '--output', path.join(dir, 'twice'), '--force']);
+  expect(forcedTwice.code).toBe(0);
+  expect(forcedTwice.stderr).toContain('test/parse.test.js is in more than one input; kept the last one (--force)');
+  expect(readReport(path.join(dir, 'twice')).files).toHaveLength(1);
+
+  const forcedOver = await runCli(['merge', a, b, '--output', a, '--force']);
+  expect(forcedOver.code).toBe(0);
+  expect(readReport(a).files.map((f) => f.path)).toEqual(['test/crash.test.js', 'test/parse.test.js']);
+});
+
 test('reporter options: tuple values, USTACK_* variables override them', () => {
   const root = '/project';
   expect(resolveReporterOptions(undefined, root, {})).toEqual({
