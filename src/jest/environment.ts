@@ -1,9 +1,12 @@
 /**
  * jest-ustack/environment: a Node test environment that owns the tracer. Tests reach it through
- * trace() (a bridge on the sandbox global); captures are scoped to the running test through
- * handleTestEvent, traced programs are killed when their test ends or the file is torn down, and
- * each file's captures are written to the run directory for the reporter.
+ * trace() (a bridge on the sandbox global). Each trace belongs to the test or hook that called
+ * it: Jest runs every test and hook in an AsyncLocalStorage context that `expect.getState()`
+ * exposes (`currentTestIdentity`), so concurrent tests are told apart; beforeAll/afterAll are
+ * tracked from circus events. Traced programs are killed when their owner ends or the file is
+ * torn down, and each file's captures are written to the run directory for the reporter.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import type { Circus } from '@jest/types';
@@ -12,8 +15,20 @@ import { DEFAULT_NORMALIZE } from '../callpath/normalize';
 import { UstackError } from '../errors';
 import { record } from '../record';
 import type { RecordOptions } from '../record-options';
+import { relativePath } from '../report/build';
 import { runDirectory, writeTestFileTraces, type TestTraces } from '../report/run-files';
-import { applyPragmas, checkBackend, checkCommonNumbers, checkHooks, checkNormalize, parseEnvironmentOptions, type UstackEnvironmentOptions } from './options';
+import { collectWarnings, formatFileWarnings } from '../report/warnings';
+import {
+  applyPragmas,
+  checkBackend,
+  checkCommonNumbers,
+  checkHooks,
+  checkNormalize,
+  fileHookOrigins,
+  parseEnvironmentOptions,
+  type HookOrigin,
+  type UstackEnvironmentOptions,
+} from './options';
 import { BRIDGE_KEY, type TimeoutSource, type TraceRequest, type TraceResponse } from './protocol';
 import { SandboxLoader } from './sandbox-loader';
 
@@ -31,20 +46,65 @@ interface InFlight {
   done: Promise<unknown>;
 }
 
-function titleOf(test: Circus.TestEntry): string[] {
-  const title = [test.name];
-  for (let block = test.parent; block && block.parent; block = block.parent) title.unshift(block.name);
+/** describe blocks (outermost first, without Jest's root block) then the name. */
+function titleOf(entry: { name: string; parent?: Circus.DescribeBlock }): string[] {
+  const title = [entry.name];
+  for (let block = entry.parent; block && block.parent; block = block.parent) title.unshift(block.name);
   return title;
 }
 
-function errorResponse(error: unknown): TraceResponse {
+/** Where Jest's `expect` keeps its state, on the test file's global (see expect's getState()). */
+const EXPECT_STATE = Symbol.for('$$jest-matchers-object');
+
+interface ExpectStateLike {
+  currentTestIdentity?: () => Circus.TestEntry | undefined;
+  currentConcurrentTestName?: () => string | undefined;
+}
+
+let warmedUp: Promise<void> | null = null;
+
+/**
+ * Starts the tracer once per Jest worker: the worker thread, ffi-rs, the native stop loop (built
+ * on first use) and libc's symbols and unwind tables, by tracing a tiny program with a hook in
+ * libc. Failures are ignored here: a real trace() reports them.
+ */
+function warmUpTracer(): Promise<void> {
+  warmedUp ??= (async () => {
+    const program = ['/bin/true', '/usr/bin/true'].find((p) => fs.existsSync(p));
+    if (!program) return;
+    try {
+      await record([program], { hooks: ['exit@libc.so.6'], timeout: 30000 });
+    } catch {
+      /* reported by the first real trace */
+    }
+  })();
+  return warmedUp;
+}
+
+const HOOK_ERRORS = ['USTACK_UNKNOWN_HOOK', 'USTACK_INVALID_HOOK'];
+
+/** Says where the hook an error is about came from, so a pragma's hook is not mistaken for the call's. */
+function withHookOrigin(message: string, code: string | null, origins: Map<string, HookOrigin>): string {
+  if (!code || !HOOK_ERRORS.includes(code)) return message;
+  const spec = [...origins.keys()].sort((a, b) => b.length - a.length).find((h) => message.includes(`"${h}"`));
+  if (spec === undefined) return message;
+  const origin = origins.get(spec)!;
+  const fileLevel = origin !== "this trace() call's hooks option";
+  return (
+    `${message}\nThe hook "${spec}" came from ${origin}.` +
+    (fileLevel ? ' File-level hooks apply to every trace() that passes no hooks option: pass { hooks: [...] } to choose this call\'s hooks, or { hooks: [] } for none.' : '')
+  );
+}
+
+function errorResponse(error: unknown, origins: Map<string, HookOrigin>): TraceResponse {
   const e = error as { name?: string; code?: string; message?: string };
+  const code = error instanceof UstackError ? error.code : typeof e?.code === 'string' ? e.code : null;
   return {
     ok: false,
     error: {
       name: typeof e?.name === 'string' ? e.name : 'Error',
-      code: error instanceof UstackError ? error.code : typeof e?.code === 'string' ? e.code : null,
-      message: typeof e?.message === 'string' ? e.message : String(error),
+      code,
+      message: withHookOrigin(typeof e?.message === 'string' ? e.message : String(error), code, origins),
     },
   };
 }
@@ -54,21 +114,27 @@ export default class UstackEnvironment extends TestEnvironment {
   private readonly testPath: string;
   private readonly ustack: UstackEnvironmentOptions;
   private readonly defaultTestTimeout: number;
+  private readonly hookOrigins: Map<string, HookOrigin>;
   private readonly tests = new Map<Circus.TestEntry, TestTraces>();
   private readonly fileLevel: TestTraces[] = [];
   private readonly inFlight = new Set<InFlight>();
+  /** When each test or hook owner times out in Jest's eyes (ms since epoch). */
+  private readonly deadlines = new Map<TestTraces, number>();
+  /** The last test started: the owner when Jest does not expose the running test (before 30.5). */
   private currentTest: TestTraces | null = null;
+  /** The running beforeAll/afterAll hook (these never run concurrently). */
   private currentHook: TestTraces | null = null;
-  /** When the running test or hook times out in Jest's eyes (ms since epoch), or null. */
-  private deadline: number | null = null;
   private outsideTests: TestTraces | null = null;
+  private circusState: Circus.State | null = null;
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
     super(config, context);
     this.rootDir = config.projectConfig.rootDir;
     this.testPath = context.testPath;
     const raw = (config.projectConfig.testEnvironmentOptions as Record<string, unknown> | undefined)?.ustack;
-    this.ustack = applyPragmas(parseEnvironmentOptions(raw), context.docblockPragmas ?? {});
+    const configured = parseEnvironmentOptions(raw);
+    this.ustack = applyPragmas(configured, context.docblockPragmas ?? {});
+    this.hookOrigins = fileHookOrigins(configured, this.ustack);
     this.defaultTestTimeout = config.globalConfig.testTimeout ?? 5000;
   }
 
@@ -89,39 +155,50 @@ export default class UstackEnvironment extends TestEnvironment {
       const client = new SandboxLoader(context).load('jest/trace-client');
       (this.global as Record<string, unknown>).trace = client.trace;
     }
+    if (this.ustack.warmUp !== false && (this.ustack.backend ?? 'ptrace') !== 'stap') await warmUpTracer();
   }
 
   async handleTestEvent(event: Circus.AsyncEvent | Circus.SyncEvent, state: Circus.State): Promise<void> {
+    this.circusState = state;
     switch (event.name) {
       case 'test_start':
         this.currentTest = this.testEntry(event.test);
         break;
       case 'test_fn_start':
-        this.deadline = Date.now() + (event.test.timeout || state.testTimeout);
+        this.deadlines.set(this.testEntry(event.test), Date.now() + (event.test.timeout || state.testTimeout));
         break;
       case 'hook_start': {
-        this.deadline = Date.now() + (event.hook.timeout || state.testTimeout);
+        const deadline = Date.now() + (event.hook.timeout || state.testTimeout);
         if (event.hook.type === 'beforeAll' || event.hook.type === 'afterAll') {
-          const hook: TestTraces = { title: [`(${event.hook.type})`], fullName: `(${event.hook.type})`, captures: [] };
+          const title = [...titleOf({ name: '', parent: event.hook.parent }).slice(0, -1), `(${event.hook.type})`];
+          const hook: TestTraces = { title, fullName: title.join(' '), captures: [] };
           this.fileLevel.push(hook);
           this.currentHook = hook;
+          this.deadlines.set(hook, deadline);
+        } else {
+          // beforeEach/afterEach run in their test's context (concurrent tests interleave them)
+          const test = this.runningTest() ?? null;
+          const owner = test ? this.testEntry(test) : this.currentTest;
+          if (owner) this.deadlines.set(owner, deadline);
         }
         break;
       }
       case 'hook_success':
       case 'hook_failure':
-        if (event.name === 'hook_failure' && this.currentHook) await this.abortOwnedBy(this.currentHook);
-        this.currentHook = null;
-        this.deadline = null;
+        if (event.hook.type === 'beforeAll' || event.hook.type === 'afterAll') {
+          if (event.name === 'hook_failure' && this.currentHook) await this.abortOwnedBy(this.currentHook);
+          if (this.currentHook) this.deadlines.delete(this.currentHook);
+          this.currentHook = null;
+        }
         break;
       case 'test_done': {
         const entry = this.tests.get(event.test);
         if (entry) {
           entry.status = event.test.errors.length ? 'failed' : 'passed';
+          this.deadlines.delete(entry);
           await this.abortOwnedBy(entry);
         }
-        this.currentTest = null;
-        this.deadline = null;
+        if (this.currentTest === entry) this.currentTest = null;
         break;
       }
       case 'test_skip':
@@ -137,6 +214,11 @@ export default class UstackEnvironment extends TestEnvironment {
     );
     if (withCaptures.length) {
       writeTestFileTraces(runDirectory(this.rootDir), { schema: 1, testPath: this.testPath, tests: withCaptures });
+      // With the reporter (it sets USTACK_RUN_DIR) the warnings are printed under the file's result.
+      if (!process.env.USTACK_RUN_DIR) {
+        const text = formatFileWarnings(relativePath(this.testPath, this.rootDir), collectWarnings(withCaptures.flatMap((t) => t.captures)));
+        if (text) process.stderr.write(text);
+      }
     }
     delete (this.global as Record<symbol, unknown>)[BRIDGE_KEY];
     await super.teardown();
@@ -152,27 +234,65 @@ export default class UstackEnvironment extends TestEnvironment {
     return entry;
   }
 
+  /**
+   * The test whose code is running (also inside its beforeEach/afterEach hooks): Jest runs each
+   * test in an AsyncLocalStorage context that `expect.getState()` reads. Undefined in
+   * beforeAll/afterAll and at file level; null when this Jest cannot tell.
+   */
+  private runningTest(): Circus.TestEntry | undefined | null {
+    const state = (this.global as unknown as Record<symbol, { state?: ExpectStateLike } | undefined>)[EXPECT_STATE]?.state;
+    if (typeof state?.currentTestIdentity === 'function') return state.currentTestIdentity();
+    if (typeof state?.currentConcurrentTestName === 'function') {
+      const name = state.currentConcurrentTestName();
+      return name === undefined ? undefined : this.testNamed(name) ?? null;
+    }
+    return null;
+  }
+
+  /** A test of this file by Jest's test id (describe names and test name joined by spaces). */
+  private testNamed(id: string): Circus.TestEntry | undefined {
+    const walk = (block: Circus.DescribeBlock): Circus.TestEntry | undefined => {
+      for (const child of block.children) {
+        if (child.type === 'describeBlock') {
+          const found = walk(child);
+          if (found) return found;
+        } else if (titleOf(child).join(' ') === id && !(this.tests.get(child)?.status)) return child;
+      }
+      return undefined;
+    };
+    return this.circusState ? walk(this.circusState.rootDescribeBlock) : undefined;
+  }
+
   private owner(): TestTraces {
+    const test = this.runningTest();
+    if (test) return this.testEntry(test);
     if (this.currentHook) return this.currentHook;
-    if (this.currentTest) return this.currentTest;
+    if (test === null && this.currentTest) return this.currentTest;
     if (!this.outsideTests) this.outsideTests = { title: ['(outside tests)'], fullName: '(outside tests)', captures: [] };
     return this.outsideTests;
   }
 
   /** The time limit of one trace and where it came from. */
-  private timeLimit(requested: number | undefined): { ms: number; source: TimeoutSource } {
+  private timeLimit(owner: TestTraces, requested: number | undefined): { ms: number; source: TimeoutSource } {
     if (requested !== undefined) return { ms: requested, source: 'trace' };
     const margin = this.ustack.timeoutMargin ?? DEFAULT_MARGIN_MS;
-    const left = (this.deadline ?? Date.now() + this.defaultTestTimeout) - Date.now() - margin;
+    const left = (this.deadlines.get(owner) ?? Date.now() + this.defaultTestTimeout) - Date.now() - margin;
     const fromTest = Math.max(MIN_TRACE_MS, left);
     if (this.ustack.timeout !== undefined && this.ustack.timeout <= fromTest) return { ms: this.ustack.timeout, source: 'environment' };
     return { ms: fromTest, source: 'test' };
   }
 
-  private recordOptions(request: TraceRequest, signal: AbortSignal): { options: RecordOptions; cwd: string } {
+  /** The hooks of one trace: the call's own when it passes `hooks` (even []), else the file's defaults. */
+  private hooksOf(request: TraceRequest): { hooks: string[]; origins: Map<string, HookOrigin> } {
+    const own = checkHooks('trace() options', request.options?.hooks);
+    if (own === undefined) return { hooks: [...new Set(this.ustack.hooks ?? [])], origins: this.hookOrigins };
+    const hooks = [...new Set(own)];
+    return { hooks, origins: new Map(hooks.map((h) => [h, "this trace() call's hooks option"])) };
+  }
+
+  private recordOptions(request: TraceRequest, hooks: string[], signal: AbortSignal): { options: RecordOptions; cwd: string } {
     const where = 'trace() options';
     const o = request.options ?? {};
-    const hooks = [...(this.ustack.hooks ?? []), ...(checkHooks(where, o.hooks) ?? [])];
     const numbers = checkCommonNumbers(where, o);
     const cwd = path.resolve(this.rootDir, o.cwd ?? '.');
     let stdin: RecordOptions['stdin'] = 'ignore';
@@ -187,7 +307,7 @@ export default class UstackEnvironment extends TestEnvironment {
     return {
       cwd,
       options: {
-        hooks: [...new Set(hooks)],
+        hooks,
         backend: checkBackend(where, o.backend) ?? this.ustack.backend ?? 'ptrace',
         cwd,
         env,
@@ -204,11 +324,14 @@ export default class UstackEnvironment extends TestEnvironment {
     const controller = new AbortController();
     let abortedByTestEnd = false;
     controller.signal.addEventListener('abort', () => (abortedByTestEnd = true));
+    let origins = new Map<string, HookOrigin>();
     const work = (async (): Promise<TraceResponse> => {
       try {
         const request = JSON.parse(requestJson) as TraceRequest;
-        const { options } = this.recordOptions(request, controller.signal);
-        const limit = this.timeLimit(checkCommonNumbers('trace() options', request.options ?? {}).timeout);
+        const plan = this.hooksOf(request);
+        origins = plan.origins;
+        const { options } = this.recordOptions(request, plan.hooks, controller.signal);
+        const limit = this.timeLimit(owner, checkCommonNumbers('trace() options', request.options ?? {}).timeout);
         options.timeout = limit.ms;
         const normalize = { ...DEFAULT_NORMALIZE, ...this.ustack.normalize, ...checkNormalize('trace() options', request.options?.normalize) };
         const result = await record(request.argv, options);
@@ -224,7 +347,7 @@ export default class UstackEnvironment extends TestEnvironment {
           abortedByTestEnd,
         };
       } catch (error) {
-        return errorResponse(error);
+        return errorResponse(error, origins);
       }
     })();
     const entry: InFlight = { owner, controller, done: work };

@@ -9,7 +9,10 @@ import type { BackendName } from '../record-options';
 export interface UstackEnvironmentOptions {
   /** Backend for every trace() of the project (default 'ptrace'). Pragma: `@ustack-backend stap`. */
   backend?: BackendName;
-  /** Hooks added to every trace() call (merged with the call's own). Pragma: `@ustack-hooks a,b`. */
+  /**
+   * Default hooks of every trace() call that passes no `hooks` option (a call's own `hooks`,
+   * even `[]`, replaces them). Pragma: `@ustack-hooks a,b` adds hooks for one file.
+   */
   hooks?: string[];
   /** Frames per stack (default 64). Pragma: `@ustack-max-frames N`. */
   maxFrames?: number;
@@ -23,13 +26,19 @@ export interface UstackEnvironmentOptions {
   timeout?: number;
   /** Time kept free before Jest's own test timeout (default 1000 ms). */
   timeoutMargin?: number;
-  /** Call-path normalization switches (design.md "Call paths"), all true by default. */
+  /** Call-path normalization switches (README "Normalization"), all true by default. */
   normalize?: NormalizeOptions;
+  /**
+   * Start the ptrace tracer (worker thread, libc's symbols and unwind tables, the native helper)
+   * in the environment's setup, so the first trace() of a Jest worker does not spend the test's
+   * time on it (default true).
+   */
+  warmUp?: boolean;
 }
 
 const BACKENDS: BackendName[] = ['ptrace', 'stap', 'auto'];
 const NORMALIZE_KEYS = ['startAtMain', 'dropRuntimeFrames', 'inlineFrames', 'stripCloneSuffixes', 'stripRustHash', 'stripCppParams'];
-const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize'];
+const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize', 'warmUp'];
 const PRAGMAS: Record<string, keyof UstackEnvironmentOptions> = {
   'ustack-backend': 'backend',
   'ustack-hooks': 'hooks',
@@ -94,13 +103,25 @@ export function parseEnvironmentOptions(raw: unknown): UstackEnvironmentOptions 
   for (const key of Object.keys(o)) {
     if (!OPTION_KEYS.includes(key)) throw new InvalidTraceOptionsError(where, `unknown option "${key}" (known: ${OPTION_KEYS.join(', ')})`);
   }
+  if (o.warmUp !== undefined && typeof o.warmUp !== 'boolean') throw new InvalidTraceOptionsError(where, `warmUp must be true or false, got ${JSON.stringify(o.warmUp)}`);
   return {
     backend: checkBackend(where, o.backend),
     hooks: checkHooks(where, o.hooks),
     ...checkCommonNumbers(where, o),
     timeoutMargin: checkPositive(where, 'timeoutMargin', o.timeoutMargin, true),
     normalize: checkNormalize(where, o.normalize),
+    ...(o.warmUp !== undefined ? { warmUp: o.warmUp as boolean } : {}),
   };
+}
+
+/** Where a file-level hook came from, for error messages. */
+export type HookOrigin = 'testEnvironmentOptions.ustack.hooks' | 'the @ustack-hooks docblock pragma' | "this trace() call's hooks option";
+
+/** The origin of each default hook of a file: the project config or the file's pragma. */
+export function fileHookOrigins(configured: UstackEnvironmentOptions, effective: UstackEnvironmentOptions): Map<string, HookOrigin> {
+  const origins = new Map<string, HookOrigin>();
+  for (const h of effective.hooks ?? []) origins.set(h, configured.hooks?.includes(h) ? 'testEnvironmentOptions.ustack.hooks' : 'the @ustack-hooks docblock pragma');
+  return origins;
 }
 
 /** Applies `@ustack-*` docblock pragmas of one test file over the configured options. */

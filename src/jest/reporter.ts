@@ -6,11 +6,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AggregatedResult, Reporter, ReporterOnStartOptions, TestContext } from '@jest/reporters';
+import type { AggregatedResult, Reporter, ReporterOnStartOptions, Test, TestContext, TestResult } from '@jest/reporters';
 import type { Config } from '@jest/types';
-import { buildReport } from '../report/build';
+import { buildReport, relativePath } from '../report/build';
 import { resolveReporterOptions, type ReporterOptions, type ResolvedReporterOptions } from '../report/options';
-import { readRunDirectory } from '../report/run-files';
+import { readRunDirectory, readTestFileTraces } from '../report/run-files';
+import { collectWarnings, formatFileWarnings } from '../report/warnings';
 import { writeReport, type WrittenReport } from '../report/write';
 
 export type { ReporterOptions } from '../report/options';
@@ -56,6 +57,14 @@ export default class UstackReporter implements Reporter {
     fs.rmSync(this.runDir, { recursive: true, force: true });
     fs.mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
     process.env.USTACK_RUN_DIR = this.runDir;
+  }
+
+  /** Capture warnings, once per test file, printed under Jest's result line of the file. */
+  onTestResult(test: Test, _result: TestResult): void {
+    const traces = readTestFileTraces(this.runDir, test.path);
+    if (!traces) return;
+    const text = formatFileWarnings(relativePath(test.path, this.globalConfig.rootDir), collectWarnings(traces.tests.flatMap((t) => t.captures)));
+    if (text) process.stderr.write(text);
   }
 
   onRunComplete(_contexts: Set<TestContext>, results: AggregatedResult): void {

@@ -12,7 +12,8 @@ import { formatMergedCallPath } from '../callpath/merge';
 export interface TraceOptions {
   /**
    * Functions to hook: "func", "func@libc.so.6", globs "parse_*", C++/Rust names "ns::Klass::method".
-   * Added to the environment's default hooks. Empty: only a crash is recorded.
+   * Given, they replace the file's default hooks (`testEnvironmentOptions.ustack.hooks` and
+   * `@ustack-hooks`); `[]` hooks nothing, so only a crash is recorded. Omitted: the defaults.
    */
   hooks?: string[];
   /** 'ptrace' (default), 'stap' or 'auto'; default from the environment options or `@ustack-backend`. */

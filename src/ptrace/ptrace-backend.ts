@@ -165,13 +165,18 @@ export async function recordWithPtrace(argv: string[], options: RecordOptions): 
   const w = getWorker();
   active++;
   w.ref();
-  const timer =
-    options.timeout && options.timeout > 0
-      ? setTimeout(() => {
-          timedOut = true;
-          stopAll();
-        }, options.timeout)
-      : null;
+  // The time limit starts when the program does (not while the request waits for the worker),
+  // and only a program still running when it expires counts as timed out: symbolizing after
+  // the exit (cold debug info) is not the program's time.
+  let timer: NodeJS.Timeout | null = null;
+  const startTimer = () => {
+    if (timer || !options.timeout || options.timeout <= 0) return;
+    timer = setTimeout(() => {
+      if (![...pids].some(isAlive)) return;
+      timedOut = true;
+      stopAll();
+    }, options.timeout);
+  };
   const onAbort = () => {
     aborted = true;
     stopAll();
@@ -185,6 +190,7 @@ export async function recordWithPtrace(argv: string[], options: RecordOptions): 
         resolve,
         onPid: (pid) => {
           pids.add(pid);
+          startTimer();
           if (timedOut || aborted) stopAll();
         },
       });
@@ -202,6 +208,15 @@ export async function recordWithPtrace(argv: string[], options: RecordOptions): 
   if (timedOut) capture.stats.timedOut = true;
   if (aborted) (capture.stats as { aborted?: boolean }).aborted = true;
   return { capture, stdout, stderr };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function reviveError(e: { name: string; code?: string; message: string; exitCode?: number; stack?: string; suggestions?: string[] }): Error {

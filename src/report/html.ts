@@ -6,6 +6,7 @@ import type { UstackReport } from './model';
 import { buildFlameTree, type FlameNode, hitPath, hitsOf, hooksOf, stackLines } from './stacks';
 import { crashTitle, describeExit } from './summary';
 import { testLabel } from './folded';
+import { collectWarnings } from './warnings';
 
 export interface HtmlGraph {
   hook: string;
@@ -26,6 +27,8 @@ export interface HtmlTest {
   commands: string[];
   graphs: HtmlGraph[];
   crashes: HtmlCrash[];
+  /** Distinct capture warnings of the test's runs. */
+  warnings: string[];
   failure: string | null;
 }
 
@@ -67,6 +70,7 @@ export function htmlData(report: UstackReport): HtmlData {
           commands: test.captures.map((c) => `${c.command.join(' ')} — ${describeExit(c)}`),
           graphs,
           crashes,
+          warnings: collectWarnings(test.captures).map((w) => w.text + (w.runs > 1 ? ` (${w.runs} traced runs)` : '')),
           failure: test.failureMessages.length ? test.failureMessages.join('\n\n').slice(0, MAX_FAILURE_CHARS) : null,
         };
       }),
@@ -112,6 +116,7 @@ pre { background:#f6f8fa; border:1px solid var(--line); border-radius:4px; paddi
   font:12px/1.4 ui-monospace, monospace; max-width:560px; display:none; z-index:10; white-space:pre-wrap; }
 #crashes-list a { color:var(--bad); }
 .empty { color:var(--muted); font-style:italic; }
+.warning { background:#fff8c5; border:1px solid #d4a72c; border-radius:4px; padding:4px 8px; margin:6px 0; font-size:13px; white-space:pre-wrap; }
 `;
 
 // Runs in the browser. Kept dependency-free and ES2017 so any Chromium/Firefox renders it offline.
@@ -191,6 +196,7 @@ const SCRIPT = String.raw`
       card.appendChild(h3);
       test.commands.forEach(function (c) { card.appendChild(el('div', 'cmd', '$ ' + c)); });
       if (!test.graphs.length && !test.crashes.length) card.appendChild(el('div', 'empty', 'no traced runs'));
+      (test.warnings || []).forEach(function (w) { card.appendChild(el('div', 'warning', '\u26A0 ' + w)); });
       test.graphs.forEach(function (g) {
         var wrap = el('div', 'graph');
         var title = el('div', 'graph-title');

@@ -32,10 +32,13 @@ export function runDirectory(rootDir: string): string {
   return path.join(os.tmpdir(), 'jest-ustack', key);
 }
 
+function traceFileName(testPath: string): string {
+  return createHash('sha1').update(testPath).digest('hex').slice(0, 16) + '.json';
+}
+
 export function writeTestFileTraces(runDir: string, data: TestFileTraces): string {
   fs.mkdirSync(runDir, { recursive: true });
-  const name = createHash('sha1').update(data.testPath).digest('hex').slice(0, 16) + '.json';
-  const file = path.join(runDir, name);
+  const file = path.join(runDir, traceFileName(data.testPath));
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(data));
   fs.renameSync(tmp, file); // atomic: the reporter never reads half a file
@@ -49,4 +52,13 @@ export function readRunDirectory(runDir: string): TestFileTraces[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8')) as TestFileTraces);
+}
+
+/** What one test file's environment wrote, or null (no traces, or not written yet). */
+export function readTestFileTraces(runDir: string, testPath: string): TestFileTraces | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(runDir, traceFileName(testPath)), 'utf8')) as TestFileTraces;
+  } catch {
+    return null;
+  }
 }

@@ -1,13 +1,18 @@
 const { trace } = require('jest-ustack');
 
 test('environment options: default hooks, maxHits and normalization switches', async () => {
-  const run = await trace(['./build/chain', '4'], { hooks: ['leaf'] });
-  expect(run.capture.hooks.map((h) => h.spec)).toEqual(['mid', 'leaf']);
+  const run = await trace(['./build/chain', '4']);
+  expect(run.capture.hooks.map((h) => h.spec)).toEqual(['mid']);
   expect(run.hits.filter((h) => h.hook === 'mid')).toHaveLength(3);
-  expect(run.hits.filter((h) => h.hook === 'leaf')).toHaveLength(3);
-  expect(run.capture.stats.dropped).toBe(10);
+  expect(run.capture.stats.dropped).toBe(5);
   // startAtMain off: the path goes up to the libc start routine (but runtime frames are still dropped)
-  expect(run.callPaths('leaf')).toEqual(['3× main > top > mid > leaf']);
-  const kept = await trace(['./build/chain', '1'], { hooks: [], normalize: { dropRuntimeFrames: false } });
+  expect(run.callPaths('mid')).toEqual([expect.stringMatching(/^\d+× main > top > mid$/)]);
+  const kept = await trace(['./build/chain', '1'], { normalize: { dropRuntimeFrames: false } });
   expect(kept.callPaths('mid')[0]).toMatch(/^2× .*__libc_start_\w+ > main > top > mid$/);
+  // a call's own hooks replace the defaults; [] hooks nothing
+  const own = await trace(['./build/chain', '1'], { hooks: ['leaf'] });
+  expect(own.capture.hooks.map((h) => h.spec)).toEqual(['leaf']);
+  const none = await trace(['./build/chain', '1'], { hooks: [] });
+  expect(none.capture.hooks).toEqual([]);
+  expect(none.hits).toEqual([]);
 });
