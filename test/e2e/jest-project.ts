@@ -21,7 +21,8 @@ export interface JestResult {
 export class JestProject {
   readonly dir: string;
 
-  constructor(name: string, binaries: Record<string, [string, BuildOptions?]> = {}) {
+  /** `packages`: more of this repository's node_modules to link into the project (ts-jest, typescript). */
+  constructor(name: string, binaries: Record<string, [string, BuildOptions?]> = {}, packages: string[] = []) {
     for (const entry of ['dist/index.js', 'dist/jest/environment.js', 'dist/jest/setup.js', 'dist/jest/serializer.js', 'jest-preset.js']) {
       if (!fs.existsSync(path.join(ROOT, entry))) throw new Error(`${entry} is missing: run \`npm run build\` before the e2e tests.`);
     }
@@ -29,6 +30,10 @@ export class JestProject {
     fs.cpSync(path.join(__dirname, 'projects', name), this.dir, { recursive: true });
     fs.mkdirSync(path.join(this.dir, 'node_modules'), { recursive: true });
     fs.symlinkSync(ROOT, path.join(this.dir, 'node_modules', 'jest-ustack'), 'dir');
+    for (const name of packages) {
+      fs.mkdirSync(path.dirname(path.join(this.dir, 'node_modules', name)), { recursive: true });
+      fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(this.dir, 'node_modules', name), 'dir');
+    }
     fs.mkdirSync(path.join(this.dir, 'build'), { recursive: true });
     for (const [name, [source, options]] of Object.entries(binaries)) {
       fs.copyFileSync(buildFixture(source, options), path.join(this.dir, 'build', name));
