@@ -1,5 +1,5 @@
 /**
- * Function-name normalization (design.md, "Call paths"): the parts of a symbol that change
+ * Function-name normalization (README "Normalization"): the parts of a symbol that change
  * between builds or compilers without the call path changing are removed.
  */
 

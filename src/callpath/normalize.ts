@@ -1,6 +1,6 @@
 /**
- * From a hit's frames (innermost first) to a call path (caller first), following design.md
- * "Call paths". Pure: no Node or Jest imports, so it also runs inside Jest's test sandbox.
+ * From a hit's frames (innermost first) to a call path (caller first), following the
+ * README's "Normalization". Pure: no Node or Jest imports, so it also runs inside Jest's test sandbox.
  */
 import type { Frame } from '../capture/types';
 import { normalizeName, type NameOptions } from './names';

@@ -1,5 +1,5 @@
 /**
- * The backend-neutral, JSON-serializable result of one traced run (design.md, "Data model").
+ * The backend-neutral, JSON-serializable result of one traced run.
  * `ustack record --format json` prints exactly a `Capture`.
  */
 

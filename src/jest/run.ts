@@ -30,7 +30,7 @@ export interface Run {
   readonly crash: CrashInfo | null;
   /** True when the program was killed because its time ran out (only seen with an explicit `timeout`). */
   readonly timedOut: boolean;
-  /** The raw Capture (design.md "Data model"). */
+  /** The raw Capture (its fields are documented on the `Capture` type). */
   readonly capture: Capture;
   /**
    * Normalized call paths merged per hook with counts, in order of first appearance:

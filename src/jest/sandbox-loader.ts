@@ -1,7 +1,7 @@
 /**
  * Evaluates our own compiled sandbox-side modules (trace-client and the pure modules it needs)
  * inside a test file's vm context, so the global `trace` the environment installs builds its
- * values in the test's realm (design.md "Jest realms"): a Run made with the environment's
+ * values in the test's realm: a Run made with the environment's
  * Array/Object would fail toEqual/toStrictEqual in tests.
  */
 import * as fs from 'node:fs';

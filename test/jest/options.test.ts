@@ -1,4 +1,4 @@
-import { applyPragmas, parseEnvironmentOptions } from '../../src/jest/options';
+import { applyPragmas, fileHookOrigins, parseEnvironmentOptions } from '../../src/jest/options';
 import { InvalidTraceOptionsError } from '../../src/errors';
 
 describe('environment options', () => {
@@ -22,6 +22,7 @@ describe('environment options', () => {
     [{ timeout: 1.5 }, /timeout must be a positive integer/],
     [{ normalize: { startAtMian: false } }, /unknown normalize switch "startAtMian"/],
     [{ hook: ['a'] }, /unknown option "hook"/],
+    [{ warmUp: 'no' }, /warmUp must be true or false/],
   ])('%j is rejected with a clear message', (raw, message) => {
     expect(() => parseEnvironmentOptions(raw)).toThrow(InvalidTraceOptionsError);
     expect(() => parseEnvironmentOptions(raw)).toThrow(message);
@@ -37,5 +38,15 @@ describe('environment options', () => {
     });
     expect(() => applyPragmas({}, { 'ustack-hook': 'x' })).toThrow(/unknown pragma.*@ustack-hooks/);
     expect(() => applyPragmas({}, { 'ustack-max-hits': 'many' })).toThrow(/maxHits must be a positive integer/);
+  });
+
+  test('warmUp switch; file-level hooks remember whether the config or the pragma gave them', () => {
+    expect(parseEnvironmentOptions({ warmUp: false })).toMatchObject({ warmUp: false });
+    const configured = parseEnvironmentOptions({ hooks: ['a'] });
+    const effective = applyPragmas(configured, { 'ustack-hooks': 'b' });
+    expect([...fileHookOrigins(configured, effective)]).toEqual([
+      ['a', 'testEnvironmentOptions.ustack.hooks'],
+      ['b', 'the @ustack-hooks docblock pragma'],
+    ]);
   });
 });
