@@ -4,8 +4,10 @@
  * and the preset: concurrent tests and hooks get their own traced runs in the report, capture
  * warnings reach the console once per file, docblock hooks are defaults.
  */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import type { UstackReport } from '../../src/report/model';
-import { JestProject, type JestResult } from './jest-project';
+import { JestProject, ROOT, type JestResult } from './jest-project';
 
 const CALC = { calc: ['cpp_calc.cc', { flags: ['-O2', '-g', '-pthread'], variant: 'O2' }] } as Record<string, [string, { flags: string[]; variant: string }]>;
 
@@ -14,7 +16,8 @@ let result: JestResult;
 let report: UstackReport;
 
 beforeAll(() => {
-  project = new JestProject('cpp_calc', CALC, ['ts-jest', 'typescript']);
+  // what a user has installed next to jest: ts-jest, typescript and the type packages
+  project = new JestProject('cpp_calc', CALC, ['ts-jest', 'typescript', '@types', '@jest', 'expect', 'jest-matcher-utils', 'pretty-format', 'jest-environment-node']);
   result = project.run();
   report = JSON.parse(project.read('ustack-report/report.json')) as UstackReport;
 });
@@ -75,4 +78,11 @@ test('a crash in a worker thread is filed under its test with the thread routine
   const [crash] = file('crash.test.ts').tests;
   expect(crash.captures[0].crash?.signal).toBe('SIGSEGV');
   expect(crash.captures[0].crash?.frames.map((f) => f.symbol)).toContain('calc::worker_main(calc::Node* const*)');
+});
+
+test('the test files type-check with "types": ["jest-ustack"] (global trace, matchers) as the README says', () => {
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '--noEmit', '-p', project.file('tsconfig.json')], { cwd: project.dir, encoding: 'utf8' });
+  expect(r.stdout + r.stderr).toBe('');
+  expect(r.status).toBe(0);
 });
