@@ -68,6 +68,13 @@ test('warnings are printed once per test file on the console, and shown in index
   expect(html).toContain('libz-never-loaded.so.1 was never loaded');
 });
 
+test('without the reporter, the environment prints the warnings once per file', () => {
+  const r = project.run(['__tests__/warnings.test.ts', '--reporters=default']);
+  expect(r.status).toBe(0);
+  expect(r.output.split('libz-never-loaded.so.1 was never loaded').length - 1).toBe(1);
+  expect(r.output).toContain('● jest-ustack warning in __tests__/warnings.test.ts:');
+});
+
 test('docblock hooks are defaults: a call with its own hooks (or []) replaces them, errors name the pragma', () => {
   const tests = file('pragma.test.ts').tests;
   expect(tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
