@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { UstackReport } from '../../src/report/model';
+import { chromiumOrSkipReason, dumpDom } from '../report/chromium';
 import { JestProject, ROOT, type JestResult } from './jest-project';
 
 const CALC = { calc: ['cpp_calc.cc', { flags: ['-O2', '-g', '-pthread'], variant: 'O2' }] } as Record<string, [string, { flags: string[]; variant: string }]>;
@@ -66,6 +67,13 @@ test('warnings are printed once per test file on the console, and shown in index
   );
   const html = project.read('ustack-report/index.html');
   expect(html).toContain('libz-never-loaded.so.1 was never loaded');
+});
+
+const { bin: chromium, reason } = chromiumOrSkipReason();
+(chromium ? test : test.skip)(`index.html shows the warning on its test's card in Chromium${chromium ? '' : ` (${reason})`}`, () => {
+  const dom = dumpDom(chromium!, project.file('ustack-report/index.html'));
+  const warnings = [...dom.matchAll(/<div class="warning">([^<]*)<\/div>/g)].map((m) => m[1]);
+  expect(warnings).toContain('\u26A0 Hook "compress@libz-never-loaded.so.1": module libz-never-loaded.so.1 was never loaded, so the hook never fired.');
 });
 
 test('without the reporter, the environment prints the warnings once per file', () => {
