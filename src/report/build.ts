@@ -113,17 +113,22 @@ export function buildReport(input: BuildReportInput): UstackReport {
         captures: (traced?.captures ?? []).map((c) => localizeCapture(c, input.rootDir)),
       };
     });
-    // Captures made outside any test Jest reported (beforeAll, afterAll) stay visible.
+    // Captures made outside any test Jest reported (beforeAll, afterAll) stay visible: a
+    // beforeAll entry goes before the first test of its describe block, the others at the end.
     for (const rest of pending.values()) {
       for (const t of rest) {
-        tests.push({
+        const entry: ReportTest = {
           title: t.title,
           fullName: t.fullName,
           status: toStatus(t.status),
           durationMs: null,
           failureMessages: [],
           captures: t.captures.map((c) => localizeCapture(c, input.rootDir)),
-        });
+        };
+        const block = t.title.slice(0, -1);
+        const at = t.title[t.title.length - 1] === '(beforeAll)' ? tests.findIndex((x) => block.every((name, i) => x.title[i] === name) && x.title.length > block.length) : -1;
+        if (at >= 0) tests.splice(at, 0, entry);
+        else tests.push(entry);
       }
     }
     const execError = result.testExecError ? localizeText(stripAnsi(result.testExecError.stack || result.testExecError.message || ''), input.rootDir) : '';

@@ -39,19 +39,17 @@ test('the whole project passes, and report.json says so', () => {
 
 test('each concurrent test, beforeAll hook and describe block keeps its own traced runs', () => {
   const tests = file('concurrent.test.ts').tests.map((t) => ({ title: t.title, status: t.status, commands: t.captures.map((c) => c.command.slice(1).join(' ')) }));
-  expect(tests).toEqual(
-    expect.arrayContaining([
-      { title: ['(beforeAll)'], status: 'unknown', commands: ['0+0'] },
-      { title: ['arithmetic', '(beforeAll)'], status: 'unknown', commands: ['1*1'] },
-      { title: ['arithmetic', 'evaluates 1+2'], status: 'passed', commands: ['1+2'] },
-      { title: ['arithmetic', 'evaluates 2*3'], status: 'passed', commands: ['2*3'] },
-      { title: ['arithmetic', 'evaluates (4+5)*6'], status: 'passed', commands: ['(4+5)*6'] },
-      { title: ['functions', 'calls', 'evaluates sqr(7)'], status: 'passed', commands: ['sqr(7)'] },
-      { title: ['functions', 'calls', 'evaluates sqrt(64)'], status: 'passed', commands: ['sqrt(64)'] },
-      { title: ['functions', 'calls', 'evaluates 8/2-1'], status: 'passed', commands: ['8/2-1'] },
-    ]),
-  );
-  expect(tests).toHaveLength(8);
+  // in file order: a beforeAll entry comes before the tests of its describe block
+  expect(tests).toEqual([
+    { title: ['(beforeAll)'], status: 'unknown', commands: ['0+0'] },
+    { title: ['arithmetic', '(beforeAll)'], status: 'unknown', commands: ['1*1'] },
+    { title: ['arithmetic', 'evaluates 1+2'], status: 'passed', commands: ['1+2'] },
+    { title: ['arithmetic', 'evaluates 2*3'], status: 'passed', commands: ['2*3'] },
+    { title: ['arithmetic', 'evaluates (4+5)*6'], status: 'passed', commands: ['(4+5)*6'] },
+    { title: ['functions', 'calls', 'evaluates sqr(7)'], status: 'passed', commands: ['sqr(7)'] },
+    { title: ['functions', 'calls', 'evaluates sqrt(64)'], status: 'passed', commands: ['sqrt(64)'] },
+    { title: ['functions', 'calls', 'evaluates 8/2-1'], status: 'passed', commands: ['8/2-1'] },
+  ]);
   const md = project.read('ustack-report/summary.md');
   expect(md).not.toContain('no traced runs');
   const folded = project.read('ustack-report/stacks.folded');
