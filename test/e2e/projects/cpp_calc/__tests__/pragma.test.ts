@@ -24,4 +24,7 @@ test('hooks: [] means none', async () => {
 test('another program: the unknown-hook error says the hook came from the pragma', async () => {
   await expect(trace(['/bin/sh', '-c', 'true'])).rejects.toThrow(/"calc::node_alloc"[\s\S]*came from the @ustack-hooks docblock pragma/);
   await expect(trace(['/bin/sh', '-c', 'true'], { hooks: [] })).resolves.toBeDefined();
+  await expect(trace(['./build/calc', '1'], { hooks: ['calc::no_such_function'] })).rejects.toThrow(
+    /"calc::no_such_function"[\s\S]*came from this trace\(\) call's hooks option\.$/,
+  );
 });

@@ -15,4 +15,6 @@ test('environment options: default hooks, maxHits and normalization switches', a
   const none = await trace(['./build/chain', '1'], { hooks: [] });
   expect(none.capture.hooks).toEqual([]);
   expect(none.hits).toEqual([]);
+  // a configured hook that another program lacks: the error says where it came from
+  await expect(trace(['./build/crash'])).rejects.toThrow(/"mid"[\s\S]*came from testEnvironmentOptions\.ustack\.hooks\. File-level hooks apply/);
 });
