@@ -47,7 +47,7 @@ export interface ScannedPath {
  */
 export function scanCallPath(text: string): ScannedPath {
   const parts: string[] = [];
-  let depth = 0;
+  const open: string[] = [];
   let start = 0;
   let i = 0;
   while (i < text.length) {
@@ -61,18 +61,19 @@ export function scanCallPath(text: string): ScannedPath {
       i += 2; // Rust `fn() -> T`
       continue;
     }
-    if (OPENERS.includes(c)) depth++;
+    if (OPENERS.includes(c)) open.push(c);
     else if (CLOSERS.includes(c)) {
-      if (depth > 0) depth--;
-      else if (c === '>') {
+      const top = open[open.length - 1];
+      if (top !== undefined && OPENERS.indexOf(top) === CLOSERS.indexOf(c)) open.pop();
+      else if (c === '>' && top === undefined) {
         parts.push(text.slice(start, i).trim());
         start = i + 1;
-      }
+      } // else a `>` inside (...) such as `f<(1>0)>` is a character of the name
     }
     i++;
   }
   parts.push(text.slice(start).trim());
-  return { parts, balanced: depth === 0 };
+  return { parts, balanced: open.length === 0 };
 }
 
 /**
@@ -143,11 +144,11 @@ export function stripTemplateArgs(name: string): string {
 }
 
 /** Index of the `>` closing the `<` at `open`, or -1 when it is not closed. */
-function closingAngle(text: string, open: number): number {
-  let depth = 0;
-  let i = open;
+function closingAngle(text: string, at: number): number {
+  const open: string[] = [];
+  let i = at;
   while (i < text.length) {
-    const op = i > open ? operatorNameLength(text, i) : 0;
+    const op = i > at ? operatorNameLength(text, i) : 0;
     if (op > 0) {
       i += op;
       continue;
@@ -157,8 +158,11 @@ function closingAngle(text: string, open: number): number {
       i += 2;
       continue;
     }
-    if (OPENERS.includes(c)) depth++;
-    else if (CLOSERS.includes(c) && --depth === 0) return c === '>' ? i : -1;
+    if (OPENERS.includes(c)) open.push(c);
+    else if (CLOSERS.includes(c) && OPENERS.indexOf(open[open.length - 1]) === CLOSERS.indexOf(c)) {
+      open.pop();
+      if (open.length === 0) return i;
+    }
     i++;
   }
   return -1;

@@ -75,10 +75,10 @@ function crashView(crash: CrashInfo, ctx: RunContext): Record<string, unknown> {
 }
 
 function hookView(hook: HookResolution, ctx: RunContext): Record<string, unknown> {
-  return {
+  return asView({
     spec: hook.spec,
     resolved: hook.resolved.map((r) => ({ symbol: r.symbol, module: displayPath(r.module, ctx.rootDir || undefined), ...(r.inlined ? { inlined: true } : {}) })),
-  };
+  });
 }
 
 /** A warning or other text with absolute paths shortened, addresses and pid lists masked. */
@@ -117,12 +117,22 @@ function printCallPaths(lines: readonly string[], config: Config, indentation: s
   return `UstackCallPaths [\n${out.join('\n')}\n${indentation}]`;
 }
 
-function print(name: string, view: unknown, config: Config, indentation: string, depth: number, refs: Refs, printer: Printer): string {
-  return `${name} ${printer(view, config, indentation, depth, refs)}`;
+/** Views are printed by the default printers: marked so that this plugin does not take them (a hook view still looks like a hook). */
+const VIEW = Symbol('jest-ustack.view');
+
+function asView<T extends object>(value: T): T {
+  Object.defineProperty(value, VIEW, { value: true, enumerable: false });
+  if (Array.isArray(value)) for (const item of value) if (typeof item === 'object' && item !== null) asView(item);
+  return value;
+}
+
+function print(name: string, view: object, config: Config, indentation: string, depth: number, refs: Refs, printer: Printer): string {
+  return `${name} ${printer(asView(view), config, indentation, depth, refs)}`;
 }
 
 const serializer: NewPlugin = {
   test(val: unknown): boolean {
+    if (typeof val !== 'object' || val === null || VIEW in val) return false;
     return (
       isRun(val) ||
       isCallPathList(val) ||
