@@ -121,8 +121,9 @@ function printCallPaths(lines: readonly string[], config: Config, indentation: s
 const VIEW = Symbol('jest-ustack.view');
 
 function asView<T extends object>(value: T): T {
+  if (VIEW in value || isCallPathList(value)) return value;
   Object.defineProperty(value, VIEW, { value: true, enumerable: false });
-  if (Array.isArray(value)) for (const item of value) if (typeof item === 'object' && item !== null) asView(item);
+  for (const item of Object.values(value)) if (typeof item === 'object' && item !== null) asView(item);
   return value;
 }
 
