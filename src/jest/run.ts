@@ -144,7 +144,7 @@ class TracedRun implements Run {
     this.timedOut = capture.stats.timedOut === true;
     this.capture = capture;
     mark(this, RUN_MARKER, context);
-    for (const value of [capture, capture.hooks, capture.hits, capture.crash]) if (value) mark(value, CONTEXT_KEY, context);
+    for (const value of [capture, capture.command, capture.hooks, capture.hits, capture.crash]) if (value) mark(value, CONTEXT_KEY, context);
     (globalThis as unknown as Record<symbol, unknown>)[CONTEXT_KEY] = { rootDir: context.rootDir };
   }
 

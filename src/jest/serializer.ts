@@ -58,6 +58,15 @@ function isListOf(v: unknown, item: (x: unknown) => boolean): v is unknown[] {
   return Array.isArray(v) && v.length > 0 && item(v[0]) && item(v[v.length - 1]);
 }
 
+/** run.command: argv[0] is absolute once resolved against the cwd. */
+function isCommand(v: unknown): v is string[] {
+  return Array.isArray(v) && valueContext(v) !== undefined && v.every((a) => typeof a === 'string');
+}
+
+function commandView(command: readonly string[], ctx: RunContext): string[] {
+  return command.map((arg) => (arg.startsWith('/') ? displayPath(arg, ctx.rootDir || undefined) : arg));
+}
+
 function contextOf(value: unknown, inherited?: RunContext): RunContext {
   return valueContext(value) ?? inherited ?? { normalize: DEFAULT_NORMALIZE, rootDir: realmRootDir() ?? '' };
 }
@@ -93,7 +102,7 @@ function captureView(capture: Capture, ctx: RunContext): Record<string, unknown>
   const { durationMs: _unstable, ...stats } = capture.stats;
   return {
     backend: capture.backend,
-    command: capture.command.map((arg) => (arg.startsWith('/') ? displayPath(arg, ctx.rootDir || undefined) : arg)),
+    command: commandView(capture.command, ctx),
     exit: capture.exit,
     hooks: capture.hooks.map((h) => hookView(h, ctx)),
     hits: capture.hits.map((h) => hitView(h, ctx)),
@@ -139,6 +148,7 @@ const serializer: NewPlugin = {
       isCallPathList(val) ||
       isStackList(val) ||
       isCapture(val) ||
+      isCommand(val) ||
       isHit(val) ||
       isFrame(val) ||
       isHookResolution(val) ||
@@ -153,6 +163,7 @@ const serializer: NewPlugin = {
     if (isStackList(val)) return printer(val.map((s) => ({ hook: s.hook, count: s.count, frames: [...s.frames] })), config, indentation, depth, refs);
     const ctx = contextOf(val);
     if (isCapture(val)) return print('UstackCapture', captureView(val, ctx), config, indentation, depth, refs, printer);
+    if (isCommand(val)) return print('UstackCommand', commandView(val, ctx), config, indentation, depth, refs, printer);
     if (isCrash(val)) return print('UstackCrash', crashView(val, ctx), config, indentation, depth, refs, printer);
     if (isHit(val)) return print('UstackHit', hitView(val, ctx), config, indentation, depth, refs, printer);
     if (isHookResolution(val)) return print('UstackHook', hookView(val, ctx), config, indentation, depth, refs, printer);

@@ -83,7 +83,9 @@ describe('snapshots hold no addresses, pids, tids or absolute paths', () => {
     expect(crashed.crash!.tid).not.toBe(crashedAgain.crash!.tid);
     expect(second).toEqual(first);
     for (const text of first) expect(text).not.toMatch(UNSTABLE);
-    const traced = (run: Run) => [run.hits, run.hits[0], run.hits[0].frames, run.capture.hooks, run.capture, run.stacks(), run.callPaths(), run].map(print);
+    expect(calc.command[0]).toMatch(/^\/.*cpp_templates$/);
+    expect(print(calc.command)).toBe('UstackCommand [\n  "cpp_templates",\n  "1+2*3",\n]');
+    const traced = (run: Run) => [run.command, run.hits, run.hits[0], run.hits[0].frames, run.capture.hooks, run.capture, run.stacks(), run.callPaths(), run].map(print);
     expect(traced(calcAgain)).toEqual(traced(calc));
     for (const text of traced(calc)) expect(text).not.toMatch(UNSTABLE);
   });
