@@ -100,7 +100,10 @@ function checkName(matcher: string, what: string, value: unknown, example: strin
   return value;
 }
 
-/** Capture warnings that can explain a result: those about `hooks` (all hook warnings when null), and optionally the others. */
+/**
+ * Capture warnings that can explain a result: those about `hooks` (all hook warnings when null),
+ * and the others (missing debug information, leftover processes) when `others` says they matter.
+ */
 function warningsText(run: Run, hooks: string[] | null, others: boolean): string {
   const all = run.capture.warnings ?? [];
   const aboutHook = (w: string) => w.startsWith('Hook "');
@@ -165,7 +168,8 @@ function toHaveCallPath(this: MatcherContext, received: unknown, pattern: string
         `Received: none of ${candidates.length} call path${candidates.length === 1 ? '' : 's'} matches.\n\n` +
         `${diff ?? ''}\n\n` +
         `Captured call paths:\n${this.utils.RECEIVED_COLOR(indentList(candidates.map(formatMergedCallPath)))}` +
-        (isRun(received) ? warningsText(received, hook ? [hook] : null, true) : '')
+        // other warnings (no debug info) explain unknown `??` frames
+        (isRun(received) ? warningsText(received, hook ? [hook] : null, candidates.some((c) => c.path.includes('??'))) : '')
       );
     },
   };
@@ -250,7 +254,7 @@ function toHaveCrashedIn(this: MatcherContext, received: unknown, fn: string): R
       (crash
         ? `Received: ${this.utils.RECEIVED_COLOR(`${crash.signal}${pass ? ` in ${fn}` : `, not in ${fn}`}`)}` +
           crashText(this, received) +
-          (pass ? '' : warningsText(received, [], true))
+          (pass ? '' : warningsText(received, [], names.some((n) => n.name === '??')))
         : `Received: ${this.utils.RECEIVED_COLOR(`no crash (${exitText(received)})`)}` + stderrTail(received)),
   };
 }

@@ -184,4 +184,18 @@ describe('warnings in failure messages', () => {
     // a warning about another hook does not clutter an unrelated message
     expect(failure(() => expect(run).toHaveHit('calc::node_alloc', { times: 1 }))).not.toContain('Warnings from the trace');
   });
+
+  test('a missing-debug-info warning comes with a crash stack that has unknown frames, not with clean paths', () => {
+    const noDebug = (crashed.capture.warnings ?? []).filter((w) => w.startsWith('No debug information for'));
+    const message = failure(() => expect(crashed).toHaveCrashedIn('calc::node_alloc'));
+    const stack = print(crashed.crash);
+    if (stack.includes('"?? (')) {
+      // libstdc++ without symbols for its thread trampoline: the warning says why the frame is ??
+      expect(noDebug.length).toBeGreaterThan(0);
+      expect(message).toContain(`Warnings from the trace:\n  - ${noDebug[0].slice(0, 60)}`);
+    } else {
+      expect(message).not.toContain('Warnings from the trace');
+    }
+    expect(failure(() => expect(calc).toHaveCallPath('main > calc::node_alloc'))).not.toContain('Warnings from the trace');
+  });
 });
