@@ -66,7 +66,7 @@ function hookSummary(run: Run): string {
     .join(', ');
 }
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value);
@@ -78,14 +78,14 @@ function describe(value: unknown): string {
 function checkOptions<T extends object>(matcher: string, options: unknown, known: Record<string, (v: unknown) => string | null>): T {
   if (options === undefined) return {} as T;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidMatcherArgumentError(matcher, `the options must be an object such as { ${Object.keys(known)[0]}: ... }, got ${describe(options)}`);
+    throw new InvalidMatcherArgumentError(matcher, `the options must be an object such as { ${Object.keys(known)[0]}: ... }, got ${describeValue(options)}`);
   }
   for (const [key, value] of Object.entries(options)) {
     const check = known[key];
     if (!check) throw new InvalidMatcherArgumentError(matcher, `unknown option "${key}" (known: ${Object.keys(known).join(', ')})`);
     if (value === undefined) continue;
     const problem = check(value);
-    if (problem) throw new InvalidMatcherArgumentError(matcher, `option ${key} ${problem}, got ${describe(value)}`);
+    if (problem) throw new InvalidMatcherArgumentError(matcher, `option ${key} ${problem}, got ${describeValue(value)}`);
   }
   return options as T;
 }
@@ -95,7 +95,7 @@ const aCount = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && 
 
 function checkName(matcher: string, what: string, value: unknown, example: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new InvalidMatcherArgumentError(matcher, `${what} must be a non-empty string such as ${JSON.stringify(example)}, got ${describe(value)}`);
+    throw new InvalidMatcherArgumentError(matcher, `${what} must be a non-empty string such as ${JSON.stringify(example)}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -217,7 +217,7 @@ function toExitWith(this: MatcherContext, received: unknown, expected: number | 
   let want: string;
   if (typeof expected === 'number') {
     if (!Number.isInteger(expected) || expected < 0 || expected > 255) {
-      throw new InvalidMatcherArgumentError(name, `an exit code is an integer 0-255, got ${describe(expected)}`);
+      throw new InvalidMatcherArgumentError(name, `an exit code is an integer 0-255, got ${describeValue(expected)}`);
     }
     pass = received.exit.signal === null && received.exit.code === expected && !received.timedOut;
     want = `exit code ${expected}`;
@@ -225,7 +225,7 @@ function toExitWith(this: MatcherContext, received: unknown, expected: number | 
     pass = received.exit.signal !== null && signalName(received.exit.signal) === signalName(expected);
     want = `killed by ${signalName(expected)}`;
   } else {
-    throw new InvalidMatcherArgumentError(name, `expects an exit code (an integer 0-255) or a signal name such as "SIGSEGV", got ${describe(expected)}`);
+    throw new InvalidMatcherArgumentError(name, `expects an exit code (an integer 0-255) or a signal name such as "SIGSEGV", got ${describeValue(expected)}`);
   }
   return {
     pass,
