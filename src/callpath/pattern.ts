@@ -71,6 +71,11 @@ export class CallPathPattern {
     });
   }
 
+  /** Some step has template arguments, so frames' names with arguments matter (FrameName objects). */
+  get checksTemplateArgs(): boolean {
+    return this.tokens.some((t) => t.kind === 'name' && t.bare !== null);
+  }
+
   /** Whether one name token (or `*`) accepts a frame. `**` accepts anything. */
   static tokenAccepts(token: PatternToken, frame: FrameName): boolean {
     if (token.kind !== 'name') return true;

@@ -118,8 +118,11 @@ interface Candidate {
   variants: FrameName[][];
 }
 
-function candidatesOf(received: Run | string[], hook: string | undefined): Candidate[] {
-  if (isRun(received)) return runPathCandidates(received, hook);
+function candidatesOf(received: Run | string[], hook: string | undefined, withArgs: boolean): Candidate[] {
+  if (isRun(received)) {
+    if (withArgs) return runPathCandidates(received, hook);
+    return runCallPaths(received, hook).map(({ count, path }) => ({ count, path, variants: [path] }));
+  }
   return received.map((line) => {
     const { count, path } = parseCallPathLine(String(line));
     return { count, path, variants: [path] };
@@ -131,7 +134,7 @@ function toHaveCallPath(this: MatcherContext, received: unknown, pattern: string
   if (!isRun(received) && !(Array.isArray(received) && received.every((x) => typeof x === 'string'))) return notARun(this, name, received, true);
   const compiled = new CallPathPattern(pattern);
   const hook = checkOptions<{ hook?: string }>(name, options, { hook: aHookSpec }).hook;
-  const candidates = candidatesOf(received, hook);
+  const candidates = candidatesOf(received, hook, compiled.checksTemplateArgs);
   const matching = candidates.filter((c) => c.variants.some((v) => compiled.matches(v)));
   const pass = matching.length > 0;
   const head = `${hint(this, name, isRun(received) ? 'run' : 'callPaths', 'pattern', hook ? 'options' : undefined)}\n\n`;
