@@ -66,6 +66,15 @@ describe('template steps and operator frames in matchers', () => {
     expect(keep.callPaths()).not.toHaveCallPath('** > calc::make_node<calc::Num> > calc::node_alloc');
   });
 
+  test('toHaveHit counts hooked instantiations by their template arguments', async () => {
+    const run = await tracedRun('cpp_templates.cc', ['1+2'], ['calc::make_node<*>'], { flags: FLAGS });
+    expect(run).toHaveHit('calc::make_node<*>', { times: 3 });
+    expect(run).toHaveHit('calc::make_node', { times: 3 });
+    expect(run).toHaveHit('calc::make_node<calc::Num, *>', { times: 2 });
+    expect(run).toHaveHit('calc::make_node<calc::BinOp, char&, calc::Node*&, calc::Node*>', { times: 1 });
+    expect(run.callPaths()).toEqual(['2× main > calc::evaluate > calc::parse > calc::Lexer::operator>> > calc::make_node', '1× main > calc::evaluate > calc::parse > calc::make_node']);
+  });
+
   test('a failing template pattern shows the closest path frame by frame', () => {
     const message = failure(() => expect(calc).toHaveCallPath('main > calc::evaluate > calc::make_node<*> > calc::node_alloc'));
     expect(message).toContain('Expected pattern: "main > calc::evaluate > calc::make_node<*> > calc::node_alloc"');
