@@ -52,7 +52,7 @@ function isHookResolution(v: unknown): v is HookResolution {
   return isObject(v) && typeof v.spec === 'string' && Array.isArray(v.resolved);
 }
 function isCapture(v: unknown): v is Capture {
-  return isObject(v) && v.schema === 1 && Array.isArray(v.hits) && Array.isArray(v.hooks) && isObject(v.exit);
+  return isObject(v) && typeof v.schema === 'number' && Array.isArray(v.hits) && Array.isArray(v.hooks) && isObject(v.exit);
 }
 function isListOf(v: unknown, item: (x: unknown) => boolean): v is unknown[] {
   return Array.isArray(v) && v.length > 0 && item(v[0]) && item(v[v.length - 1]);
