@@ -140,3 +140,10 @@ export class NoTraceEnvironmentError extends UstackError {
     super('USTACK_NO_ENVIRONMENT', 'trace() needs the jest-ustack test environment. Set `preset: "jest-ustack"` or `testEnvironment: "jest-ustack/environment"` in your Jest config (or add a `@jest-environment jest-ustack/environment` docblock to this file).');
   }
 }
+
+/** A matcher got an argument or option of the wrong type or value. */
+export class InvalidMatcherArgumentError extends UstackError {
+  constructor(matcher: string, detail: string) {
+    super('USTACK_INVALID_MATCHER_ARGUMENT', `${matcher}: ${detail}.`);
+  }
+}

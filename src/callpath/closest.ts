@@ -3,7 +3,7 @@
  * alignment where `**` absorbs any frames for free, `*` and names match one frame, and every
  * missing, extra or different frame costs 1. Failure messages show the best ones as a diff.
  */
-import { CallPathPattern, type PatternToken } from './pattern';
+import { CallPathPattern, frameNameText, type FrameName, type PatternToken } from './pattern';
 
 export type AlignmentStep =
   | { op: 'match'; token: PatternToken; frame: string }
@@ -20,7 +20,7 @@ export interface Alignment {
 /** One edit; a frame absorbed by `**` costs 1/EDIT, so among equal edits the fewest absorbed frames win. */
 const EDIT = 10000;
 
-export function alignPattern(pattern: CallPathPattern, path: readonly string[]): Alignment {
+export function alignPattern(pattern: CallPathPattern, path: readonly FrameName[]): Alignment {
   const tokens = pattern.tokens;
   const n = tokens.length;
   const m = path.length;
@@ -48,22 +48,22 @@ export function alignPattern(pattern: CallPathPattern, path: readonly string[]):
     const here = cost[i][j];
     const any = token !== null && token.kind === 'any';
     if (token && !any && j > 0 && CallPathPattern.tokenAccepts(token, path[j - 1]) && cost[i - 1][j - 1] === here) {
-      steps.push({ op: 'match', token, frame: path[j - 1] });
+      steps.push({ op: 'match', token, frame: frameNameText(path[j - 1]) });
       i--;
       j--;
     } else if (any && j > 0 && cost[i][j - 1] + 1 === here) {
-      steps.push({ op: 'match', token: token!, frame: path[j - 1] });
+      steps.push({ op: 'match', token: token!, frame: frameNameText(path[j - 1]) });
       j--;
     } else if (any && cost[i - 1][j] === here) {
       i--;
     } else if (j > 0 && !any && cost[i][j - 1] + EDIT === here) {
-      steps.push({ op: 'extra', frame: path[j - 1] });
+      steps.push({ op: 'extra', frame: frameNameText(path[j - 1]) });
       j--;
     } else if (token && !any && cost[i - 1][j] + EDIT === here) {
       steps.push({ op: 'missing', token });
       i--;
     } else {
-      steps.push({ op: 'substitute', token: token!, frame: path[j - 1] });
+      steps.push({ op: 'substitute', token: token!, frame: frameNameText(path[j - 1]) });
       i--;
       j--;
     }
@@ -78,10 +78,10 @@ export interface RankedPath<T> {
 }
 
 /** Candidates ordered by alignment cost, then by ending in the pattern's last function, then original order. */
-export function rankClosestPaths<T>(pattern: CallPathPattern, candidates: readonly T[], pathOf: (item: T) => readonly string[]): RankedPath<T>[] {
+export function rankClosestPaths<T>(pattern: CallPathPattern, candidates: readonly T[], pathOf: (item: T) => readonly FrameName[]): RankedPath<T>[] {
   const last = pattern.tokens[pattern.tokens.length - 1];
   // among equally close paths, prefer one that ends in the function the pattern ends in (the hooked one)
-  const endsElsewhere = (path: readonly string[]) => (path.length && CallPathPattern.tokenAccepts(last, path[path.length - 1]) ? 0 : 1);
+  const endsElsewhere = (path: readonly FrameName[]) => (path.length && CallPathPattern.tokenAccepts(last, path[path.length - 1]) ? 0 : 1);
   return candidates
     .map((item, index) => ({ item, index, alignment: alignPattern(pattern, pathOf(item)), end: endsElsewhere(pathOf(item)) }))
     .sort((a, b) => a.alignment.cost - b.alignment.cost || a.end - b.end || a.index - b.index)

@@ -1,6 +1,7 @@
 /** Identical call paths of one hook merged with a count, in order of first appearance. */
 import type { Hit } from '../capture/types';
 import { callPathOf, type NormalizeOptions } from './normalize';
+import { splitCallPath } from './split';
 
 export interface MergedCallPath {
   hook: string;
@@ -44,9 +45,9 @@ export function formatMergedCallPath(entry: Pick<MergedCallPath, 'count' | 'path
 
 const COUNTED = /^(\d+)× (.*)$/;
 
-/** Reads back `3× a > b` (or `a > b`, count 1) as printed by formatMergedCallPath. */
+/** Reads back `3× a > b` (or `a > b`, count 1) as printed by formatMergedCallPath; `>` inside names (`f<T>`, `operator>`) stays. */
 export function parseCallPathLine(line: string): { count: number; path: string[] } {
   const m = COUNTED.exec(line.trim());
   const text = m ? m[2] : line.trim();
-  return { count: m ? Number(m[1]) : 1, path: text ? text.split(CALL_PATH_SEPARATOR).map((s) => s.trim()) : [] };
+  return { count: m ? Number(m[1]) : 1, path: splitCallPath(text) };
 }

@@ -2,6 +2,7 @@
  * Function-name normalization (README "Normalization"): the parts of a symbol that change
  * between builds or compilers without the call path changing are removed.
  */
+import { operatorNameLength, stripTemplateArgs } from './split';
 
 export interface NameOptions {
   /** `.constprop.0`, `.isra.0`, `.part.0`, `.cold`, `.lto_priv.0`, ` [clone .isra.0]`, `@plt`, `@GLIBC_2.2.5`. Default true. */
@@ -10,6 +11,12 @@ export interface NameOptions {
   stripRustHash?: boolean;
   /** C++ parameter lists and trailing qualifiers: `ns::K::f(int) const` → `ns::K::f`. Default true. */
   stripCppParams?: boolean;
+  /**
+   * Template and generic arguments: `calc::make_node<calc::BinOp, char&>` → `calc::make_node`,
+   * `std::vector<int, std::allocator<int> >::push_back` → `std::vector::push_back`. They change with
+   * harmless edits (an lvalue instead of a temporary at a call site). Default true.
+   */
+  stripTemplateArgs?: boolean;
 }
 
 const CLONE_SUFFIX = /(\.(constprop|isra|part|cold|lto_priv|localalias)(\.\d+)*)+$/;
@@ -17,18 +24,6 @@ const DEMANGLED_CLONE = /( \[clone \.[^\]]*\])+$/;
 const VERSION_OR_PLT = /@[@\w.]*$/;
 const RUST_HASH = /::h[0-9a-f]{16}$/;
 const TRAILING_QUALIFIERS_AFTER_PARAMS = /\)(\s+(const|volatile|&&|&|noexcept))+$/;
-
-function isIdentChar(c: string | undefined): boolean {
-  return c !== undefined && /[A-Za-z0-9_$]/.test(c);
-}
-
-const OPERATORS = ['->*', '<<=', '>>=', '<=>', '()', '[]', '->', '<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '++', '--', '+=', '-=', '*=', '/=', '%=', '^=', '&=', '|=', '+', '-', '*', '/', '%', '^', '&', '|', '~', '!', '=', '<', '>', ','];
-
-/** Length of the operator token after `operator` at `at` (`()`, `<<=`, `->*`, ...), 0 for conversion operators and new/delete. */
-function operatorTokenLength(name: string, at: number): number {
-  for (const op of OPERATORS) if (name.startsWith(op, at)) return op.length;
-  return 0;
-}
 
 /**
  * Removes every parameter list at nesting depth 0 and a template function's return type
@@ -46,12 +41,10 @@ export function stripCppParameters(name: string): string {
   let depth = 0;
   let i = 0;
   while (i < text.length) {
-    if (text.startsWith('operator', i) && !isIdentChar(text[i - 1]) && !isIdentChar(text[i + 8])) {
-      let j = i + 8;
-      while (text[j] === ' ') j++;
-      const len = operatorTokenLength(text, j);
-      out += text.slice(i, j + len);
-      i = j + len;
+    const op = operatorNameLength(text, i);
+    if (op > 0) {
+      out += text.slice(i, i + op);
+      i += op;
       continue;
     }
     const c = text[i];
@@ -95,5 +88,6 @@ export function normalizeName(symbol: string | null | undefined, options: NameOp
   }
   if (options.stripRustHash !== false) name = name.replace(RUST_HASH, '');
   if (options.stripCppParams !== false) name = stripCppParameters(name);
+  if (options.stripTemplateArgs !== false) name = stripTemplateArgs(name);
   return name || '??';
 }

@@ -4,6 +4,7 @@
  */
 import type { Frame } from '../capture/types';
 import { normalizeName, type NameOptions } from './names';
+import { stripTemplateArgs } from './split';
 
 export interface NormalizeOptions extends NameOptions {
   /**
@@ -25,11 +26,14 @@ export const DEFAULT_NORMALIZE: Readonly<Required<NormalizeOptions>> = Object.fr
   stripCloneSuffixes: true,
   stripRustHash: true,
   stripCppParams: true,
+  stripTemplateArgs: true,
 });
 
 export interface NamedFrame {
   /** Normalized function name (`??` when unknown). */
   name: string;
+  /** The same name with its template arguments, whatever `stripTemplateArgs` says (patterns with `<...>` steps match it). */
+  withArgs: string;
   frame: Frame;
 }
 
@@ -59,10 +63,13 @@ function startIndex(frames: NamedFrame[]): number {
 /** Caller-first named frames of one stack (innermost-first `frames`), normalized. */
 export function normalizeFrames(frames: readonly Frame[], options: NormalizeOptions = {}): NamedFrame[] {
   let named: NamedFrame[] = [];
+  const keepArgs = { ...options, stripTemplateArgs: false };
   for (let i = frames.length - 1; i >= 0; i--) {
     const frame = frames[i];
     if (options.inlineFrames === false && frame.inlined) continue;
-    named.push({ name: normalizeName(frame.symbol, options), frame });
+    const withArgs = normalizeName(frame.symbol, keepArgs);
+    const name = options.stripTemplateArgs === false ? withArgs : stripTemplateArgs(withArgs) || '??';
+    named.push({ name, withArgs, frame });
   }
   if (options.startAtMain !== false) named = named.slice(startIndex(named));
   if (options.dropRuntimeFrames !== false && named.length > 1) {

@@ -9,10 +9,14 @@ import type { trace as traceFunction } from './trace-client';
 export interface UstackMatchers<R = unknown> {
   /**
    * Some captured call path matches `pattern`: names separated by ` > `, `*` = exactly one frame,
-   * `**` = any number of frames, globs inside names (`parse_*`), anchored at both ends.
+   * `**` = any number of frames, globs inside names (`parse_*`), anchored at both ends. A `>` inside
+   * `<...>`/`(...)` or an operator name (`operator>`, `operator->`) does not separate steps. A step
+   * with template arguments (`calc::make_node<*>`) is checked against the frame's name with its
+   * arguments; one without (`calc::make_node`) matches every instantiation.
    * Received: a run from trace() or a list from `run.callPaths()`. On failure the message shows a
-   * diff against the closest captured path.
+   * diff against the closest captured path and the capture's warnings.
    * @example expect(run).toHaveCallPath('main > cfg_parse > ** > arena_alloc')
+   * @example expect(run).toHaveCallPath('main > calc::evaluate > ** > calc::make_node<*> > calc::node_alloc')
    */
   toHaveCallPath(pattern: string, options?: { hook?: string }): R;
   /**

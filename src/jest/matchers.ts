@@ -6,8 +6,9 @@ import type { MatcherContext, SyncExpectationResult } from 'expect';
 import { alignmentDiffLines, rankClosestPaths } from '../callpath/closest';
 import { formatMergedCallPath, parseCallPathLine } from '../callpath/merge';
 import { normalizeFrames } from '../callpath/normalize';
-import { CallPathPattern } from '../callpath/pattern';
-import { crashStack, isRun, runCallPaths, runContext, type Run } from './run';
+import { CallPathPattern, type FrameName } from '../callpath/pattern';
+import { InvalidMatcherArgumentError } from '../errors';
+import { crashStack, isRun, runCallPaths, runContext, runPathCandidates, type Run } from './run';
 
 type Result = SyncExpectationResult;
 
@@ -65,23 +66,76 @@ function hookSummary(run: Run): string {
     .join(', ');
 }
 
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Checks the options object of a matcher: known keys, each with its type. */
+function checkOptions<T extends object>(matcher: string, options: unknown, known: Record<string, (v: unknown) => string | null>): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidMatcherArgumentError(matcher, `the options must be an object such as { ${Object.keys(known)[0]}: ... }, got ${describeValue(options)}`);
+  }
+  for (const [key, value] of Object.entries(options)) {
+    const check = known[key];
+    if (!check) throw new InvalidMatcherArgumentError(matcher, `unknown option "${key}" (known: ${Object.keys(known).join(', ')})`);
+    if (value === undefined) continue;
+    const problem = check(value);
+    if (problem) throw new InvalidMatcherArgumentError(matcher, `option ${key} ${problem}, got ${describeValue(value)}`);
+  }
+  return options as T;
+}
+
+const aHookSpec = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? null : 'must be a hook spec as passed to trace() (a non-empty string)');
+const aCount = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? null : 'must be a non-negative integer');
+
+function checkName(matcher: string, what: string, value: unknown, example: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidMatcherArgumentError(matcher, `${what} must be a non-empty string such as ${JSON.stringify(example)}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Capture warnings that can explain a result: those about `hooks` (all hook warnings when null),
+ * and the others (missing debug information, leftover processes) when `others` says they matter.
+ */
+function warningsText(run: Run, hooks: string[] | null, others: boolean): string {
+  const all = run.capture.warnings ?? [];
+  const aboutHook = (w: string) => w.startsWith('Hook "');
+  const shown = all.filter((w) => (aboutHook(w) ? hooks === null || hooks.some((h) => w.startsWith(`Hook ${JSON.stringify(h)}`)) : others));
+  if (!shown.length) return '';
+  return `\n\nWarnings from the trace:\n${indentList(shown.map((w) => `- ${w}`), 6)}`;
+}
+
 interface Candidate {
   count: number;
   path: string[];
+  variants: FrameName[][];
 }
 
-function candidatesOf(received: Run | string[], hook: string | undefined): Candidate[] {
-  if (isRun(received)) return runCallPaths(received, hook).map(({ count, path }) => ({ count, path }));
-  return received.map((line) => parseCallPathLine(String(line)));
+function candidatesOf(received: Run | string[], hook: string | undefined, withArgs: boolean): Candidate[] {
+  if (isRun(received)) {
+    if (withArgs) return runPathCandidates(received, hook);
+    return runCallPaths(received, hook).map(({ count, path }) => ({ count, path, variants: [path] }));
+  }
+  return received.map((line) => {
+    const { count, path } = parseCallPathLine(String(line));
+    return { count, path, variants: [path] };
+  });
 }
 
-function toHaveCallPath(this: MatcherContext, received: unknown, pattern: string, options: { hook?: string } = {}): Result {
+function toHaveCallPath(this: MatcherContext, received: unknown, pattern: string, options?: { hook?: string }): Result {
   const name = 'toHaveCallPath';
   if (!isRun(received) && !(Array.isArray(received) && received.every((x) => typeof x === 'string'))) return notARun(this, name, received, true);
   const compiled = new CallPathPattern(pattern);
-  const hook = options?.hook;
-  const candidates = candidatesOf(received, hook);
-  const matching = candidates.filter((c) => compiled.matches(c.path));
+  const hook = checkOptions<{ hook?: string }>(name, options, { hook: aHookSpec }).hook;
+  const candidates = candidatesOf(received, hook, compiled.checksTemplateArgs);
+  const matching = candidates.filter((c) => c.variants.some((v) => compiled.matches(v)));
   const pass = matching.length > 0;
   const head = `${hint(this, name, isRun(received) ? 'run' : 'callPaths', 'pattern', hook ? 'options' : undefined)}\n\n`;
   const expectedLine = `Expected pattern: ${this.utils.printExpected(pattern)}${hook ? ` (hook ${this.utils.printExpected(hook)})` : ''}\n`;
@@ -99,10 +153,12 @@ function toHaveCallPath(this: MatcherContext, received: unknown, pattern: string
     pass,
     message: () => {
       if (!candidates.length) {
-        const why = isRun(received) ? `no call paths were captured: ${hookSummary(received)}.${crashText(this, received)}` : 'the list of call paths is empty.';
+        const why = isRun(received)
+          ? `no call paths were captured: ${hookSummary(received)}.${warningsText(received, hook ? [hook] : null, true)}${crashText(this, received)}`
+          : 'the list of call paths is empty.';
         return head + expectedLine + `Received: ${why}`;
       }
-      const [best] = rankClosestPaths(compiled, candidates, (c) => c.path);
+      const [best] = rankClosestPaths(compiled, candidates, (c) => c.variants[0]);
       const lines = alignmentDiffLines(best.alignment);
       const diff = this.utils.diff(lines.expected.join('\n'), lines.received.join('\n'), {
         aAnnotation: 'Pattern',
@@ -114,22 +170,25 @@ function toHaveCallPath(this: MatcherContext, received: unknown, pattern: string
         expectedLine +
         `Received: none of ${candidates.length} call path${candidates.length === 1 ? '' : 's'} matches.\n\n` +
         `${diff ?? ''}\n\n` +
-        `Captured call paths:\n${this.utils.RECEIVED_COLOR(indentList(candidates.map(formatMergedCallPath)))}`
+        `Captured call paths:\n${this.utils.RECEIVED_COLOR(indentList(candidates.map(formatMergedCallPath)))}` +
+        // other warnings (no debug info) explain unknown `??` frames
+        (isRun(received) ? warningsText(received, hook ? [hook] : null, candidates.some((c) => c.path.includes('??'))) : '')
       );
     },
   };
 }
 
-function toHaveHit(this: MatcherContext, received: unknown, hook: string, options: { times?: number } = {}): Result {
+function toHaveHit(this: MatcherContext, received: unknown, hook: string, options?: { times?: number }): Result {
   const name = 'toHaveHit';
   if (!isRun(received)) return notARun(this, name, received, false);
-  const times = options?.times;
+  checkName(name, 'the hook', hook, 'parse_*');
+  const times = checkOptions<{ times?: number }>(name, options, { times: aCount }).times;
   const glob = new CallPathPattern(hook).tokens[0];
   const normalize = runContext(received).normalize;
   const count = received.hits.filter((hit) => {
     if (hit.hook === hook) return true;
     const frames = normalizeFrames(hit.frames.slice(0, 1), { ...normalize, startAtMain: false });
-    return frames.length > 0 && CallPathPattern.tokenAccepts(glob, frames[0].name);
+    return frames.length > 0 && CallPathPattern.tokenAccepts(glob, frames[0]);
   }).length;
   const pass = times === undefined ? count > 0 : count === times;
   const expectation = times === undefined ? 'at least once' : `${times} time${times === 1 ? '' : 's'}`;
@@ -144,6 +203,7 @@ function toHaveHit(this: MatcherContext, received: unknown, hook: string, option
       `Received: ${this.utils.printReceived(count)} hit${count === 1 ? '' : 's'}\n\n` +
       `Hooks: ${hookSummary(received)}${dropped}` +
       (count > 0 && !pass ? `\n\nCall paths:\n${indentList(runCallPaths(received).map(formatMergedCallPath))}` : '') +
+      (pass ? '' : warningsText(received, received.capture.hooks.some((h) => h.spec === hook) ? [hook] : null, false)) +
       crashText(this, received),
   };
 }
@@ -159,13 +219,16 @@ function toExitWith(this: MatcherContext, received: unknown, expected: number | 
   let pass: boolean;
   let want: string;
   if (typeof expected === 'number') {
+    if (!Number.isInteger(expected) || expected < 0 || expected > 255) {
+      throw new InvalidMatcherArgumentError(name, `an exit code is an integer 0-255, got ${describeValue(expected)}`);
+    }
     pass = received.exit.signal === null && received.exit.code === expected && !received.timedOut;
     want = `exit code ${expected}`;
   } else if (typeof expected === 'string') {
     pass = received.exit.signal !== null && signalName(received.exit.signal) === signalName(expected);
     want = `killed by ${signalName(expected)}`;
   } else {
-    throw new TypeError(`toExitWith expects an exit code (number) or a signal name such as "SIGSEGV", got ${typeof expected}`);
+    throw new InvalidMatcherArgumentError(name, `expects an exit code (an integer 0-255) or a signal name such as "SIGSEGV", got ${describeValue(expected)}`);
   }
   return {
     pass,
@@ -181,9 +244,10 @@ function toExitWith(this: MatcherContext, received: unknown, expected: number | 
 function toHaveCrashedIn(this: MatcherContext, received: unknown, fn: string): Result {
   const name = 'toHaveCrashedIn';
   if (!isRun(received)) return notARun(this, name, received, false);
+  checkName(name, 'the function', fn, 'calc::node_alloc');
   const token = new CallPathPattern(fn).tokens[0];
   const crash = received.crash;
-  const names = crash ? normalizeFrames(crash.frames, { ...runContext(received).normalize, startAtMain: false }).map((f) => f.name) : [];
+  const names = crash ? normalizeFrames(crash.frames, { ...runContext(received).normalize, startAtMain: false }) : [];
   const pass = names.some((n) => CallPathPattern.tokenAccepts(token, n));
   return {
     pass,
@@ -191,7 +255,9 @@ function toHaveCrashedIn(this: MatcherContext, received: unknown, fn: string): R
       `${hint(this, name, 'run', 'function')}\n\n` +
       `Expected: ${this.isNot ? 'no crash in' : 'a crash in'} ${this.utils.printExpected(fn)}\n` +
       (crash
-        ? `Received: ${this.utils.RECEIVED_COLOR(`${crash.signal}${pass ? ` in ${fn}` : `, not in ${fn}`}`)}` + crashText(this, received)
+        ? `Received: ${this.utils.RECEIVED_COLOR(`${crash.signal}${pass ? ` in ${fn}` : `, not in ${fn}`}`)}` +
+          crashText(this, received) +
+          (pass ? '' : warningsText(received, [], names.some((n) => n.name === '??')))
         : `Received: ${this.utils.RECEIVED_COLOR(`no crash (${exitText(received)})`)}` + stderrTail(received)),
   };
 }

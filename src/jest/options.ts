@@ -37,7 +37,7 @@ export interface UstackEnvironmentOptions {
 }
 
 const BACKENDS: BackendName[] = ['ptrace', 'stap', 'auto'];
-const NORMALIZE_KEYS = ['startAtMain', 'dropRuntimeFrames', 'inlineFrames', 'stripCloneSuffixes', 'stripRustHash', 'stripCppParams'];
+const NORMALIZE_KEYS = ['startAtMain', 'dropRuntimeFrames', 'inlineFrames', 'stripCloneSuffixes', 'stripRustHash', 'stripCppParams', 'stripTemplateArgs'];
 const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize', 'warmUp'];
 const PRAGMAS: Record<string, keyof UstackEnvironmentOptions> = {
   'ustack-backend': 'backend',

@@ -14,6 +14,12 @@ export const RUN_MARKER = Symbol.for('jest-ustack.run');
 export const CALL_PATHS_MARKER = Symbol.for('jest-ustack.callpaths');
 /** Non-enumerable marker on the lists returned by run.stacks(). */
 export const STACKS_MARKER = Symbol.for('jest-ustack.stacks');
+/**
+ * The run context (rootDir, normalize) of raw values a run hands out: a non-enumerable property of
+ * run.capture, run.hits, run.crash and capture.hooks, and a property of the test file's global
+ * (rootDir only) for values found without one, such as a single hit or frame.
+ */
+export const CONTEXT_KEY = Symbol.for('jest-ustack.context');
 
 export interface TraceRequestOptions {
   hooks?: string[];

@@ -6,8 +6,10 @@
 import type { Capture, CrashInfo, ExitStatus, Hit } from '../capture/types';
 import { formatMergedCallPath, mergeCallPaths, type MergedCallPath } from '../callpath/merge';
 import type { NormalizeOptions } from '../callpath/normalize';
+import { normalizeFrames } from '../callpath/normalize';
+import type { FrameName } from '../callpath/pattern';
 import { formatStack, mergeStacks } from '../callpath/stack-format';
-import { CALL_PATHS_MARKER, RUN_MARKER, STACKS_MARKER } from './protocol';
+import { CALL_PATHS_MARKER, CONTEXT_KEY, RUN_MARKER, STACKS_MARKER } from './protocol';
 
 /** One distinct stack of a hook, innermost frame first: `leaf (src/app.c:3)`. */
 export interface RunStack {
@@ -69,9 +71,46 @@ function mark<T extends object>(value: T, marker: symbol, data: unknown = true):
   return value;
 }
 
+/** The context a raw value (capture, hits, crash, hooks) of a run carries, if any. */
+export function valueContext(value: unknown): RunContext | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  return (value as Record<symbol, RunContext | undefined>)[CONTEXT_KEY];
+}
+
+/** The rootDir of the runs made in this test file's realm, for values that carry no context. */
+export function realmRootDir(): string | undefined {
+  return (globalThis as unknown as Record<symbol, { rootDir?: string } | undefined>)[CONTEXT_KEY]?.rootDir;
+}
+
 /** Merged call paths of a run (all hooks, or one). */
 export function runCallPaths(run: Run, hook?: string): MergedCallPath[] {
   return mergeCallPaths(run.capture.hits, runContext(run).normalize, hook);
+}
+
+/** A merged call path with the distinct frame names (template arguments kept) of the hits behind it. */
+export interface PathCandidate {
+  count: number;
+  path: string[];
+  variants: FrameName[][];
+}
+
+/** Merged call paths for matching: patterns with template arguments check the names that carry them. */
+export function runPathCandidates(run: Run, hook?: string): PathCandidate[] {
+  const { normalize } = runContext(run);
+  const byPath = new Map<string, Map<string, FrameName[]>>();
+  for (const hit of run.capture.hits) {
+    if (hook !== undefined && hit.hook !== hook) continue;
+    const named = normalizeFrames(hit.frames, normalize);
+    const key = `${hit.hook}\u0000${named.map((f) => f.name).join('\u0000')}`;
+    let variants = byPath.get(key);
+    if (!variants) byPath.set(key, (variants = new Map()));
+    const full = named.map((f) => f.withArgs).join('\u0000');
+    if (!variants.has(full)) variants.set(full, named.map((f) => ({ name: f.name, withArgs: f.withArgs })));
+  }
+  return runCallPaths(run, hook).map(({ hook: h, path, count }) => {
+    const variants = byPath.get(`${h}\u0000${path.join('\u0000')}`);
+    return { count, path, variants: variants ? [...variants.values()] : [path] };
+  });
 }
 
 export function runStacks(run: Run, hook?: string): RunStack[] {
@@ -105,6 +144,8 @@ class TracedRun implements Run {
     this.timedOut = capture.stats.timedOut === true;
     this.capture = capture;
     mark(this, RUN_MARKER, context);
+    for (const value of [capture, capture.command, capture.hooks, capture.hits, capture.crash]) if (value) mark(value, CONTEXT_KEY, context);
+    (globalThis as unknown as Record<symbol, unknown>)[CONTEXT_KEY] = { rootDir: context.rootDir };
   }
 
   callPaths(hook?: string): string[] {

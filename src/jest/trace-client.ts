@@ -8,6 +8,7 @@ import type { BackendName } from '../record-options';
 import { BRIDGE_KEY, type Bridge, type TraceRequestOptions, type TraceResponse, type TraceSuccess } from './protocol';
 import { createRun, runCallPaths, type Run } from './run';
 import { formatMergedCallPath } from '../callpath/merge';
+import { checkBackend, checkHooks, checkNormalize } from './options';
 
 export interface TraceOptions {
   /**
@@ -47,21 +48,39 @@ function requestOptions(options: TraceOptions): TraceRequestOptions {
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw new InvalidTraceOptionsError('trace()', `unknown option "${key}" (known: ${OPTION_KEYS.join(', ')})`);
   }
+  const where = 'trace()';
   const out: TraceRequestOptions = {};
-  if (options.hooks !== undefined) out.hooks = options.hooks;
-  if (options.backend !== undefined) out.backend = options.backend;
-  if (options.cwd !== undefined) out.cwd = options.cwd;
+  if (options.hooks !== undefined) out.hooks = checkHooks(where, options.hooks);
+  if (options.backend !== undefined) out.backend = checkBackend(where, options.backend);
+  if (options.cwd !== undefined) {
+    if (typeof options.cwd !== 'string' || options.cwd === '') throw new InvalidTraceOptionsError(where, `cwd must be a folder path (a non-empty string), got ${JSON.stringify(options.cwd)}`);
+    out.cwd = options.cwd;
+  }
   if (options.env !== undefined) {
+    if (typeof options.env !== 'object' || options.env === null || Array.isArray(options.env)) {
+      throw new InvalidTraceOptionsError(where, `env must be an object of variables such as { LANG: "C" }, got ${JSON.stringify(options.env)}`);
+    }
     out.env = {};
-    for (const [k, v] of Object.entries(options.env)) out.env[k] = v === undefined ? null : String(v);
+    for (const [k, v] of Object.entries(options.env)) {
+      if (v !== undefined && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+        throw new InvalidTraceOptionsError(where, `env.${k} must be a string (or undefined to remove it), got ${JSON.stringify(v) ?? typeof v}`);
+      }
+      out.env[k] = v === undefined ? null : String(v);
+    }
   }
   const stdin = options.stdin;
   if (typeof stdin === 'string') out.stdin = stdin === 'inherit' || stdin === 'ignore' ? stdin : { text: stdin };
   else if (stdin !== undefined && ArrayBuffer.isView(stdin)) out.stdin = { base64: Buffer.from(stdin.buffer, stdin.byteOffset, stdin.byteLength).toString('base64') };
   else if (stdin !== undefined) throw new InvalidTraceOptionsError('trace()', 'stdin must be a string, a Buffer/Uint8Array, "inherit" or "ignore"');
-  for (const key of ['timeout', 'maxHits', 'maxFrames', 'normalize'] as const) {
-    if (options[key] !== undefined) (out as Record<string, unknown>)[key] = options[key];
+  for (const key of ['timeout', 'maxHits', 'maxFrames'] as const) {
+    const value: unknown = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw new InvalidTraceOptionsError(where, `${key} must be a positive integer${key === 'timeout' ? ' (milliseconds)' : ''}, got ${JSON.stringify(value) ?? typeof value}`);
+    }
+    out[key] = value;
   }
+  if (options.normalize !== undefined) out.normalize = checkNormalize(where, options.normalize);
   return out;
 }
 

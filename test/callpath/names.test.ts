@@ -22,7 +22,7 @@ describe('C++ names (oracle: c++filt -p on real g++ symbols)', () => {
       const demangled = cxxfilt(mangled);
       const expected = cxxfilt(mangled, ['-p']);
       const mismatches = mangled
-        .map((s, i) => ({ demangled: demangled[i], expected: expected[i], got: normalizeName(demangled[i]) }))
+        .map((s, i) => ({ demangled: demangled[i], expected: expected[i], got: normalizeName(demangled[i], { stripTemplateArgs: false }) }))
         .filter((r) => r.got !== r.expected);
       expect(mismatches).toEqual([]);
     });
@@ -74,14 +74,18 @@ describe('Rust names (real rustc legacy-mangled symbols)', () => {
     expect(legacy.length).toBeGreaterThan(0);
     const demangled = cxxfilt(legacy);
     for (const name of demangled) expect(name).toMatch(/::h[0-9a-f]{16}$/);
-    const ours = demangled.map((n) => normalizeName(n));
+    const ours = demangled.map((n) => normalizeName(n, { stripTemplateArgs: false }));
     for (const n of ours) expect(n).not.toMatch(/::h[0-9a-f]{16}$/);
     expect(ours).toEqual(expect.arrayContaining(['jest_rust::config::parse_value', 'jest_rust::main']));
-    expect(normalizeName(demangled[0], { stripRustHash: false })).toBe(demangled[0]);
+    expect(normalizeName(demangled[0], { stripRustHash: false, stripTemplateArgs: false })).toBe(demangled[0]);
   });
 });
 
-test('Rust generic arguments with spaces and arrows stay whole', () => {
-  expect(normalizeName('<F as core::ops::function::FnOnce<fn() -> u32>>::call_once')).toBe('<F as core::ops::function::FnOnce<fn() -> u32>>::call_once');
+test('Rust generic arguments with spaces and arrows stay whole when kept, and go by default', () => {
+  const keep = { stripTemplateArgs: false };
+  expect(normalizeName('<F as core::ops::function::FnOnce<fn() -> u32>>::call_once', keep)).toBe('<F as core::ops::function::FnOnce<fn() -> u32>>::call_once');
+  expect(normalizeName('<F as core::ops::function::FnOnce<fn() -> u32>>::call_once')).toBe('<F as core::ops::function::FnOnce>::call_once');
   expect(normalizeName('<usize as core::iter::traits::accum::Sum>::sum')).toBe('<usize as core::iter::traits::accum::Sum>::sum');
+  expect(normalizeName('core::ptr::drop_in_place<alloc::vec::Vec<u8>>')).toBe('core::ptr::drop_in_place');
+  expect(normalizeName('core::mem::drop::<u8>')).toBe('core::mem::drop');
 });

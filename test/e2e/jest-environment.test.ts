@@ -19,7 +19,7 @@ describe('a passing project: trace, every matcher, snapshots written then verifi
     expect(first.status).toBe(0);
     expect(first.output).toMatch(/Snapshots:\s+4 written, 4 total/);
     const snap = project.read('__tests__/__snapshots__/chain.test.js.snap');
-    expect(snap).toContain('"4× main > top > mid",\n  "4× main > top > mid > leaf",');
+    expect(snap).toContain('UstackCallPaths [\n  4× main\n    > top\n    > mid\n  4× main\n    > top\n    > mid\n    > leaf\n]');
     expect(snap).toContain('UstackRun {');
     expect(snap).toMatch(/"read_value \(jest_crash\.c:\d+\)",\n\s+"walk \(jest_crash\.c:\d+\)",\n\s+"main \(jest_crash\.c:\d+\)"/);
     expect(snap).not.toMatch(/0x[0-9a-f]|\/tmp\/|"pid"/);
@@ -35,11 +35,13 @@ describe('a passing project: trace, every matcher, snapshots written then verifi
 
   test('a changed call path fails --ci with a readable diff', () => {
     const file = '__tests__/__snapshots__/chain.test.js.snap';
-    project.write(file, project.read(file).replace('"4× main > top > mid > leaf"', '"4× main > top > middle > leaf"'));
+    project.write(file, project.read(file).replace('  4× main\n    > top\n    > mid\n    > leaf\n]', '  4× main\n    > top\n    > middle\n    > leaf\n]'));
     const changed = project.run(['--ci']);
     expect(changed.status).toBe(1);
     expect(changed.output).toContain('› 1 snapshot failed');
-    expect(changed.output).toMatch(/-\s+"4× main > top > middle > leaf",\n\s*\+\s+"4× main > top > mid > leaf",/);
+    // one frame per line: only the changed frame shows in the diff
+    expect(changed.output).toMatch(/- Snapshot\s+- 1\n\s*\+ Received\s+\+ 1/);
+    expect(changed.output).toMatch(/-\s+> middle\n\s*\+\s+> mid\n/);
   });
 });
 

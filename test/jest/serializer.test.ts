@@ -11,8 +11,11 @@ describe('snapshot serializer on real runs', () => {
     expect(text).toBe(
       [
         'UstackRun {',
-        '  "callPaths": [',
-        '    "4× main > top > mid > leaf",',
+        '  "callPaths": UstackCallPaths [',
+        '    4× main',
+        '      > top',
+        '      > mid',
+        '      > leaf',
         '  ],',
         '  "command": [',
         '    "chain",',
@@ -35,7 +38,7 @@ describe('snapshot serializer on real runs', () => {
     expect(a.hits[0].pid).not.toBe(b.hits[0].pid);
     expect(a.hits[0].frames[0].pc).not.toBe(b.hits[0].frames[0].pc);
     expect(print(a.callPaths())).toBe(print(b.callPaths()));
-    expect(print(a.callPaths())).toBe('[\n  "4× main > top > mid",\n  "4× main > top > mid > leaf",\n]');
+    expect(print(a.callPaths())).toBe('UstackCallPaths [\n  4× main\n    > top\n    > mid\n  4× main\n    > top\n    > mid\n    > leaf\n]');
   });
 
   test('crash runs and stack lists print names with file:line', async () => {
