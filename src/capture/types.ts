@@ -51,6 +51,8 @@ export interface ResolvedHook {
   address: string;
   /** The entry of an inlined copy of the function (gdb's `break F` plants these too). */
   inlined?: boolean;
+  /** 'part': the body GCC's partial inlining split off (F.part.N), entered from F's inlined head; 'cold': a .cold fragment named by the spec itself. */
+  kind?: 'part' | 'cold';
 }
 
 export interface HookResolution {

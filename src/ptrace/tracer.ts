@@ -15,10 +15,8 @@ import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
 import { readProcessMaps } from '../symbolize/process-maps';
 import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
-import { moduleMatches, resolveHook, type HookTarget } from '../symbolize/hook-resolver';
-import { suggestNames } from '../symbolize/near-names';
+import { hookModule, moduleMatches, planHook, unknownHookError } from '../symbolize/hook-resolver';
 import { demangle } from '../symbolize/demangle';
-import { debugInfoFor, inlineHookTargets } from '../symbolize/inline-hooks';
 import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
@@ -550,33 +548,13 @@ export class Tracer {
         modules = fresh;
         if (modules.length === 0) continue;
       }
-      let targets: HookTarget[] = [];
-      let unknown: UnknownHookError | null = null;
-      try {
-        targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: symbolSource(m.elf!) })), demangle);
-      } catch (e) {
-        if (!(e instanceof UnknownHookError)) throw e;
-        unknown = e;
-      }
-      // Like gdb's `break F`, inlined copies of F are hooked too: always in the executable, and in
-      // other modules with their own DWARF when they have no out-of-line F (distribution libraries,
-      // whose DWARF sits in big separate files, are left alone).
-      const inlineIn = modules.filter((m) => m.elf!.hasDebugInfo && (m === exe || !targets.some((t) => t.module === m.path)));
-      const inlined = inlineIn.length ? inlineHookTargets(spec, inlineIn.map((m) => ({ path: m.path, elf: m.elf!, debug: debugInfoFor(m.elf!) }))) : [];
-      if (targets.length === 0 && inlined.length === 0) {
-        if (spec.module && unknown) throw unknown; // the module is here but the function is not
+      // Like gdb's `break F`: entries, split-off parts and inlined copies of F (`ustack symbols` asks the same).
+      const plan = planHook(spec, modules.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
+      if (plan.locations.length === 0) {
+        if (spec.module) throw unknownHookError(spec, modules.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle); // the module is here but the function is not
         continue;
       }
-      // unqualified, non-glob specs take the first module with a match (the executable first)
-      const firstModule = modules.find((m) => targets.some((t) => t.module === m.path) || inlined.some((t) => t.module === m.path))!.path;
-      const single = !spec.module && !isGlob(spec.pattern);
-      const chosen = single ? targets.filter((t) => t.module === firstModule) : targets;
-      for (const t of single ? inlined.filter((x) => x.module === firstModule) : inlined) {
-        const mod = modules.find((m) => m.path === t.module)!;
-        this.plant(proc, t.address + mod.bias, mod, [i], false, true);
-        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), inlined: true });
-      }
-      for (const t of chosen) {
+      for (const t of plan.locations) {
         const mod = modules.find((m) => m.path === t.module)!;
         if (t.isIfunc) {
           // an IFUNC symbol is the resolver, which runs once at load time; the real code is one of its variants
@@ -587,8 +565,8 @@ export class Tracer {
               `Hook the implementation the CPU uses instead${variants.length ? `, e.g. ${variants.slice(0, 5).join(', ')}` : ''}.`,
           );
         }
-        this.plant(proc, t.address + mod.bias, mod, [i], false);
-        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16) });
+        this.plant(proc, t.address + mod.bias, mod, [i], false, t.kind === 'inlined');
+        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), ...(t.kind === 'inlined' ? { inlined: true } : {}), ...(t.kind !== 'entry' && t.kind !== 'inlined' ? { kind: t.kind } : {}) });
       }
     }
     for (const m of fresh) proc.searched.add(m.path);
@@ -596,9 +574,8 @@ export class Tracer {
       for (let i = 0; i < this.specs.length; i++) {
         const spec = this.specs[i];
         if (spec.module || this.resolutions[i].resolved.length > 0) continue;
-        const names = new Set<string>();
-        for (const m of all) for (const f of m.elf!.symbols().functions()) names.add(f.name.replace(/@.*$/, ''));
-        throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, suggestNames(spec.pattern, names, 5));
+        const near = unknownHookError(spec, all.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
+        throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, near.suggestions);
       }
     }
   }
