@@ -3,6 +3,7 @@
  * one frame per line (`0x4116b0 : xmalloc+0x0/0x20 [/bin/ls]`), innermost first, with a header
  * per hit, and file:line and inline frames where DWARF has them.
  */
+import { stripCppParameters } from '../callpath/names';
 import type { Capture, Frame, Hit } from './types';
 
 function symbolPart(f: Frame): string {
@@ -24,8 +25,12 @@ export function formatStack(frames: Frame[]): string {
   return frames.map(formatFrame).join('\n');
 }
 
+/** `hit 3: leaf (pid ...)`; when the hook is a pattern or a plain name of a qualified function, the function hit is named too. */
 function hitHeader(h: Hit): string {
-  return `hit ${h.seq}: ${h.hook} (pid ${h.pid}, tid ${h.tid})`;
+  const hit = h.frames[0]?.symbol ? stripCppParameters(h.frames[0].symbol) : null;
+  const bareHook = h.hook.replace(/@.*$/, '');
+  const named = hit && hit !== bareHook ? `${hit} (hook ${h.hook})` : h.hook;
+  return `hit ${h.seq}: ${named} (pid ${h.pid}, tid ${h.tid})`;
 }
 
 export function formatCapture(c: Capture): string {

@@ -239,6 +239,7 @@ function withFragments(elf: ElfFile, found: SymbolNames[], demangle: Demangle | 
 }
 
 function lastIdentifier(pattern: string): string | null {
+  if (/\boperator\b|[{}~]/.test(pattern)) return null; // operators, lambdas, destructors are not mangled as <length><name>
   const parts = splitQualified(withoutTemplateArgs(demangledBaseName(pattern)));
   const last = parts[parts.length - 1];
   return /^[A-Za-z][A-Za-z0-9_]*$/.test(last) ? last : null;

@@ -53,13 +53,15 @@ export class Symbolizer {
    * Frames of one stack, innermost first; `flags` tells which pcs are exact (frame 0, after a signal).
    * `atBreakpoint`: frame 0 is a hooked function's entry, so (like gdb) an inlined call starting at
    * that very pc is not entered and the hooked function itself is frame 0.
+   * `hookedInline`: frame 0 is the entry of an inlined copy of these functions (qualified names), which
+   * stay frame 0 (DebugInfo.framesAt).
    */
-  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false): Frame[] {
+  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false, hookedInline?: readonly string[]): Frame[] {
     const out: Frame[] = [];
     let innerExact = true;
     for (let i = 0; i < pcs.length; i++) {
       if (i === 0 && atBreakpoint) {
-        for (const f of this.frames(pcs[0], true, modules, true)) out.push(f);
+        for (const f of this.frames(pcs[0], true, modules, true, hookedInline)) out.push(f);
         continue;
       }
       // frame 0, frames interrupted by a signal, and the signal trampoline itself hold exact pcs, not return addresses
@@ -103,16 +105,16 @@ export class Symbolizer {
   }
 
   /** Frames for one pc: inline frames first, then the physical frame. */
-  frames(pc: number, exact: boolean, modules: ModuleMap, atBreakpoint = false): Frame[] {
+  frames(pc: number, exact: boolean, modules: ModuleMap, atBreakpoint = false, hookedInline?: readonly string[]): Frame[] {
     const mod = modules.find(pc);
     if (mod?.elf && !this.debugFor(mod).lines && !this.warned.has(mod.path)) {
       this.warned.add(mod.path);
       this.warnings.push(`No debug information for ${mod.path}: its frames show function names without file:line. To fix, ${debugInfoAdvice(mod.path)}.`);
     }
-    const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}${atBreakpoint ? 'b' : ''}`;
+    const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}${atBreakpoint ? 'b' : ''}${hookedInline?.length ? hookedInline.join('\0') : ''}`;
     let frames = this.cache.get(key);
     if (!frames) {
-      frames = this.compute(pc, exact, mod, atBreakpoint);
+      frames = this.compute(pc, exact, mod, atBreakpoint, hookedInline);
       this.cache.set(key, frames);
     }
     return frames;
@@ -126,7 +128,7 @@ export class Symbolizer {
     return w;
   }
 
-  private compute(pc: number, exact: boolean, mod: LoadedModule | null, atBreakpoint: boolean): Frame[] {
+  private compute(pc: number, exact: boolean, mod: LoadedModule | null, atBreakpoint: boolean, hookedInline?: readonly string[]): Frame[] {
     const base: Frame = {
       pc: hex(pc),
       module: mod ? mod.path : null,
@@ -152,7 +154,7 @@ export class Symbolizer {
       base.symbolSize = sym.size;
     }
     if (!dbg.info && !dbg.lines) return [base];
-    const source = dbg.info ? dbg.info.framesAt(lookupAt, atBreakpoint) : [];
+    const source = dbg.info ? dbg.info.framesAt(lookupAt, atBreakpoint, hookedInline) : [];
     if (source.length === 0) {
       const loc = dbg.lines?.lookup(lookupAt);
       if (loc) {
