@@ -33,7 +33,8 @@ function hitHeader(h: Hit): string {
   return `hit ${h.seq}: ${named} (pid ${h.pid}, tid ${h.tid})`;
 }
 
-export function formatCapture(c: Capture): string {
+/** Every hit's stack (and the crash's), as `ustack record` prints them to stdout or --output. */
+export function formatStacks(c: Capture): string {
   const out: string[] = [];
   for (const h of c.hits) {
     out.push(hitHeader(h));
@@ -44,6 +45,12 @@ export function formatCapture(c: Capture): string {
     out.push(`crash: ${c.crash.signal}${fault} (pid ${c.crash.pid}, tid ${c.crash.tid})`);
     out.push(formatStack(c.crash.frames));
   }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** The summary line, hooks that were not planted and the warnings, as `ustack record` prints them to stderr. */
+export function formatSummary(c: Capture): string {
+  const out: string[] = [];
   const exit = c.exit.signal ? `killed by ${c.exit.signal}` : `exit code ${c.exit.code}`;
   const s = c.stats;
   const extra = [s.dropped ? `${s.dropped} dropped past maxHits` : '', s.timedOut ? 'timed out' : '', s.killedLeftovers ? `${s.killedLeftovers} leftover process(es) killed` : '']
@@ -55,4 +62,9 @@ export function formatCapture(c: Capture): string {
   }
   for (const w of c.warnings ?? []) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
+}
+
+/** Stacks, then the summary and warnings: the whole capture as text. */
+export function formatCapture(c: Capture): string {
+  return formatStacks(c) + formatSummary(c);
 }
