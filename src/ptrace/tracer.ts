@@ -87,6 +87,8 @@ interface Breakpoint {
   /** The entry of an inlined copy of the hooked function (frame 0 is an inline frame there). */
   inlineEntry: boolean;
   module: string;
+  /** An IFUNC resolver of hooked functions, or the return point of a resolver call (see onIfuncStop). */
+  ifunc?: { resolverOf: number[]; symbol: string; returnPoint: boolean };
 }
 
 interface Thread {
@@ -100,6 +102,8 @@ interface Thread {
   skipHitAt: number;
   /** False until the first stop of an auto-attached thread/child (a PTRACE_EVENT_STOP that is not a group-stop). */
   started: boolean;
+  /** Inside an IFUNC resolver of hooked functions: where it returns to, and the hooks its result gets. */
+  ifuncCall?: { returnAddress: number; hooks: number[]; resolver: string } | null;
 }
 
 class TracedProcess {
@@ -206,6 +210,8 @@ export class Tracer {
   private readonly opts: TracerOptions;
   private readonly specs: HookSpec[];
   private readonly resolutions: HookResolution[];
+  /** Hooks that resolved to IFUNC resolvers: hook index -> resolver symbol. */
+  private readonly ifuncWatched = new Map<number, string>();
   private readonly threads = new Map<number, Thread>();
   private readonly processes = new Map<number, TracedProcess>();
   /** Stops of tids whose creation event has not been seen yet. */
@@ -296,7 +302,10 @@ export class Tracer {
     if (this.fatal) throw this.fatal;
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i];
-      if (this.resolutions[i].resolved.length === 0 && spec.module) {
+      if (this.resolutions[i].resolved.length > 0) continue;
+      if (this.ifuncWatched.has(i)) {
+        this.warnings.push(`Hook "${spec.text}": ${this.ifuncWatched.get(i)} is an IFUNC whose resolver never ran (the program never bound it), so no implementation was hooked.`);
+      } else if (spec.module) {
         this.warnings.push(`Hook "${spec.text}": module ${spec.module} was never loaded, so the hook never fired.`);
       }
     }
@@ -538,7 +547,7 @@ export class Tracer {
     const all = proc.modules.modules().filter((m) => m.elf);
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i];
-      const alreadyInImage = proc.breakpoints.size > 0 && [...proc.breakpoints.values()].some((b) => b.hooks.includes(i));
+      const alreadyInImage = proc.breakpoints.size > 0 && [...proc.breakpoints.values()].some((b) => b.hooks.includes(i) || b.ifunc?.resolverOf.includes(i));
       if (!spec.module && alreadyInImage) continue; // first match wins for unqualified specs
       let modules: LoadedModule[];
       if (spec.module) {
@@ -557,13 +566,10 @@ export class Tracer {
       for (const t of plan.locations) {
         const mod = modules.find((m) => m.path === t.module)!;
         if (t.isIfunc) {
-          // an IFUNC symbol is the resolver, which runs once at load time; the real code is one of its variants
-          const base = t.symbol.replace(/^_+/, '');
-          const variants = mod.elf!.symbols().functions().filter((f) => !f.isIfunc && f.name.includes(base)).map((f) => f.name);
-          this.warnings.push(
-            `Hook "${spec.text}": ${t.symbol} in ${t.module} is an IFUNC (its address is a resolver that runs once at load time). ` +
-              `Hook the implementation the CPU uses instead${variants.length ? `, e.g. ${variants.slice(0, 5).join(', ')}` : ''}.`,
-          );
+          // an IFUNC symbol is a resolver the dynamic linker calls to pick the implementation for this CPU:
+          // like gdb, watch it return and hook what it returned (onIfuncStop)
+          this.watchIfuncResolver(proc, t.address + mod.bias, mod, i, t.symbol);
+          continue;
         }
         this.plant(proc, t.address + mod.bias, mod, [i], false, t.kind === 'inlined');
         this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), ...(t.kind === 'inlined' ? { inlined: true } : {}), ...(t.kind !== 'entry' && t.kind !== 'inlined' ? { kind: t.kind } : {}) });
@@ -573,10 +579,55 @@ export class Tracer {
     if (complete && proc.pid === this.rootPid && !proc.consistentSeen) {
       for (let i = 0; i < this.specs.length; i++) {
         const spec = this.specs[i];
-        if (spec.module || this.resolutions[i].resolved.length > 0) continue;
+        if (spec.module || this.resolutions[i].resolved.length > 0 || this.ifuncWatched.has(i)) continue;
         const near = unknownHookError(spec, all.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
         throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, near.suggestions);
       }
+    }
+  }
+
+  /** Plants a breakpoint on an IFUNC resolver whose result hook `hook` gets (see onIfuncStop). */
+  private watchIfuncResolver(proc: TracedProcess, address: number, mod: LoadedModule, hook: number, symbol: string): void {
+    this.plant(proc, address, mod, [], false);
+    const bp = proc.breakpoints.get(address);
+    if (!bp) return;
+    bp.ifunc ??= { resolverOf: [], symbol, returnPoint: false };
+    if (!bp.ifunc.resolverOf.includes(hook)) bp.ifunc.resolverOf.push(hook);
+    if (!this.ifuncWatched.has(hook)) this.ifuncWatched.set(hook, symbol);
+  }
+
+  /**
+   * At an IFUNC resolver's entry: note where it returns and put a breakpoint there. At that return
+   * point: %rax is the implementation the resolver chose for this CPU; hook it (every distinct
+   * result, should the resolver answer differently in different contexts) and name it in the
+   * capture's hooks. gdb's `break memcpy` does the same with its ifunc-resolver breakpoints.
+   */
+  private onIfuncStop(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
+    const proc = thread.process;
+    const info = bp.ifunc!;
+    const call = thread.ifuncCall;
+    if (info.returnPoint && call && call.returnAddress === bp.address) {
+      thread.ifuncCall = null;
+      const impl = readRegister(regsBuf, C.REGS.rax);
+      let mod = proc.modules.find(impl);
+      if (!mod) {
+        this.refreshModules(proc);
+        mod = proc.modules.find(impl);
+      }
+      if (!mod || !mod.elf) return;
+      const link = impl - mod.bias;
+      const name = symbolSource(mod.elf).symbols().lookup(link)?.name ?? mod.elf.symbols().lookup(link)?.name ?? `0x${link.toString(16)}`;
+      this.plant(proc, impl, mod, call.hooks, false);
+      for (const h of call.hooks) this.noteResolved(h, { module: mod.path, symbol: name.replace(/@.*$/, ''), address: '0x' + link.toString(16), kind: 'ifunc', ifunc: call.resolver });
+    }
+    if (info.resolverOf.length > 0) {
+      const returnAddress = proc.memory.readU64(readRegister(regsBuf, C.REGS.rsp));
+      const retMod = Number.isNaN(returnAddress) ? null : proc.modules.find(returnAddress);
+      if (!retMod) return;
+      thread.ifuncCall = { returnAddress, hooks: info.resolverOf, resolver: info.symbol };
+      this.plant(proc, returnAddress, retMod, [], false);
+      const ret = proc.breakpoints.get(returnAddress);
+      if (ret) (ret.ifunc ??= { resolverOf: [], symbol: '', returnPoint: true }).returnPoint = true;
     }
   }
 
@@ -639,7 +690,8 @@ export class Tracer {
     } else if (thread.skipHitAt === bp.address) {
       thread.skipHitAt = -1;
     } else if (!proc.detachAtExec) {
-      this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
+      if (bp.ifunc) this.onIfuncStop(thread, bp, regsBuf);
+      if (bp.hooks.length > 0) this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
     }
     // emulate on the registers the resume will write back, rewound to the breakpoint
     const regsIn = this.channel.regsIn;
