@@ -257,6 +257,30 @@ export class DebugInfo {
     return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, site.callee, inner.entry);
   }
 
+  /**
+   * The function the call returning to link-time `returnPc` calls: its entry when this module
+   * defines it, else its (linkage) name, for a callee in another module (a call through the PLT).
+   */
+  callSiteCallee(returnPc: number): { entry: number | null; name: string | null } | null {
+    const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
+    const site = unit ? this.callSitesOf(unit)?.at(returnPc) : null;
+    if (!site || site.origin < 0) return null;
+    const entry = this.entryOfDie(site.origin);
+    const n = this.resolve(site.origin);
+    return { entry, name: n.linkageName ?? n.name };
+  }
+
+  /**
+   * Tail-call frames inside this module from the function entered at link-time `calleeEntry` (called
+   * from another module) to the function holding link-time `pc`, innermost first: glibc's qsort
+   * tail-calling __qsort_r, called from the executable.
+   */
+  tailCallChainFrom(calleeEntry: number, pc: number, entryByName?: EntryByName): TailCallStep[] {
+    const inner = this.functionContaining(pc);
+    if (!inner || inner.entry === calleeEntry) return [];
+    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, calleeEntry, inner.entry);
+  }
+
   private callSitesOf(unit: Unit): UnitCallSites | null {
     let s = this.callSites.get(unit.offset);
     if (s === undefined) {

@@ -29,6 +29,14 @@ function dwarfName(name: string): string {
   return name.replace(/^(?:.*::)?\{unnamed\}::/, '');
 }
 
+/** A function's entry by name, when the name has one sized definition (aliases at one address count as one). */
+function uniqueEntryByName(symbols: SymbolTable): (name: string) => number | null {
+  return (name) => {
+    const found = symbols.byName(name).filter((s) => s.size > 0);
+    return found.length > 0 && found.every((s) => s.address === found[0].address) ? found[0].address : null;
+  };
+}
+
 function hex(n: number): string {
   return '0x' + n.toString(16);
 }
@@ -81,7 +89,9 @@ export class Symbolizer {
    */
   private tailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, modules: ModuleMap): Frame[] {
     const mod = modules.find(returnPc);
-    if (!mod?.elf || modules.find(innerPc) !== mod) return [];
+    if (!mod?.elf) return [];
+    const innerMod = modules.find(innerPc);
+    if (innerMod !== mod) return innerMod?.elf ? this.crossModuleTailCallFrames(innerPc, innerExact, returnPc, mod, innerMod, modules) : [];
     const dbg = this.debugFor(mod);
     if (!dbg.info) return [];
     const inner = (innerExact ? innerPc : innerPc - 1) - mod.bias;
@@ -91,15 +101,38 @@ export class Symbolizer {
     let frames = this.tailCallCache.get(key);
     if (!frames) {
       frames = [];
-      const symbols = dbg.symbols ?? mod.elf.symbols();
-      const byName = (name: string): number | null => {
-        const found = symbols.byName(name).filter((s) => s.size > 0);
-        return found.length > 0 && found.every((s) => s.address === found[0].address) ? found[0].address : null;
-      };
+      const byName = uniqueEntryByName(dbg.symbols ?? mod.elf.symbols());
       for (const step of dbg.info.tailCallChain(returnPc - mod.bias, inner, byName)) {
         for (const f of this.frames(step.returnPc + mod.bias, false, modules)) frames.push({ ...f, tailCall: true });
       }
       this.tailCallCache.set(key, frames);
+    }
+    return frames;
+  }
+
+  /**
+   * Tail-call frames where the caller and the stopped function are in different modules: the call
+   * site in the caller's DWARF names the callee (a PLT call), which is found by name in the inner
+   * module, and the chain of tail calls from there continues in that module's DWARF (for libc, its
+   * separate debug file): `main > qsort > __qsort_r` where qsort ended in `jmp __qsort_r`.
+   */
+  private crossModuleTailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, mod: LoadedModule, innerMod: LoadedModule, modules: ModuleMap): Frame[] {
+    const key = `${mod.path}@${mod.bias}:${returnPc}>${innerMod.path}@${innerMod.bias}:${innerPc}:${innerExact ? 1 : 0}`;
+    const cached = this.tailCallCache.get(key);
+    if (cached) return cached;
+    const frames: Frame[] = [];
+    this.tailCallCache.set(key, frames);
+    const callerInfo = this.debugFor(mod).info;
+    const innerDbg = this.debugFor(innerMod);
+    if (!callerInfo || !innerDbg.info) return frames;
+    const callee = callerInfo.callSiteCallee(returnPc - mod.bias);
+    if (!callee || callee.entry !== null || !callee.name) return frames;
+    const byName = uniqueEntryByName(innerDbg.symbols ?? innerMod.elf!.symbols());
+    const entry = byName(callee.name);
+    if (entry === null) return frames;
+    const inner = (innerExact ? innerPc : innerPc - 1) - innerMod.bias;
+    for (const step of innerDbg.info.tailCallChainFrom(entry, inner, byName)) {
+      for (const f of this.frames(step.returnPc + innerMod.bias, false, modules)) frames.push({ ...f, tailCall: true });
     }
     return frames;
   }
