@@ -34,6 +34,11 @@ interface Row {
 }
 
 export async function main(args: string[]): Promise<number> {
+  // `ustack symbols BIN | head`: a closed pipe ends the listing, not with a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const parsed = parseArgs(args, { json: {}, help: {} }, 'symbols');
   if (parsed.flags.help) {
     process.stdout.write(usage + '\n');
