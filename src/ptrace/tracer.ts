@@ -940,10 +940,6 @@ function pathBase(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);
 }
 
-function isGlob(pattern: string): boolean {
-  return /[*?[]/.test(pattern);
-}
-
 /** True when the process has a handler for `sig` (SigCgt in /proc/PID/status). */
 function handlesSignal(pid: number, sig: number): boolean {
   try {

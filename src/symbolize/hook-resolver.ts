@@ -1,7 +1,9 @@
 /**
- * Resolves a hook spec to function addresses in the loaded modules, the way users expect
- * from stap's process(...).function("..."): exact names, globs, a chosen module, C++/Rust
- * demangled names; an unknown name is an error with "did you mean" suggestions.
+ * Resolves a hook spec to the locations gdb's `break F` plants (function entries and clones,
+ * split-off `.part` bodies, inlined copies; never `.cold` fragments), the way users expect from
+ * stap's process(...).function("...") and gdb: exact names, globs, a chosen module, C++/Rust
+ * demangled names matched by their last components; an unknown name is an error with "did you
+ * mean" suggestions. The tracer (record, trace()) and `ustack symbols` both plan through planHook.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,12 +11,12 @@ import type { ElfFile } from '../elf/elf-file';
 import type { ElfSymbol } from '../elf/symbol-table';
 import { UnknownHookError } from '../errors';
 import { HookSpec, globToRegExp, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
-
-export { withoutTemplateArgs };
 import { suggestNames } from './near-names';
 import { debugInfoFor, inlineHookTargets } from './inline-hooks';
 import { symbolSource } from '../elf/debuginfo';
 import type { DebugInfo } from '../dwarf/debug-info';
+
+export { withoutTemplateArgs };
 
 /**
  * What a location of a hook is, as gdb's `break F` sees it: the function's entry (also its
