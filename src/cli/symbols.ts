@@ -19,8 +19,9 @@ Lists where \`ustack record --hook PATTERN -- BIN\` plants its hooks: in BIN, th
 it loads at start (PATTERN@module for one of them, by name or path). PATTERN is a name, a glob
 ('parse_*'), or a C++/Rust name (ns::Klass::method; a plain name also matches the last components
 of qualified names). Each location has a kind: entry (the function or a .constprop/.isra clone),
-part (the body GCC's partial inlining split off, F.part.N), inlined (an inlined copy's entry);
-.cold fragments, which are never entered by a call, are listed as skipped.
+part (the body GCC's partial inlining split off, F.part.N), inlined (an inlined copy's entry),
+ifunc (an IFUNC resolver such as memcpy's: record hooks the implementation it returns at run
+time); .cold fragments, which are never entered by a call, are listed as skipped.
 Without PATTERN, lists every function of BIN.
   --json   one JSON object per location: address, size, kind, symbol, linkage, module`;
 
@@ -84,7 +85,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const several = new Set(rows.map((r) => r.module)).size > 1;
   for (const r of rows) {
-    const linkage = r.linkage !== r.symbol ? `  (${r.linkage})` : '';
+    const linkage = r.kind === 'ifunc' ? '  (IFUNC resolver: record hooks the implementation it returns on this CPU)' : r.linkage !== r.symbol ? `  (${r.linkage})` : '';
     const where = several ? `  [${r.module}]` : '';
     process.stdout.write(`${r.address} ${String(r.size ?? '-').padStart(6)} ${r.kind.padEnd(13)} ${r.symbol}${linkage}${where}\n`);
   }
