@@ -46,6 +46,12 @@ describe('ustack record', () => {
     expect(r.stderr).toMatch(/warning: No debug information for \/usr\/bin\/cat/);
   });
 
+  test('with a glob, the header names the function that was hit', () => {
+    const r = ustack(['record', '--hook', 'l?af', '--', chain, '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[1]).toMatch(/^hit 0: leaf \(hook l\?af\) \(pid \d+, tid \d+\)$/);
+  });
+
   test('record --help states the default of every option', () => {
     const help = ustack(['record', '--help']).stdout;
     // one block per option: its line and the indented lines under it
