@@ -270,17 +270,6 @@ export class DebugInfo {
     return { entry, name: n.linkageName ?? n.name };
   }
 
-  /**
-   * Tail-call frames inside this module from the function entered at link-time `calleeEntry` (called
-   * from another module) to the function holding link-time `pc`, innermost first: glibc's qsort
-   * tail-calling __qsort_r, called from the executable.
-   */
-  tailCallChainFrom(calleeEntry: number, pc: number, entryByName?: EntryByName): TailCallStep[] {
-    const inner = this.functionContaining(pc);
-    if (!inner || inner.entry === calleeEntry) return [];
-    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, calleeEntry, inner.entry);
-  }
-
   private callSitesOf(unit: Unit): UnitCallSites | null {
     let s = this.callSites.get(unit.offset);
     if (s === undefined) {

@@ -8,6 +8,7 @@ import type { Frame } from '../capture/types';
 import type { LineTable } from '../dwarf/line-table';
 import type { DebugInfo } from '../dwarf/debug-info';
 import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../dwarf/unwinder';
+import { tailCallChainSteps } from '../dwarf/debug-info-callsites';
 import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
 import { symbolSource } from '../elf/debuginfo';
@@ -111,10 +112,11 @@ export class Symbolizer {
   }
 
   /**
-   * Tail-call frames where the caller and the stopped function are in different modules: the call
-   * site in the caller's DWARF names the callee (a PLT call), which is found by name in the inner
-   * module, and the chain of tail calls from there continues in that module's DWARF (for libc, its
-   * separate debug file): `main > qsort > __qsort_r` where qsort ended in `jmp __qsort_r`.
+   * Tail-call frames where the caller and the stopped function are in different modules, over one
+   * graph of both modules' tail calls: a call site whose callee the caller's module does not define
+   * (a PLT call) continues by name in the inner module, whose own DWARF (for libc, its separate
+   * debug file) has the rest of the chain: `main > qsort > __qsort_r` where qsort ended in
+   * `jmp __qsort_r`, or `main > sort_items > qsort > __qsort_r` where sort_items ended in `jmp qsort@plt`.
    */
   private crossModuleTailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, mod: LoadedModule, innerMod: LoadedModule, modules: ModuleMap): Frame[] {
     const key = `${mod.path}@${mod.bias}:${returnPc}>${innerMod.path}@${innerMod.bias}:${innerPc}:${innerExact ? 1 : 0}`;
@@ -122,17 +124,34 @@ export class Symbolizer {
     if (cached) return cached;
     const frames: Frame[] = [];
     this.tailCallCache.set(key, frames);
-    const callerInfo = this.debugFor(mod).info;
+    const callerDbg = this.debugFor(mod);
     const innerDbg = this.debugFor(innerMod);
-    if (!callerInfo || !innerDbg.info) return frames;
+    const callerInfo = callerDbg.info;
+    const innerInfo = innerDbg.info;
+    if (!callerInfo || !innerInfo) return frames;
     const callee = callerInfo.callSiteCallee(returnPc - mod.bias);
-    if (!callee || callee.entry !== null || !callee.name) return frames;
-    const byName = uniqueEntryByName(innerDbg.symbols ?? innerMod.elf!.symbols());
-    const entry = byName(callee.name);
-    if (entry === null) return frames;
-    const inner = (innerExact ? innerPc : innerPc - 1) - innerMod.bias;
-    for (const step of innerDbg.info.tailCallChainFrom(entry, inner, byName)) {
-      for (const f of this.frames(step.returnPc + innerMod.bias, false, modules)) frames.push({ ...f, tailCall: true });
+    const innerFn = innerInfo.functionContaining((innerExact ? innerPc : innerPc - 1) - innerMod.bias);
+    if (!callee || !innerFn) return frames;
+    // inner-module entries are shifted past every link-time address so both modules share one graph
+    const IN_INNER = 2 ** 50;
+    const callerByName = uniqueEntryByName(callerDbg.symbols ?? mod.elf!.symbols());
+    const innerByName = uniqueEntryByName(innerDbg.symbols ?? innerMod.elf!.symbols());
+    const inInner = (name: string | null): number | null => {
+      const e = name ? innerByName(name) : null;
+      return e === null ? null : e + IN_INNER;
+    };
+    const from = callee.entry ?? inInner(callee.name);
+    const to = innerFn.entry + IN_INNER;
+    if (from === null || from === to) return frames;
+    const graph = {
+      tailCallTargets: (node: number) =>
+        node >= IN_INNER
+          ? innerInfo.tailCallSites(node - IN_INNER, innerByName).map((t) => ({ target: t.target === null ? null : t.target + IN_INNER, returnPc: t.returnPc + IN_INNER }))
+          : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetName), returnPc: t.returnPc })),
+    };
+    for (const step of tailCallChainSteps(graph, from, to)) {
+      const pc = step.returnPc >= IN_INNER ? step.returnPc - IN_INNER + innerMod.bias : step.returnPc + mod.bias;
+      for (const f of this.frames(pc, false, modules)) frames.push({ ...f, tailCall: true });
     }
     return frames;
   }

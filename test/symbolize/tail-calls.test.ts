@@ -139,9 +139,13 @@ describe('a tail call inside a shared library (glibc qsort -> __qsort_r, libc6-d
 
   // The call site is in the executable's DWARF (a PLT call of qsort); qsort's `jmp __qsort_r` is
   // described in libc's separate debug file: the chain crosses modules, as gdb follows it.
-  test('the qsort frame is rebuilt between __qsort_r and main, with gdb\'s names and lines', async () => {
-    const { capture } = await recordWithPtrace([bin, '5'], { hooks: ['by_value'], maxHits: 3 });
-    const stops = gdbPythonStacks([bin, '5'], ['by_value'], { maxStops: 3 });
+  test.each([
+    ['main > qsort > __qsort_r', []],
+    ['main > sort_items > qsort > __qsort_r (sort_items ends in jmp qsort@plt)', ['wrap']],
+  ])('%s: the tail-call frames are rebuilt, with gdb\'s names and lines', async (_label, extra) => {
+    const argv = [bin, '5', ...extra];
+    const { capture } = await recordWithPtrace(argv, { hooks: ['by_value'], maxHits: 3 });
+    const stops = gdbPythonStacks(argv, ['by_value'], { maxStops: 3 });
     expect(stops).toHaveLength(3);
     const row = (name: string, inlined: boolean, file: string | null, line: number | null) => `${name}${inlined ? ' [inlined]' : ''} ${file ? path.basename(file) : '?'}:${line}`;
     const ours = capture.hits.slice(0, 3).map((h) => {
@@ -155,5 +159,6 @@ describe('a tail call inside a shared library (glibc qsort -> __qsort_r, libc6-d
     expect(ours).toEqual(stops.map((s) => s.map((f) => row(f.func, f.inlined, f.file, f.line))));
     const qsortFrame = capture.hits[0].frames.find((f) => /qsort$/.test(f.symbol ?? '') && !/_r$/.test(f.symbol ?? ''));
     expect(qsortFrame).toMatchObject({ tailCall: true, module: expect.stringMatching(/libc\.so\.6$/) });
+    if (extra.length) expect(capture.hits[0].frames.find((f) => f.symbol === 'sort_items')).toMatchObject({ tailCall: true, module: bin });
   });
 });
