@@ -63,6 +63,8 @@ const FRAME_CACHE_LIMIT = 50_000;
 export interface TailCallSite {
   target: number | null;
   targetName: string | null;
+  /** The callee's linkage name (C++/Rust mangled, else its name): how another module's symbol table knows it. */
+  targetLinkage: string | null;
   returnPc: number;
   file: string | null;
   line: number | null;
@@ -233,6 +235,7 @@ export class DebugInfo {
         list.push({
           target: this.calleeEntry(site, entryByName),
           targetName: site.origin >= 0 ? this.resolve(site.origin).qualifiedName : null,
+          targetLinkage: site.origin >= 0 ? (this.resolve(site.origin).linkageName ?? this.resolve(site.origin).name) : null,
           returnPc: site.returnPc,
           file: loc?.file ?? null,
           line: loc?.line ?? null,

@@ -147,7 +147,7 @@ export class Symbolizer {
       tailCallTargets: (node: number) =>
         node >= IN_INNER
           ? innerInfo.tailCallSites(node - IN_INNER, innerByName).map((t) => ({ target: t.target === null ? null : t.target + IN_INNER, returnPc: t.returnPc + IN_INNER }))
-          : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetName), returnPc: t.returnPc })),
+          : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), returnPc: t.returnPc })),
     };
     for (const step of tailCallChainSteps(graph, from, to)) {
       const pc = step.returnPc >= IN_INNER ? step.returnPc - IN_INNER + innerMod.bias : step.returnPc + mod.bias;
