@@ -3,6 +3,7 @@
  * one frame per line (`0x4116b0 : xmalloc+0x0/0x20 [/bin/ls]`), innermost first, with a header
  * per hit, and file:line and inline frames where DWARF has them.
  */
+import { stripCppParameters } from '../callpath/names';
 import type { Capture, Frame, Hit } from './types';
 
 function symbolPart(f: Frame): string {
@@ -24,11 +25,16 @@ export function formatStack(frames: Frame[]): string {
   return frames.map(formatFrame).join('\n');
 }
 
+/** `hit 3: leaf (pid ...)`; when the hook is a pattern or a plain name of a qualified function, the function hit is named too. */
 function hitHeader(h: Hit): string {
-  return `hit ${h.seq}: ${h.hook} (pid ${h.pid}, tid ${h.tid})`;
+  const hit = h.frames[0]?.symbol ? stripCppParameters(h.frames[0].symbol) : null;
+  const bareHook = h.hook.replace(/@.*$/, '');
+  const named = hit && hit !== bareHook ? `${hit} (hook ${h.hook})` : h.hook;
+  return `hit ${h.seq}: ${named} (pid ${h.pid}, tid ${h.tid})`;
 }
 
-export function formatCapture(c: Capture): string {
+/** Every hit's stack (and the crash's), as `ustack record` prints them to stdout or --output. */
+export function formatStacks(c: Capture): string {
   const out: string[] = [];
   for (const h of c.hits) {
     out.push(hitHeader(h));
@@ -39,6 +45,12 @@ export function formatCapture(c: Capture): string {
     out.push(`crash: ${c.crash.signal}${fault} (pid ${c.crash.pid}, tid ${c.crash.tid})`);
     out.push(formatStack(c.crash.frames));
   }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** The summary line, hooks that were not planted and the warnings, as `ustack record` prints them to stderr. */
+export function formatSummary(c: Capture): string {
+  const out: string[] = [];
   const exit = c.exit.signal ? `killed by ${c.exit.signal}` : `exit code ${c.exit.code}`;
   const s = c.stats;
   const extra = [s.dropped ? `${s.dropped} dropped past maxHits` : '', s.timedOut ? 'timed out' : '', s.killedLeftovers ? `${s.killedLeftovers} leftover process(es) killed` : '']
@@ -50,4 +62,9 @@ export function formatCapture(c: Capture): string {
   }
   for (const w of c.warnings ?? []) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
+}
+
+/** Stacks, then the summary and warnings: the whole capture as text. */
+export function formatCapture(c: Capture): string {
+  return formatStacks(c) + formatSummary(c);
 }

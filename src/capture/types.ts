@@ -51,6 +51,14 @@ export interface ResolvedHook {
   address: string;
   /** The entry of an inlined copy of the function (gdb's `break F` plants these too). */
   inlined?: boolean;
+  /**
+   * 'part': the body GCC's partial inlining split off (F.part.N), entered from F's inlined head;
+   * 'cold': a .cold fragment named by the spec itself; 'ifunc': the implementation the IFUNC
+   * resolver `ifunc` (the symbol the spec named, e.g. memcpy) chose on this CPU during the run.
+   */
+  kind?: 'part' | 'cold' | 'ifunc';
+  /** For kind 'ifunc': the IFUNC symbol whose resolver returned this implementation. */
+  ifunc?: string;
 }
 
 export interface HookResolution {

@@ -1,11 +1,12 @@
 /**
  * `ustack record --hook SPEC [...] [--format text|json] [--output FILE] [--max-frames N]
  *  [--max-hits N] [--timeout SECONDS] [--no-follow] [--backend B] -- CMD [ARGS...]`
- * The program's stdio passes through untouched; the capture goes to --output or to stdout after
- * the program ends; ustack exits with the program's code (128+signal when it was killed).
+ * The program's stdio passes through untouched; the stacks (or the JSON capture) go to --output or
+ * to stdout after the program ends, the summary line and warnings to stderr, so they never mix
+ * with the stacks; ustack exits with the program's code (128+signal when it was killed).
  */
 import * as fs from 'node:fs';
-import { formatCapture } from '../capture/text-format';
+import { formatStacks, formatSummary } from '../capture/text-format';
 import { UsageError } from '../errors';
 import { record } from '../record';
 import { recordInThisThread } from '../ptrace/ptrace-backend';
@@ -18,8 +19,24 @@ export const usage = `Usage: ustack record [--hook SPEC ...] [--format text|json
                      [--backend ptrace|stap|auto] -- CMD [ARGS...]
 
 Runs CMD with hooks on the given functions and prints the stack of every hit.
-SPEC: func, func@libc.so.6, a glob such as 'parse_*', or a C++/Rust name such as ns::Klass::method.
-With no --hook, ustack only records the stack of a crash (a crash catcher).`;
+CMD's stdin, stdout and stderr pass through untouched. The stacks go to --output or stdout, after
+CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+signal when killed).
+
+  --hook SPEC         hook a function (repeatable). Default: none, only a crash is recorded.
+                      SPEC: func, func@libc.so.6, a glob such as 'parse_*', or a C++/Rust name such
+                      as ns::Klass::method (a plain name also matches the last components of
+                      qualified names). \`ustack symbols CMD SPEC\` lists where it hooks.
+  --format text|json  text: one stack per hit as print_usyms(ubacktrace()) prints it; json: the
+                      Capture model. Default: text.
+  --output FILE       write the stacks there instead of stdout. Default: stdout.
+  --max-frames N      frames per stack. Default: 64.
+  --max-hits N        stacks kept per hook; later hits are counted, not kept. Default: 10000.
+  --timeout SECONDS   kill the traced tree after this long and print what was captured.
+                      Default: no limit.
+  --no-follow         trace the first process only. Default: forked children, their threads and
+                      exec'ed images are traced too.
+  --backend B         ptrace (embedded), stap (SystemTap), or auto (stap when \`ustack doctor\`
+                      says it can run). Default: ptrace.`;
 
 export async function main(args: string[]): Promise<number> {
   const parsed = parseArgs(
@@ -62,10 +79,11 @@ export async function main(args: string[]): Promise<number> {
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
   const { capture } =
     backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : await record(command, options);
-  const text = format === 'json' ? JSON.stringify(capture, null, 2) + '\n' : formatCapture(capture);
+  const text = format === 'json' ? JSON.stringify(capture, null, 2) + '\n' : formatStacks(capture);
   const output = parsed.flags.output as string | undefined;
   if (output) fs.writeFileSync(output, text);
   else process.stdout.write(text);
+  process.stderr.write(formatSummary(capture));
   if (capture.stats.timedOut) process.stderr.write(`ustack: the program timed out after ${timeout}s and was killed.\n`);
   if (capture.exit.signal) return 128 + (signalNumber(capture.exit.signal) ?? 0);
   return capture.exit.code ?? 1;

@@ -1,21 +1,45 @@
 /**
- * `ustack symbols BIN [PATTERN] [--json]`: what a hook pattern resolves to in a binary (and, with
- * PATTERN@module, in one of its libraries given by path) — the functions that exist, before a run.
+ * `ustack symbols BIN [PATTERN] [--json]`: where `record --hook PATTERN` would plant its hooks in
+ * BIN and the libraries it loads at start — every location with its kind (function entry, the
+ * split-off `.part` body, inlined copy) and the `.cold` fragments left out — through the same
+ * resolver as `record`, before a run.
  */
+import * as path from 'node:path';
 import { openElfCached } from '../elf/elf-file';
 import { UsageError } from '../errors';
-import { resolveHook } from '../symbolize/hook-resolver';
+import { hookModule, planHook, unknownHookError, type HookModule, type HookTarget } from '../symbolize/hook-resolver';
 import { parseHookSpec } from '../symbolize/hook-spec';
 import { demangle } from '../symbolize/demangle';
+import { sharedLibrariesOf } from '../stap/hook-probes';
 import { parseArgs } from './args';
 
 export const usage = `Usage: ustack symbols BIN [PATTERN] [--json]
 
-Lists the functions in BIN (an executable or shared library) that PATTERN matches, as a
---hook would: a name, a glob ('parse_*'), or a C++/Rust name (ns::Klass::method).
-Without PATTERN, lists every function.`;
+Lists where \`ustack record --hook PATTERN -- BIN\` plants its hooks: in BIN, then in the libraries
+it loads at start (PATTERN@module for one of them, by name or path). PATTERN is a name, a glob
+('parse_*'), or a C++/Rust name (ns::Klass::method; a plain name also matches the last components
+of qualified names). Each location has a kind: entry (the function or a .constprop/.isra clone),
+part (the body GCC's partial inlining split off, F.part.N), inlined (an inlined copy's entry),
+ifunc (an IFUNC resolver such as memcpy's: record hooks the implementation it returns at run
+time); .cold fragments, which are never entered by a call, are listed as skipped.
+Without PATTERN, lists every function of BIN.
+  --json   one JSON object per location: address, size, kind, symbol, linkage, module`;
+
+interface Row {
+  address: string;
+  size: number | null;
+  kind: string;
+  symbol: string;
+  linkage: string;
+  module: string;
+}
 
 export async function main(args: string[]): Promise<number> {
+  // `ustack symbols BIN | head`: a closed pipe ends the listing, not with a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const parsed = parseArgs(args, { json: {}, help: {} }, 'symbols');
   if (parsed.flags.help) {
     process.stdout.write(usage + '\n');
@@ -25,12 +49,45 @@ export async function main(args: string[]): Promise<number> {
   if (!bin) throw new UsageError(`No binary given.\n${usage}`);
   const elf = openElfCached(bin);
   const spec = parseHookSpec(pattern ?? '*');
-  const targets = resolveHook({ ...spec, module: null }, [{ path: elf.path, elf }], demangle);
-  const rows = targets.map((t) => {
-    const sym = elf.symbols().byName(t.symbol)[0];
-    return { symbol: demangle(t.symbol), linkage: t.symbol, address: '0x' + t.address.toString(16), size: sym?.size ?? 0, module: t.module };
-  });
-  if (parsed.flags.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-  else for (const r of rows) process.stdout.write(`${r.address} ${String(r.size).padStart(6)} ${r.symbol}${r.linkage !== r.symbol ? `  (${r.linkage})` : ''}\n`);
+  const modules: HookModule[] = [hookModule(elf.path, elf, elf.interpreter !== null || !/\.so(\.|$)/.test(path.basename(elf.path)))];
+  if (pattern !== undefined) {
+    // the libraries record would search after BIN (a module given by path is opened even when ldd does not list it)
+    const libs = sharedLibrariesOf(elf.path);
+    if (spec.module?.startsWith('/') && !libs.includes(path.resolve(spec.module))) libs.push(path.resolve(spec.module));
+    for (const lib of libs) {
+      try {
+        modules.push(hookModule(lib, openElfCached(lib), false));
+      } catch {
+        // an unreadable library is reported by record when it is loaded
+      }
+    }
+  }
+  const plan = planHook(spec, modules, demangle);
+  if (plan.locations.length === 0) throw unknownHookError(spec, modules, demangle);
+  const sizeOf = (t: { module: string; symbol: string }): number | null => {
+    const m = modules.find((x) => x.path === t.module)!;
+    return m.elf.symbols().byName(t.symbol)[0]?.size ?? null;
+  };
+  const rows: Row[] = plan.locations.map((t: HookTarget) => ({
+    address: '0x' + t.address.toString(16),
+    size: t.kind === 'inlined' ? null : sizeOf(t),
+    kind: t.isIfunc ? 'ifunc' : t.kind,
+    symbol: t.kind === 'inlined' ? t.symbol : demangle(t.symbol.replace(/@.*$/, '')),
+    linkage: t.symbol,
+    module: t.module,
+  }));
+  for (const s of plan.skipped) {
+    rows.push({ address: '0x' + s.address.toString(16), size: sizeOf(s), kind: 'skipped .cold', symbol: demangle(s.symbol), linkage: s.symbol, module: s.module });
+  }
+  if (parsed.flags.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return 0;
+  }
+  const several = new Set(rows.map((r) => r.module)).size > 1;
+  for (const r of rows) {
+    const linkage = r.kind === 'ifunc' ? '  (IFUNC resolver: record hooks the implementation it returns on this CPU)' : r.linkage !== r.symbol ? `  (${r.linkage})` : '';
+    const where = several ? `  [${r.module}]` : '';
+    process.stdout.write(`${r.address} ${String(r.size ?? '-').padStart(6)} ${r.kind.padEnd(13)} ${r.symbol}${linkage}${where}\n`);
+  }
   return 0;
 }

@@ -63,6 +63,8 @@ const FRAME_CACHE_LIMIT = 50_000;
 export interface TailCallSite {
   target: number | null;
   targetName: string | null;
+  /** The callee's linkage name (C++/Rust mangled, else its name): how another module's symbol table knows it. */
+  targetLinkage: string | null;
   returnPc: number;
   file: string | null;
   line: number | null;
@@ -108,8 +110,13 @@ export class DebugInfo {
    * Callers pass pc - 1 for return addresses. Empty when no DWARF function covers pc.
    * `atBreakpoint`: pc is where a hook/breakpoint stopped (frame 0); as gdb does there, inlined calls
    * that begin exactly at pc are not entered yet, so a hook on `f` reports `f` as frame 0.
+   * `hookedInline`: the breakpoint is an inlined copy's entry of these functions (qualified names):
+   * like gdb, the inlined calls beginning at pc are left out from the innermost outwards only up to
+   * the hooked function, which stays frame 0 (a hook on `g`, inlined at `f`'s very first
+   * instruction inside an inlined `g`, shows `g`, not `f` nor g's caller).
    */
-  framesAt(pc: number, atBreakpoint = false): SourceFrame[] {
+  framesAt(pc: number, atBreakpoint = false, hookedInline?: readonly string[]): SourceFrame[] {
+    if (atBreakpoint && hookedInline && hookedInline.length > 0) return this.computeFrames(pc, true, hookedInline);
     const key = atBreakpoint ? -pc - 1 : pc;
     const hit = this.frameCache.get(key);
     if (hit) return hit;
@@ -228,6 +235,7 @@ export class DebugInfo {
         list.push({
           target: this.calleeEntry(site, entryByName),
           targetName: site.origin >= 0 ? this.resolve(site.origin).qualifiedName : null,
+          targetLinkage: site.origin >= 0 ? (this.resolve(site.origin).linkageName ?? this.resolve(site.origin).name) : null,
           returnPc: site.returnPc,
           file: loc?.file ?? null,
           line: loc?.line ?? null,
@@ -250,6 +258,19 @@ export class DebugInfo {
     const inner = this.functionContaining(pc);
     if (!inner || inner.entry === site.callee) return [];
     return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, site.callee, inner.entry);
+  }
+
+  /**
+   * The function the call returning to link-time `returnPc` calls: its entry when this module
+   * defines it, else its (linkage) name, for a callee in another module (a call through the PLT).
+   */
+  callSiteCallee(returnPc: number): { entry: number | null; name: string | null } | null {
+    const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
+    const site = unit ? this.callSitesOf(unit)?.at(returnPc) : null;
+    if (!site || site.origin < 0) return null;
+    const entry = this.entryOfDie(site.origin);
+    const n = this.resolve(site.origin);
+    return { entry, name: n.linkageName ?? n.name };
   }
 
   private callSitesOf(unit: Unit): UnitCallSites | null {
@@ -305,7 +326,7 @@ export class DebugInfo {
     }
   }
 
-  private computeFrames(pc: number, atBreakpoint: boolean): SourceFrame[] {
+  private computeFrames(pc: number, atBreakpoint: boolean, hookedInline?: readonly string[]): SourceFrame[] {
     const unit = this.units.unitForPc(pc);
     if (!unit) return [];
     const scopes = this.scopesOf(unit);
@@ -324,7 +345,11 @@ export class DebugInfo {
     let skipped = -1;
     if (atBreakpoint) {
       // gdb's entry pc of a block: the start of its first listed range
-      while (chain.length > 1 && scopes.scopeRanges[chain[chain.length - 1]][0] === pc) skipped = chain.pop()!;
+      while (chain.length > 1 && scopes.scopeRanges[chain[chain.length - 1]][0] === pc) {
+        const top = chain[chain.length - 1];
+        if (hookedInline && hookedInline.includes(this.resolve(scopes.scopeOrigin[top]).qualifiedName)) break;
+        skipped = chain.pop()!;
+      }
     }
     // the innermost frame is at pc, or at the call site of the inlined call not entered yet
     const loc = skipped >= 0 ? this.callSite(unit, scopes, skipped) : this.lines?.lookupStatement(pc) ?? null;

@@ -115,19 +115,27 @@ export class LineProgram {
     let line = 1;
     let column = 0;
     let isStmt = defaultIsStmt;
+    // the last is_stmt row at the address being emitted (-1: none yet)
+    let groupStmtFile = -1;
+    let groupStmtLine = -1;
     const emit = (endSeq: boolean): void => {
       const n = rows.length;
       const l = endSeq ? -1 : line;
+      const sameAddress = n >= ROW && rows[n - ROW] === address;
+      if (!sameAddress) groupStmtLine = -1;
+      if (isStmt && !endSeq) {
+        groupStmtFile = file;
+        groupStmtLine = l;
+      }
+      // keep only the last row for one address, as binutils does; gdb's line is the last row too,
+      // unless it is not is_stmt and an earlier row at the address is (then the last such row)
       let stmtFile = file;
       let stmtLine = l;
-      // keep only the last row for one address, as binutils does (and gdb's is_stmt preference beside it)
-      if (n >= ROW && rows[n - ROW] === address) {
-        if (!isStmt && !endSeq && rows[n - 1] > 0) {
-          stmtFile = rows[n - 2];
-          stmtLine = rows[n - 1];
-        }
-        rows.length = n - ROW;
+      if (!isStmt && !endSeq && groupStmtLine > 0) {
+        stmtFile = groupStmtFile;
+        stmtLine = groupStmtLine;
       }
+      if (sameAddress) rows.length = n - ROW;
       rows.push(address, file, l, column, stmtFile, stmtLine);
     };
     while (r.offset < end) {

@@ -1,11 +1,26 @@
 /** Runs one trace request with the tracer and turns the raw result into a Capture. */
-import type { Capture, CrashInfo, Hit } from '../capture/types';
+import type { Capture, CrashInfo, Hit, HookResolution } from '../capture/types';
 import { Symbolizer } from '../symbolize/symbolizer';
 import { libc } from './libc';
 import type { TraceRequest } from './trace-request';
 import { Tracer } from './tracer';
 
 const symbolizer = new Symbolizer();
+
+/** "module:0xaddress" of every hooked inlined copy -> the functions hooked there (frame 0 at that stop). */
+function inlinedHookNames(hooks: HookResolution[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const hook of hooks) {
+    for (const r of hook.resolved) {
+      if (!r.inlined) continue;
+      const key = `${r.module}:${r.address}`;
+      const names = out.get(key);
+      if (!names) out.set(key, [r.symbol]);
+      else if (!names.includes(r.symbol)) names.push(r.symbol);
+    }
+  }
+  return out;
+}
 
 export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Capture {
   const started = performance.now();
@@ -22,8 +37,11 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
   const raw = tracer.run(req);
   const durationMs = performance.now() - started;
   const hits: Hit[] = [];
+  const inlineAt = inlinedHookNames(raw.hooks);
   for (const h of raw.hits) {
-    const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules, !h.atInlineEntry);
+    const mod = h.pcs.length ? h.modules.find(h.pcs[0]) : null;
+    const hookedInline = mod ? inlineAt.get(`${mod.path}:0x${(h.pcs[0] - mod.bias).toString(16)}`) : undefined;
+    const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules, true, hookedInline);
     for (const hook of h.hooks) hits.push({ hook: req.hooks[hook], pid: h.pid, tid: h.tid, seq: hits.length, frames });
   }
   let crash: CrashInfo | null = null;

@@ -15,10 +15,8 @@ import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
 import { readProcessMaps } from '../symbolize/process-maps';
 import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
-import { moduleMatches, resolveHook, type HookTarget } from '../symbolize/hook-resolver';
-import { suggestNames } from '../symbolize/near-names';
+import { hookModule, moduleMatches, planHook, unknownHookError } from '../symbolize/hook-resolver';
 import { demangle } from '../symbolize/demangle';
-import { debugInfoFor, inlineHookTargets } from '../symbolize/inline-hooks';
 import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
@@ -89,6 +87,8 @@ interface Breakpoint {
   /** The entry of an inlined copy of the hooked function (frame 0 is an inline frame there). */
   inlineEntry: boolean;
   module: string;
+  /** An IFUNC resolver of hooked functions, or the return point of a resolver call (see onIfuncStop). */
+  ifunc?: { resolverOf: number[]; symbol: string; returnPoint: boolean };
 }
 
 interface Thread {
@@ -102,6 +102,8 @@ interface Thread {
   skipHitAt: number;
   /** False until the first stop of an auto-attached thread/child (a PTRACE_EVENT_STOP that is not a group-stop). */
   started: boolean;
+  /** Inside an IFUNC resolver of hooked functions: where it returns to, and the hooks its result gets. */
+  ifuncCall?: { returnAddress: number; hooks: number[]; resolver: string } | null;
 }
 
 class TracedProcess {
@@ -208,6 +210,8 @@ export class Tracer {
   private readonly opts: TracerOptions;
   private readonly specs: HookSpec[];
   private readonly resolutions: HookResolution[];
+  /** Hooks that resolved to IFUNC resolvers: hook index -> resolver symbol. */
+  private readonly ifuncWatched = new Map<number, string>();
   private readonly threads = new Map<number, Thread>();
   private readonly processes = new Map<number, TracedProcess>();
   /** Stops of tids whose creation event has not been seen yet. */
@@ -298,7 +302,10 @@ export class Tracer {
     if (this.fatal) throw this.fatal;
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i];
-      if (this.resolutions[i].resolved.length === 0 && spec.module) {
+      if (this.resolutions[i].resolved.length > 0) continue;
+      if (this.ifuncWatched.has(i)) {
+        this.warnings.push(`Hook "${spec.text}": ${this.ifuncWatched.get(i)} is an IFUNC whose resolver never ran (the program never bound it), so no implementation was hooked.`);
+      } else if (spec.module) {
         this.warnings.push(`Hook "${spec.text}": module ${spec.module} was never loaded, so the hook never fired.`);
       }
     }
@@ -540,7 +547,7 @@ export class Tracer {
     const all = proc.modules.modules().filter((m) => m.elf);
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i];
-      const alreadyInImage = proc.breakpoints.size > 0 && [...proc.breakpoints.values()].some((b) => b.hooks.includes(i));
+      const alreadyInImage = proc.breakpoints.size > 0 && [...proc.breakpoints.values()].some((b) => b.hooks.includes(i) || b.ifunc?.resolverOf.includes(i));
       if (!spec.module && alreadyInImage) continue; // first match wins for unqualified specs
       let modules: LoadedModule[];
       if (spec.module) {
@@ -550,56 +557,77 @@ export class Tracer {
         modules = fresh;
         if (modules.length === 0) continue;
       }
-      let targets: HookTarget[] = [];
-      let unknown: UnknownHookError | null = null;
-      try {
-        targets = resolveHook(spec, modules.map((m) => ({ path: m.path, elf: symbolSource(m.elf!) })), demangle);
-      } catch (e) {
-        if (!(e instanceof UnknownHookError)) throw e;
-        unknown = e;
-      }
-      // Like gdb's `break F`, inlined copies of F are hooked too: always in the executable, and in
-      // other modules with their own DWARF when they have no out-of-line F (distribution libraries,
-      // whose DWARF sits in big separate files, are left alone).
-      const inlineIn = modules.filter((m) => m.elf!.hasDebugInfo && (m === exe || !targets.some((t) => t.module === m.path)));
-      const inlined = inlineIn.length ? inlineHookTargets(spec, inlineIn.map((m) => ({ path: m.path, elf: m.elf!, debug: debugInfoFor(m.elf!) }))) : [];
-      if (targets.length === 0 && inlined.length === 0) {
-        if (spec.module && unknown) throw unknown; // the module is here but the function is not
+      // Like gdb's `break F`: entries, split-off parts and inlined copies of F (`ustack symbols` asks the same).
+      const plan = planHook(spec, modules.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
+      if (plan.locations.length === 0) {
+        if (spec.module) throw unknownHookError(spec, modules.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle); // the module is here but the function is not
         continue;
       }
-      // unqualified, non-glob specs take the first module with a match (the executable first)
-      const firstModule = modules.find((m) => targets.some((t) => t.module === m.path) || inlined.some((t) => t.module === m.path))!.path;
-      const single = !spec.module && !isGlob(spec.pattern);
-      const chosen = single ? targets.filter((t) => t.module === firstModule) : targets;
-      for (const t of single ? inlined.filter((x) => x.module === firstModule) : inlined) {
-        const mod = modules.find((m) => m.path === t.module)!;
-        this.plant(proc, t.address + mod.bias, mod, [i], false, true);
-        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), inlined: true });
-      }
-      for (const t of chosen) {
+      for (const t of plan.locations) {
         const mod = modules.find((m) => m.path === t.module)!;
         if (t.isIfunc) {
-          // an IFUNC symbol is the resolver, which runs once at load time; the real code is one of its variants
-          const base = t.symbol.replace(/^_+/, '');
-          const variants = mod.elf!.symbols().functions().filter((f) => !f.isIfunc && f.name.includes(base)).map((f) => f.name);
-          this.warnings.push(
-            `Hook "${spec.text}": ${t.symbol} in ${t.module} is an IFUNC (its address is a resolver that runs once at load time). ` +
-              `Hook the implementation the CPU uses instead${variants.length ? `, e.g. ${variants.slice(0, 5).join(', ')}` : ''}.`,
-          );
+          // an IFUNC symbol is a resolver the dynamic linker calls to pick the implementation for this CPU:
+          // like gdb, watch it return and hook what it returned (onIfuncStop)
+          this.watchIfuncResolver(proc, t.address + mod.bias, mod, i, t.symbol);
+          continue;
         }
-        this.plant(proc, t.address + mod.bias, mod, [i], false);
-        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16) });
+        this.plant(proc, t.address + mod.bias, mod, [i], false, t.kind === 'inlined');
+        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), ...(t.kind === 'inlined' ? { inlined: true } : {}), ...(t.kind !== 'entry' && t.kind !== 'inlined' ? { kind: t.kind } : {}) });
       }
     }
     for (const m of fresh) proc.searched.add(m.path);
     if (complete && proc.pid === this.rootPid && !proc.consistentSeen) {
       for (let i = 0; i < this.specs.length; i++) {
         const spec = this.specs[i];
-        if (spec.module || this.resolutions[i].resolved.length > 0) continue;
-        const names = new Set<string>();
-        for (const m of all) for (const f of m.elf!.symbols().functions()) names.add(f.name.replace(/@.*$/, ''));
-        throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, suggestNames(spec.pattern, names, 5));
+        if (spec.module || this.resolutions[i].resolved.length > 0 || this.ifuncWatched.has(i)) continue;
+        const near = unknownHookError(spec, all.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
+        throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, near.suggestions);
       }
+    }
+  }
+
+  /** Plants a breakpoint on an IFUNC resolver whose result hook `hook` gets (see onIfuncStop). */
+  private watchIfuncResolver(proc: TracedProcess, address: number, mod: LoadedModule, hook: number, symbol: string): void {
+    this.plant(proc, address, mod, [], false);
+    const bp = proc.breakpoints.get(address);
+    if (!bp) return;
+    bp.ifunc ??= { resolverOf: [], symbol, returnPoint: false };
+    if (!bp.ifunc.resolverOf.includes(hook)) bp.ifunc.resolverOf.push(hook);
+    if (!this.ifuncWatched.has(hook)) this.ifuncWatched.set(hook, symbol);
+  }
+
+  /**
+   * At an IFUNC resolver's entry: note where it returns and put a breakpoint there. At that return
+   * point: %rax is the implementation the resolver chose for this CPU; hook it (every distinct
+   * result, should the resolver answer differently in different contexts) and name it in the
+   * capture's hooks. gdb's `break memcpy` does the same with its ifunc-resolver breakpoints.
+   */
+  private onIfuncStop(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
+    const proc = thread.process;
+    const info = bp.ifunc!;
+    const call = thread.ifuncCall;
+    if (info.returnPoint && call && call.returnAddress === bp.address) {
+      thread.ifuncCall = null;
+      const impl = readRegister(regsBuf, C.REGS.rax);
+      let mod = proc.modules.find(impl);
+      if (!mod) {
+        this.refreshModules(proc);
+        mod = proc.modules.find(impl);
+      }
+      if (!mod || !mod.elf) return;
+      const link = impl - mod.bias;
+      const name = symbolSource(mod.elf).symbols().lookup(link)?.name ?? mod.elf.symbols().lookup(link)?.name ?? `0x${link.toString(16)}`;
+      this.plant(proc, impl, mod, call.hooks, false);
+      for (const h of call.hooks) this.noteResolved(h, { module: mod.path, symbol: name.replace(/@.*$/, ''), address: '0x' + link.toString(16), kind: 'ifunc', ifunc: call.resolver });
+    }
+    if (info.resolverOf.length > 0) {
+      const returnAddress = proc.memory.readU64(readRegister(regsBuf, C.REGS.rsp));
+      const retMod = Number.isNaN(returnAddress) ? null : proc.modules.find(returnAddress);
+      if (!retMod) return;
+      thread.ifuncCall = { returnAddress, hooks: info.resolverOf, resolver: info.symbol };
+      this.plant(proc, returnAddress, retMod, [], false);
+      const ret = proc.breakpoints.get(returnAddress);
+      if (ret) (ret.ifunc ??= { resolverOf: [], symbol: '', returnPoint: true }).returnPoint = true;
     }
   }
 
@@ -662,7 +690,8 @@ export class Tracer {
     } else if (thread.skipHitAt === bp.address) {
       thread.skipHitAt = -1;
     } else if (!proc.detachAtExec) {
-      this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
+      if (bp.ifunc) this.onIfuncStop(thread, bp, regsBuf);
+      if (bp.hooks.length > 0) this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
     }
     // emulate on the registers the resume will write back, rewound to the breakpoint
     const regsIn = this.channel.regsIn;
@@ -909,10 +938,6 @@ function findExecutable(proc: TracedProcess): LoadedModule | undefined {
 
 function pathBase(p: string): string {
   return p.slice(p.lastIndexOf('/') + 1);
-}
-
-function isGlob(pattern: string): boolean {
-  return /[*?[]/.test(pattern);
 }
 
 /** True when the process has a handler for `sig` (SigCgt in /proc/PID/status). */

@@ -99,6 +99,8 @@ export function demangle(linkage: string): string {
     out = runDemangler(bare);
     // the profiler's wrapper drops a leading underscore (macOS style) from names it cannot demangle
     if (out === bare.slice(1) || out === '') out = bare;
+    // cpp_demangle prints an empty parameter pack as an empty parameter ("f<>(char, )"); gdb and c++filt omit it
+    else if (out.includes(', )') || out.includes('(, ')) out = out.replace(/(?:, )+\)/g, ')').replace(/\((?:, )+/g, '(');
   } catch {
     demangler = null; // a trapped instance is not reused
     out = bare;

@@ -1,179 +1,301 @@
 /**
- * Resolves a hook spec to function addresses in the loaded modules, the way users expect
- * from stap's process(...).function("..."): exact names, globs, a chosen module, C++/Rust
- * demangled names; an unknown name is an error with "did you mean" suggestions.
+ * Resolves a hook spec to the locations gdb's `break F` plants (function entries and clones,
+ * split-off `.part` bodies, inlined copies; never `.cold` fragments), the way users expect from
+ * stap's process(...).function("...") and gdb: exact names, globs, a chosen module, C++/Rust
+ * demangled names matched by their last components; an unknown name is an error with "did you
+ * mean" suggestions. The tracer (record, trace()) and `ustack symbols` both plan through planHook.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ElfFile } from '../elf/elf-file';
 import type { ElfSymbol } from '../elf/symbol-table';
 import { UnknownHookError } from '../errors';
-import { HookSpec, globToRegExp } from './hook-spec';
+import { HookSpec, globToRegExp, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { suggestNames } from './near-names';
+import { debugInfoFor, inlineHookTargets } from './inline-hooks';
+import { symbolSource } from '../elf/debuginfo';
+import type { DebugInfo } from '../dwarf/debug-info';
+
+export { withoutTemplateArgs };
+
+/**
+ * What a location of a hook is, as gdb's `break F` sees it: the function's entry (also its
+ * `.constprop.N`/`.isra.N` clones, which callers call instead), the out-of-line body GCC's partial
+ * inlining split off (`F.part.N`, entered by a call from F's inlined head), or an inlined copy's
+ * entry. A `.cold` fragment is a second range of one instance, reached by a jump: never an entry.
+ */
+export type HookLocationKind = 'entry' | 'part' | 'inlined' | 'cold';
 
 export interface HookTarget {
   /** The spec text this target came from. */
   spec: string;
   /** Module path as given in `modules`. */
   module: string;
-  /** Linkage name of the function. */
+  /** Linkage name of the function (for inlined copies, the qualified source name). */
   symbol: string;
   /** Link-time address. */
   address: number;
   /** STT_GNU_IFUNC: `address` is the resolver; the implementation is chosen at load time. */
   isIfunc: boolean;
+  /** 'cold' only when the spec names the fragment itself (`validate.cold`). */
+  kind: HookLocationKind;
+}
+
+/** A `.cold` fragment of a matched function, not hooked (listed by `ustack symbols`). */
+export interface SkippedFragment {
+  module: string;
+  symbol: string;
+  address: number;
 }
 
 export interface HookModule {
   path: string;
+  /** The ELF file whose symbol table is searched (symbolSource: the debug file's full .symtab when stripped). */
   elf: ElfFile;
+  /** Inlined copies are searched in this DWARF (null or absent: not searched). */
+  debug?: DebugInfo | null;
+  /** 'fallback': search inlined copies only when the module has no out-of-line location. Default 'always'. */
+  inline?: 'always' | 'fallback';
+}
+
+/** Everything one spec resolves to: the locations hooks are planted at, and the fragments left out. */
+export interface HookPlan {
+  spec: string;
+  locations: HookTarget[];
+  skipped: SkippedFragment[];
 }
 
 type Demangle = (linkage: string) => string;
 
-/** All names one function answers to, per module, built once per (ElfFile, demangler). */
+/**
+ * How `record` searches a loaded module, so `ustack symbols` answers the same: symbols from the
+ * module (or its debug file's full .symtab when stripped); inlined copies always in the executable,
+ * elsewhere only in modules that carry their own DWARF and have no out-of-line match (distribution
+ * libraries keep their DWARF in big separate files, which are not parsed for this).
+ */
+export function hookModule(modulePath: string, elf: ElfFile, isExecutable: boolean): HookModule {
+  return { path: modulePath, elf: symbolSource(elf), debug: elf.hasDebugInfo ? debugInfoFor(elf) : null, inline: isExecutable ? 'always' : 'fallback' };
+}
+
+/** Per function symbol: its name parts, computed once per (ElfFile, demangler). */
+interface SymbolNames {
+  sym: ElfSymbol;
+  /** Linkage name without @version. */
+  bare: string;
+  /** Linkage name without clone suffixes (.constprop.N, .isra.N, .part.N, .cold, .lto_priv.N). */
+  base: string;
+  kind: 'entry' | 'part' | 'cold';
+  /** Source-level names the function answers to: demangled, without parameters, without template arguments. */
+  source: string[] | null;
+}
+
 interface NameIndex {
-  exact: Map<string, ElfSymbol[]>;
-  /** [name, symbol] pairs for glob matching (fragments such as .cold/.part excluded). */
-  globNames: [string, ElfSymbol][];
-  /** Names offered as suggestions (bare linkage names and short demangled names). */
-  suggestions: string[];
+  entries: SymbolNames[];
+  /** Names offered as suggestions (bare C names and short demangled names, no fragments). */
+  suggestions: string[] | null;
 }
 
 const NO_DEMANGLER: Demangle = (s) => s;
 const indexes = new WeakMap<ElfFile, WeakMap<Demangle, NameIndex>>();
 
+/** The out-of-line locations (entries and split-off parts) of a spec; an UnknownHookError when there are none. */
 export function resolveHook(spec: HookSpec, modules: HookModule[], demangle?: Demangle): HookTarget[] {
-  if (modules.length === 0) throw new UnknownHookError(spec.text, 'the program (no modules are loaded)', []);
+  const plan = planHook(spec, modules.map((m) => ({ ...m, debug: null })), demangle);
+  if (plan.locations.length === 0) throw unknownHookError(spec, modules, demangle);
+  return plan.locations;
+}
+
+/**
+ * The locations gdb's `break F` plants for a spec, in the given modules (already narrowed to the
+ * spec's @module by the caller or not): every entry of every concrete instance of the functions
+ * the spec names, the `.part.N` bodies split off them, and (in modules with `debug`) the entries of
+ * their inlined copies; `.cold` fragments are listed in `skipped`. A plain name matches the last
+ * components of qualified names (`node_alloc` and `Lexer::next` match `calc::node_alloc` and
+ * `calc::Lexer::next`), like gdb's wild matching. An unqualified exact name takes the first module
+ * (in the order given) that has a location. Empty when nothing matched: see unknownHookError.
+ */
+export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Demangle): HookPlan {
+  const plan: HookPlan = { spec: spec.text, locations: [], skipped: [] };
   const glob = globToRegExp(spec.pattern);
-  let chosen: HookModule[];
-  if (spec.module !== null) {
-    chosen = modules.filter((m) => moduleMatches(spec.module!, m.path));
-    if (chosen.length === 0) {
-      const loaded = modules.map((m) => path.basename(m.path));
-      const near = suggestNames(spec.module, unique(loaded.flatMap((b) => [b, shortModuleName(b)])), 5);
-      const where = `module "${spec.module}", which is not loaded (loaded: ${loaded.join(', ')})`;
-      throw new UnknownHookError(spec.text, where, near.map((m) => `${spec.pattern}@${m}`));
-    }
-  } else {
-    chosen = modules;
-  }
-
-  // Demangling every symbol of a big C++ binary takes seconds: a plain name is looked up among
-  // linkage names first, and the demangled index is built only for source-level names or a miss.
-  const sourceLevel = /[:<>( ]/.test(spec.pattern);
-  if (!sourceLevel || !demangle) {
-    const plain = collect(spec, chosen, glob, null);
-    if (plain.length || !demangle) return plain.length ? plain : fail(spec, modules, chosen, glob, demangle);
-  }
-  const targets = collect(spec, chosen, glob, demangle);
-  return targets.length ? targets : fail(spec, modules, chosen, glob, demangle);
-}
-
-function collect(spec: HookSpec, chosen: HookModule[], glob: RegExp | null, demangle: Demangle | null | undefined): HookTarget[] {
-  const targets: HookTarget[] = [];
+  const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : modules;
   for (const mod of chosen) {
-    const found = demangle ? matchIn(indexFor(mod.elf, demangle, true), spec.pattern, glob) : plainMatches(mod.elf, spec.pattern, glob);
-    if (found.length === 0) continue;
+    const found = outOfLine(mod.elf, spec.pattern, glob, demangle);
     const seen = new Set<number>();
-    for (const sym of found.sort((a, b) => a.address - b.address)) {
-      if (seen.has(sym.address)) continue; // aliases share one breakpoint
-      seen.add(sym.address);
-      targets.push({ spec: spec.text, module: mod.path, symbol: sym.name, address: sym.address, isIfunc: sym.isIfunc });
+    const here: HookTarget[] = [];
+    for (const n of found.sort((a, b) => a.sym.address - b.sym.address)) {
+      if (n.kind === 'cold' && !namesItself(n, spec.pattern)) {
+        if (!plan.skipped.some((s) => s.module === mod.path && s.address === n.sym.address)) plan.skipped.push({ module: mod.path, symbol: n.sym.name, address: n.sym.address });
+        continue;
+      }
+      if (seen.has(n.sym.address)) continue; // aliases share one breakpoint
+      seen.add(n.sym.address);
+      here.push({ spec: spec.text, module: mod.path, symbol: n.sym.name, address: n.sym.address, isIfunc: n.sym.isIfunc, kind: n.kind });
     }
+    if (mod.debug && (mod.inline !== 'fallback' || here.length === 0)) {
+      for (const t of inlineHookTargets(spec, [{ path: mod.path, elf: mod.elf, debug: mod.debug }])) {
+        if (seen.has(t.address)) continue;
+        seen.add(t.address);
+        here.push({ spec: spec.text, module: mod.path, symbol: t.symbol, address: t.address, isIfunc: false, kind: 'inlined' });
+      }
+    }
+    plan.locations.push(...here.sort((a, b) => a.address - b.address));
     // An exact name without a module: the first module that has it (executable, then libraries).
-    if (spec.module === null && glob === null) break;
+    if (here.length > 0 && spec.module === null && glob === null) break;
   }
-  return targets;
+  return plan;
 }
 
-function fail(spec: HookSpec, modules: HookModule[], chosen: HookModule[], glob: RegExp | null, demangle: Demangle | undefined): never {
+/** The error for a spec that matched nothing: where it looked and the closest names (demangled). */
+export function unknownHookError(spec: HookSpec, modules: HookModule[], demangle?: Demangle): UnknownHookError {
+  if (modules.length === 0) return new UnknownHookError(spec.text, 'the program (no modules are loaded)', []);
+  const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : modules;
+  if (chosen.length === 0) {
+    const loaded = modules.map((m) => path.basename(m.path));
+    const near = suggestNames(spec.module!, unique(loaded.flatMap((b) => [b, shortModuleName(b)])), 5);
+    const where = `module "${spec.module}", which is not loaded (loaded: ${loaded.join(', ')})`;
+    return new UnknownHookError(spec.text, where, near.map((m) => `${spec.pattern}@${m}`));
+  }
+  const glob = globToRegExp(spec.pattern);
   const wanted = glob ? spec.pattern.replace(/[*?]|\[[^\]]*\]/g, '') : spec.pattern;
-  const candidates = chosen.flatMap((m) => indexFor(m.elf, demangle ?? NO_DEMANGLER, demangle !== undefined).suggestions);
+  const candidates = new Set<string>();
+  for (const m of chosen) for (const s of suggestionsOf(m.elf, demangle)) candidates.add(s);
+  // names from inlined-only functions too (static helpers with no symbol)
+  for (const m of chosen) if (m.debug) for (const i of m.debug.inlinedInstances()) candidates.add(i.qualifiedName);
   const where =
     spec.module !== null
       ? chosen.map((m) => m.path).join(', ')
       : modules.length > 1
         ? `${modules[0].path} or its libraries (${modules.slice(1).map((m) => path.basename(m.path)).join(', ')})`
         : modules[0].path;
-  const suggestions = suggestNames(wanted, candidates, 5).map((s) => (spec.module !== null ? `${s}@${spec.module}` : s));
-  throw new UnknownHookError(spec.text, where, suggestions);
+  const suggestions = nearNames(wanted, [...candidates]).map((s) => (spec.module !== null ? `${s}@${spec.module}` : s));
+  return new UnknownHookError(spec.text, where, suggestions);
 }
 
 /**
- * Linkage-name matching straight from the symbol table, without building a name index (which
- * costs most of a second on a binary the size of node): same names as the index's plain part.
+ * Close names for a typo: whole names first; for a qualified name (`calc::Lexer::idnet`) also names
+ * whose last components are close (`calc::Lexer::ident`); for a plain name, qualified names whose last
+ * component is close (`node_aloc` -> `calc::node_alloc`).
  */
-function plainMatches(elf: ElfFile, pattern: string, glob: RegExp | null): ElfSymbol[] {
-  const out = new Set<ElfSymbol>();
-  if (!glob) for (const sym of elf.symbols().byName(pattern)) if (sym.isFunction) out.add(sym);
-  for (const sym of elf.symbols().functions()) {
-    const at = sym.name.indexOf('@');
-    const bare = at > 0 ? sym.name.slice(0, at) : sym.name;
-    const clone = ENTRY_CLONE.exec(bare);
-    if (glob) {
-      if (FRAGMENT.test(bare)) continue;
-      if (glob.test(bare) || glob.test(sym.name) || (clone && glob.test(clone[1]))) out.add(sym);
-    } else if (clone && clone[1] === pattern) {
-      out.add(sym);
-    }
+function nearNames(wanted: string, candidates: string[]): string[] {
+  const direct = suggestNames(wanted, candidates, 5);
+  if (direct.length >= 5) return direct;
+  const parts = splitQualified(wanted);
+  const byTail = new Map<string, string[]>();
+  for (const c of candidates) {
+    const cp = splitQualified(c);
+    if (cp.length < parts.length) continue;
+    const tail = cp.slice(cp.length - parts.length).join('::');
+    const list = byTail.get(tail);
+    if (list) list.push(c);
+    else byTail.set(tail, [c]);
   }
-  return [...out];
+  const out = [...direct];
+  for (const tail of suggestNames(wanted, byTail.keys(), 5)) {
+    for (const c of byTail.get(tail)!) if (!out.includes(c) && out.length < 5) out.push(c);
+  }
+  return out;
 }
 
-function matchIn(index: NameIndex, pattern: string, glob: RegExp | null): ElfSymbol[] {
-  if (!glob) return [...(index.exact.get(pattern) ?? [])];
-  const out = new Set<ElfSymbol>();
-  for (const [name, sym] of index.globNames) if (glob.test(name)) out.add(sym);
-  return [...out];
+function namesItself(n: SymbolNames, pattern: string): boolean {
+  return pattern === n.bare || pattern === n.sym.name || (n.source !== null && n.source.some((s) => s === pattern && /\[clone /.test(s)));
+}
+
+/** Function symbols of one module that `pattern` names (cold fragments included, for `skipped`). */
+function outOfLine(elf: ElfFile, pattern: string, glob: RegExp | null, demangle: Demangle | undefined): SymbolNames[] {
+  if (glob) {
+    // Linkage names first; demangled names only for source-level globs or when linkage names match nothing.
+    const sourceLevel = /[:<>( ]/.test(pattern);
+    if (!sourceLevel || !demangle) {
+      const plain = indexFor(elf, NO_DEMANGLER, false).entries.filter((n) => glob.test(n.base) || glob.test(n.bare) || glob.test(n.sym.name));
+      const hooked = plain.filter((n) => n.kind !== 'cold');
+      if (hooked.length || !demangle) return withFragments(elf, hooked, demangle);
+    }
+    const all = indexFor(elf, demangle!, true).entries.filter((n) => n.kind !== 'cold' && (glob.test(n.base) || glob.test(n.bare) || (n.source?.some((s) => glob.test(s)) ?? false)));
+    return withFragments(elf, all, demangle);
+  }
+  const out: SymbolNames[] = [];
+  const take = (n: SymbolNames) => {
+    if (!out.includes(n)) out.push(n);
+  };
+  // C names (and linkage names given as such), with their clones and fragments
+  for (const sym of elf.symbols().byName(pattern)) if (sym.isFunction) take(namesOf(sym, null));
+  const plainIndex = indexFor(elf, NO_DEMANGLER, false);
+  for (const n of plainIndex.entries) if (n.base === pattern && n.bare !== pattern) take(n);
+  if (!demangle) return out;
+  // Source-level names of mangled symbols. The last identifier of the pattern appears as <length><identifier>
+  // in an Itanium or Rust mangled name: only those symbols are demangled (demangling all of node's costs seconds).
+  const last = lastIdentifier(pattern);
+  const candidates = last ? plainIndex.entries.filter((n) => /^_[ZR]/.test(n.base) && n.base.includes(last.length + last)) : indexFor(elf, demangle, true).entries;
+  for (const c of candidates) {
+    const n = last ? namesOf(c.sym, demangle) : c;
+    if (n.source && n.source.some((s) => wildMatch(s, pattern))) take(n);
+  }
+  return out;
+}
+
+/** The `.cold` fragments of the matched functions, so `skipped` can name them. */
+function withFragments(elf: ElfFile, found: SymbolNames[], demangle: Demangle | undefined): SymbolNames[] {
+  const out = [...found];
+  for (const n of found) for (const sym of elf.symbols().byName(n.bare + '.cold')) if (sym.isFunction) out.push(namesOf(sym, demangle ?? null));
+  return out;
+}
+
+function lastIdentifier(pattern: string): string | null {
+  if (/\boperator\b|[{}~]/.test(pattern)) return null; // operators, lambdas, destructors are not mangled as <length><name>
+  const parts = splitQualified(withoutTemplateArgs(demangledBaseName(pattern)));
+  const last = parts[parts.length - 1];
+  return /^[A-Za-z][A-Za-z0-9_]*$/.test(last) ? last : null;
+}
+
+function suggestionsOf(elf: ElfFile, demangle: Demangle | undefined): string[] {
+  const index = indexFor(elf, demangle ?? NO_DEMANGLER, demangle !== undefined);
+  if (!index.suggestions) {
+    const s = new Set<string>();
+    for (const n of index.entries) {
+      if (n.kind === 'cold') continue;
+      if (n.source && /^_[ZR]/.test(n.base)) s.add(withoutCloneMarks(n.source[1] ?? n.source[0]));
+      else s.add(n.base);
+    }
+    index.suggestions = [...s];
+  }
+  return index.suggestions;
+}
+
+function withoutCloneMarks(name: string): string {
+  return name.replace(/( \[clone [^\]]*\])+$/, '');
 }
 
 function indexFor(elf: ElfFile, demangle: Demangle, demangling: boolean): NameIndex {
   let perElf = indexes.get(elf);
   if (!perElf) indexes.set(elf, (perElf = new WeakMap()));
   let index = perElf.get(demangle);
-  if (!index) perElf.set(demangle, (index = buildIndex(elf, demangling ? demangle : null)));
+  if (!index) {
+    const d = demangling ? demangle : null;
+    index = { entries: elf.symbols().functions().map((sym) => namesOf(sym, d)), suggestions: null };
+    perElf.set(demangle, index);
+  }
   return index;
 }
 
-const FRAGMENT = /\.(cold|part\.\d+)(\.|$)/;
-const ENTRY_CLONE = /^(.+?)((\.(constprop|isra)\.\d+)+)$/;
+const CLONE_SUFFIXES = /((?:\.(?:constprop|isra|part|cold|lto_priv|localalias)(?:\.\d+)?)+)$/;
 
-function buildIndex(elf: ElfFile, demangle: Demangle | null): NameIndex {
-  const exact = new Map<string, ElfSymbol[]>();
-  const globNames: [string, ElfSymbol][] = [];
-  const suggestions = new Set<string>();
-  const add = (name: string, sym: ElfSymbol, forGlob: boolean) => {
-    const list = exact.get(name);
-    if (!list) exact.set(name, [sym]);
-    else if (!list.includes(sym)) list.push(sym);
-    if (forGlob) globNames.push([name, sym]);
-  };
-  for (const sym of elf.symbols().functions()) {
-    const names = new Set<string>([sym.name]);
-    const at = sym.name.indexOf('@');
-    const bare = at > 0 ? sym.name.slice(0, at) : sym.name;
-    names.add(bare);
-    if (sym.version) names.add(bare + sym.version);
-    // A .constprop/.isra clone is an entry point callers use instead of the original: it answers to the base name.
-    const clone = ENTRY_CLONE.exec(bare);
-    const base = clone ? clone[1] : bare;
-    if (clone) names.add(base);
-    const fragment = FRAGMENT.test(bare);
-    if (demangle) {
-      const d = demangle(base);
-      if (d && d !== base) {
-        names.add(d);
-        const short = demangledBaseName(d);
-        names.add(short);
-        // Every instance of a template answers to the name without template arguments.
-        names.add(withoutTemplateArgs(short));
-      }
+function namesOf(sym: ElfSymbol, demangle: Demangle | null): SymbolNames {
+  const at = sym.name.indexOf('@');
+  const bare = at > 0 ? sym.name.slice(0, at) : sym.name;
+  const m = CLONE_SUFFIXES.exec(bare);
+  const suffixes = m ? m[1] : '';
+  const base = m ? bare.slice(0, bare.length - suffixes.length) : bare;
+  const kind = /\.cold(\.|$)/.test(suffixes) ? 'cold' : /\.part(\.|$)/.test(suffixes) ? 'part' : 'entry';
+  let source: string[] | null = null;
+  if (demangle && /^_[ZR]/.test(base)) {
+    const d = demangle(base);
+    if (d && d !== base) {
+      const short = demangledBaseName(d);
+      // full demangled name (with parameters), the name as frames show it, and every template instance's common name
+      source = unique([d, short, withoutTemplateArgs(short)]);
     }
-    for (const n of names) add(n, sym, !fragment);
-    if (!fragment) suggestions.add(demangle && /^_[ZR]/.test(base) ? demangledBaseName(demangle(base)) : base);
   }
-  return { exact, globNames, suggestions: [...suggestions] };
+  return { sym, bare, base: base || bare, kind, source };
 }
 
 /**
@@ -219,18 +341,6 @@ export function demangledBaseName(demangled: string): string {
   return lastSpace >= 0 ? s.slice(lastSpace + 1) : s;
 }
 
-/** `ns::twice<int>` -> `ns::twice`, `Stack<int>::push` -> `Stack::push` (operators are left alone). */
-export function withoutTemplateArgs(name: string): string {
-  if (/\boperator\b/.test(name)) return name;
-  let out = '';
-  let depth = 0;
-  for (const c of name) {
-    if (c === '<') depth++;
-    else if (c === '>') depth = Math.max(0, depth - 1);
-    else if (depth === 0) out += c;
-  }
-  return out;
-}
 
 function topLevelOperator(s: string): number {
   const re = /(^|::|\s)operator(?=[^A-Za-z0-9_])/g;

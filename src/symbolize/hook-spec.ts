@@ -79,3 +79,45 @@ function classEnd(pattern: string, open: number): number {
   const close = pattern.indexOf(']', i);
   return close;
 }
+
+/** `ns::twice<int>` -> `ns::twice`, `Stack<int>::push` -> `Stack::push` (operators are left alone). */
+export function withoutTemplateArgs(name: string): string {
+  if (/\boperator\b/.test(name)) return name;
+  let out = '';
+  let depth = 0;
+  for (const c of name) {
+    if (c === '<') depth++;
+    else if (c === '>') depth = Math.max(0, depth - 1);
+    else if (depth === 0) out += c;
+  }
+  return out;
+}
+
+/** `a::b<c::d>::e` -> ['a', 'b<c::d>', 'e'] (splits only at top-level `::`). */
+export function splitQualified(name: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    if (c === '<' || c === '(') depth++;
+    else if ((c === '>' || c === ')') && depth > 0) depth--;
+    else if (c === ':' && name[i + 1] === ':' && depth === 0) {
+      parts.push(name.slice(start, i));
+      start = i + 2;
+      i++;
+    }
+  }
+  parts.push(name.slice(start));
+  return parts;
+}
+
+/** True when `pattern` equals `name` or is its trailing `::` components (gdb's wild matching). */
+export function wildMatch(name: string, pattern: string): boolean {
+  if (name === pattern) return true;
+  if (!name.endsWith('::' + pattern)) return false;
+  const parts = splitQualified(name);
+  const want = splitQualified(pattern);
+  return parts.length > want.length && parts.slice(parts.length - want.length).join('::') === pattern;
+}
+

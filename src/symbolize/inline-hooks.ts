@@ -4,7 +4,7 @@
  */
 import type { DebugInfo } from '../dwarf/debug-info';
 import type { ElfFile } from '../elf/elf-file';
-import { HookSpec, globToRegExp } from './hook-spec';
+import { HookSpec, globToRegExp, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { moduleDwarf } from './module-debug';
 
 export interface InlineHookModule {
@@ -29,14 +29,17 @@ export function debugInfoFor(elf: ElfFile): DebugInfo | null {
 
 /**
  * Entry pcs of the inlined copies of the functions `spec.pattern` names (exact name, qualified
- * name, linkage name, or a glob over the name and qualified name), one per address.
+ * name or its last components, linkage name, or a glob over the name and qualified name), one per address.
  * `spec.module` is not applied here: pass only the modules the spec chose.
  */
 export function inlineHookTargets(spec: HookSpec, modules: InlineHookModule[]): InlineHookTarget[] {
   const glob = globToRegExp(spec.pattern);
+  const p = spec.pattern;
+  // like out-of-line functions: qualified names by their last components, template instances by their common name
   const matches = glob
-    ? (name: string, qualified: string) => glob.test(qualified) || glob.test(name)
-    : (name: string, qualified: string, linkage: string | null) => qualified === spec.pattern || name === spec.pattern || linkage === spec.pattern;
+    ? (name: string, qualified: string) => glob.test(qualified) || glob.test(name) || glob.test(withoutTemplateArgs(qualified))
+    : (name: string, qualified: string, linkage: string | null) =>
+        name === p || linkage === p || wildMatch(qualified, p) || wildMatch(withoutTemplateArgs(qualified), p);
   const targets: InlineHookTarget[] = [];
   for (const mod of modules) {
     if (!mod.debug) continue;

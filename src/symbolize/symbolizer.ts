@@ -8,6 +8,7 @@ import type { Frame } from '../capture/types';
 import type { LineTable } from '../dwarf/line-table';
 import type { DebugInfo } from '../dwarf/debug-info';
 import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../dwarf/unwinder';
+import { tailCallChainSteps } from '../dwarf/debug-info-callsites';
 import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
 import { symbolSource } from '../elf/debuginfo';
@@ -27,6 +28,14 @@ const NO_DEBUG: ModuleDebug = { lines: null, info: null, symbols: null };
 /** A DWARF-qualified name as gdb prints it: members of an anonymous class (a lambda's closure) are not qualified. */
 function dwarfName(name: string): string {
   return name.replace(/^(?:.*::)?\{unnamed\}::/, '');
+}
+
+/** A function's entry by name, when the name has one sized definition (aliases at one address count as one). */
+function uniqueEntryByName(symbols: SymbolTable): (name: string) => number | null {
+  return (name) => {
+    const found = symbols.byName(name).filter((s) => s.size > 0);
+    return found.length > 0 && found.every((s) => s.address === found[0].address) ? found[0].address : null;
+  };
 }
 
 function hex(n: number): string {
@@ -53,13 +62,15 @@ export class Symbolizer {
    * Frames of one stack, innermost first; `flags` tells which pcs are exact (frame 0, after a signal).
    * `atBreakpoint`: frame 0 is a hooked function's entry, so (like gdb) an inlined call starting at
    * that very pc is not entered and the hooked function itself is frame 0.
+   * `hookedInline`: frame 0 is the entry of an inlined copy of these functions (qualified names), which
+   * stay frame 0 (DebugInfo.framesAt).
    */
-  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false): Frame[] {
+  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false, hookedInline?: readonly string[]): Frame[] {
     const out: Frame[] = [];
     let innerExact = true;
     for (let i = 0; i < pcs.length; i++) {
       if (i === 0 && atBreakpoint) {
-        for (const f of this.frames(pcs[0], true, modules, true)) out.push(f);
+        for (const f of this.frames(pcs[0], true, modules, true, hookedInline)) out.push(f);
         continue;
       }
       // frame 0, frames interrupted by a signal, and the signal trampoline itself hold exact pcs, not return addresses
@@ -79,7 +90,9 @@ export class Symbolizer {
    */
   private tailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, modules: ModuleMap): Frame[] {
     const mod = modules.find(returnPc);
-    if (!mod?.elf || modules.find(innerPc) !== mod) return [];
+    if (!mod?.elf) return [];
+    const innerMod = modules.find(innerPc);
+    if (innerMod !== mod) return innerMod?.elf ? this.crossModuleTailCallFrames(innerPc, innerExact, returnPc, mod, innerMod, modules) : [];
     const dbg = this.debugFor(mod);
     if (!dbg.info) return [];
     const inner = (innerExact ? innerPc : innerPc - 1) - mod.bias;
@@ -89,11 +102,7 @@ export class Symbolizer {
     let frames = this.tailCallCache.get(key);
     if (!frames) {
       frames = [];
-      const symbols = dbg.symbols ?? mod.elf.symbols();
-      const byName = (name: string): number | null => {
-        const found = symbols.byName(name).filter((s) => s.size > 0);
-        return found.length > 0 && found.every((s) => s.address === found[0].address) ? found[0].address : null;
-      };
+      const byName = uniqueEntryByName(dbg.symbols ?? mod.elf.symbols());
       for (const step of dbg.info.tailCallChain(returnPc - mod.bias, inner, byName)) {
         for (const f of this.frames(step.returnPc + mod.bias, false, modules)) frames.push({ ...f, tailCall: true });
       }
@@ -102,17 +111,62 @@ export class Symbolizer {
     return frames;
   }
 
+  /**
+   * Tail-call frames where the caller and the stopped function are in different modules, over one
+   * graph of both modules' tail calls: a call site whose callee the caller's module does not define
+   * (a PLT call) continues by name in the inner module, whose own DWARF (for libc, its separate
+   * debug file) has the rest of the chain: `main > qsort > __qsort_r` where qsort ended in
+   * `jmp __qsort_r`, or `main > sort_items > qsort > __qsort_r` where sort_items ended in `jmp qsort@plt`.
+   */
+  private crossModuleTailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, mod: LoadedModule, innerMod: LoadedModule, modules: ModuleMap): Frame[] {
+    const key = `${mod.path}@${mod.bias}:${returnPc}>${innerMod.path}@${innerMod.bias}:${innerPc}:${innerExact ? 1 : 0}`;
+    const cached = this.tailCallCache.get(key);
+    if (cached) return cached;
+    const frames: Frame[] = [];
+    this.tailCallCache.set(key, frames);
+    const callerDbg = this.debugFor(mod);
+    const innerDbg = this.debugFor(innerMod);
+    const callerInfo = callerDbg.info;
+    const innerInfo = innerDbg.info;
+    if (!callerInfo || !innerInfo) return frames;
+    const callee = callerInfo.callSiteCallee(returnPc - mod.bias);
+    const innerFn = innerInfo.functionContaining((innerExact ? innerPc : innerPc - 1) - innerMod.bias);
+    if (!callee || !innerFn) return frames;
+    // inner-module entries are shifted past every link-time address so both modules share one graph
+    const IN_INNER = 2 ** 50;
+    const callerByName = uniqueEntryByName(callerDbg.symbols ?? mod.elf!.symbols());
+    const innerByName = uniqueEntryByName(innerDbg.symbols ?? innerMod.elf!.symbols());
+    const inInner = (name: string | null): number | null => {
+      const e = name ? innerByName(name) : null;
+      return e === null ? null : e + IN_INNER;
+    };
+    const from = callee.entry ?? inInner(callee.name);
+    const to = innerFn.entry + IN_INNER;
+    if (from === null || from === to) return frames;
+    const graph = {
+      tailCallTargets: (node: number) =>
+        node >= IN_INNER
+          ? innerInfo.tailCallSites(node - IN_INNER, innerByName).map((t) => ({ target: t.target === null ? null : t.target + IN_INNER, returnPc: t.returnPc + IN_INNER }))
+          : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), returnPc: t.returnPc })),
+    };
+    for (const step of tailCallChainSteps(graph, from, to)) {
+      const pc = step.returnPc >= IN_INNER ? step.returnPc - IN_INNER + innerMod.bias : step.returnPc + mod.bias;
+      for (const f of this.frames(pc, false, modules)) frames.push({ ...f, tailCall: true });
+    }
+    return frames;
+  }
+
   /** Frames for one pc: inline frames first, then the physical frame. */
-  frames(pc: number, exact: boolean, modules: ModuleMap, atBreakpoint = false): Frame[] {
+  frames(pc: number, exact: boolean, modules: ModuleMap, atBreakpoint = false, hookedInline?: readonly string[]): Frame[] {
     const mod = modules.find(pc);
     if (mod?.elf && !this.debugFor(mod).lines && !this.warned.has(mod.path)) {
       this.warned.add(mod.path);
       this.warnings.push(`No debug information for ${mod.path}: its frames show function names without file:line. To fix, ${debugInfoAdvice(mod.path)}.`);
     }
-    const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}${atBreakpoint ? 'b' : ''}`;
+    const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}${atBreakpoint ? 'b' : ''}${hookedInline?.length ? hookedInline.join('\0') : ''}`;
     let frames = this.cache.get(key);
     if (!frames) {
-      frames = this.compute(pc, exact, mod, atBreakpoint);
+      frames = this.compute(pc, exact, mod, atBreakpoint, hookedInline);
       this.cache.set(key, frames);
     }
     return frames;
@@ -126,7 +180,7 @@ export class Symbolizer {
     return w;
   }
 
-  private compute(pc: number, exact: boolean, mod: LoadedModule | null, atBreakpoint: boolean): Frame[] {
+  private compute(pc: number, exact: boolean, mod: LoadedModule | null, atBreakpoint: boolean, hookedInline?: readonly string[]): Frame[] {
     const base: Frame = {
       pc: hex(pc),
       module: mod ? mod.path : null,
@@ -152,7 +206,7 @@ export class Symbolizer {
       base.symbolSize = sym.size;
     }
     if (!dbg.info && !dbg.lines) return [base];
-    const source = dbg.info ? dbg.info.framesAt(lookupAt, atBreakpoint) : [];
+    const source = dbg.info ? dbg.info.framesAt(lookupAt, atBreakpoint, hookedInline) : [];
     if (source.length === 0) {
       const loc = dbg.lines?.lookup(lookupAt);
       if (loc) {

@@ -29,7 +29,38 @@ describe('ustack record', () => {
     expect(lines[1]).toMatch(/^hit 0: leaf \(pid \d+, tid \d+\)$/);
     expect(lines[2]).toMatch(new RegExp(`^ 0x[0-9a-f]+ : leaf\\+0x0/0x[0-9a-f]+ \\[${chain.replace(/[.]/g, '\\.')}\\] at .*chain\\.c:${lineOf('chain.c', 'long leaf(')}$`));
     expect(lines[3]).toMatch(new RegExp(`^ 0x[0-9a-f]+ : mid\\+0x[0-9a-f]+/0x[0-9a-f]+ \\[.*\\] at .*chain\\.c:${lineOf('chain.c', 'long mid(')}$`));
-    expect(r.stdout).toMatch(/-- 2 hit\(s\), 2 recorded, exit code 0/);
+    // the summary goes to stderr, never between the program's output and the stacks
+    expect(r.stdout).not.toMatch(/hit\(s\)/);
+    expect(r.stderr).toMatch(/^-- 2 hit\(s\), 2 recorded, exit code 0/);
+  });
+
+  test('stacks go to --output or stdout; summary and warnings to stderr', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-cli-')), 'stacks.txt');
+    const r = ustack(['record', '--hook', 'read@libc.so.6', '--max-hits', '1', '--output', out, '--', '/bin/cat'], 'hi\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('hi\n'); // the program's output only
+    const stacks = fs.readFileSync(out, 'utf8');
+    expect(stacks).toMatch(/^hit 0: /);
+    expect(stacks).not.toMatch(/warning:|hit\(s\)/);
+    expect(r.stderr).toMatch(/-- 2 hit\(s\), 1 recorded, exit code 0, .*1 dropped past maxHits/);
+    expect(r.stderr).toMatch(/warning: No debug information for \/usr\/bin\/cat/);
+  });
+
+  test('with a glob, the header names the function that was hit', () => {
+    const r = ustack(['record', '--hook', 'l?af', '--', chain, '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[1]).toMatch(/^hit 0: leaf \(hook l\?af\) \(pid \d+, tid \d+\)$/);
+  });
+
+  test('record --help states the default of every option', () => {
+    const help = ustack(['record', '--help']).stdout;
+    // one block per option: its line and the indented lines under it
+    const blocks = help.split(/\n(?=  --)/).slice(1);
+    const flags = blocks.map((b) => b.trim().split(/\s/)[0]);
+    expect(flags).toEqual(['--hook', '--format', '--output', '--max-frames', '--max-hits', '--timeout', '--no-follow', '--backend']);
+    for (const b of blocks) expect([b.trim().split(/\s/)[0], /Default: /.test(b)]).toEqual([b.trim().split(/\s/)[0], true]);
+    expect(help).toMatch(/--max-hits N[\s\S]*Default: 10000/);
+    expect(help).toMatch(/--max-frames N[\s\S]*Default: 64/);
   });
 
   test('json output is the Capture model, and --output writes it to a file', () => {
@@ -51,7 +82,8 @@ describe('ustack record', () => {
     const r = ustack(['record', '--hook', 'read@libc.so.6', '--max-hits', '1', '--', cat], 'hello\n');
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith('hello\n')).toBe(true);
-    expect(r.stdout).toMatch(/hit 0: read@libc\.so\.6/);
+    // the header names the function hit (libc's DWARF name for read) and the hook
+    expect(r.stdout).toMatch(/hit 0: \S+read \(hook read@libc\.so\.6\)/);
   });
 
   test('the exit code is the program\'s, 128+signal when it was killed', () => {

@@ -1,4 +1,5 @@
 /** LineTable against addr2line on real binaries: C at -O0/-O2, DWARF 4 and 5, compressed sections, C++ and Rust. */
+import { execFileSync } from 'node:child_process';
 import { ElfFile } from '../../src/elf/elf-file';
 import { LineTable } from '../../src/dwarf/line-table';
 import { buildFixture } from '../helpers/fixtures';
@@ -46,6 +47,40 @@ describe.each(variants)('LineTable on %s', (_label, source, flags) => {
     expect(mismatches.slice(0, 20)).toEqual([]);
     expect(differ.length).toBeLessThan(addresses.length / 10);
     expect(located).toBeGreaterThan(addresses.length * 0.3);
+  });
+});
+
+/** Addresses that have two or more line-table rows (objdump's decoded line table). */
+function multiRowAddresses(binary: string): number[] {
+  const dump = execFileSync('objdump', ['--dwarf=decodedline', binary], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const count = new Map<number, number>();
+  for (const l of dump.split('\n')) {
+    const m = /^\S+\s+\d+\s+0x([0-9a-f]+)/.exec(l);
+    if (m) count.set(parseInt(m[1], 16), (count.get(parseInt(m[1], 16)) ?? 0) + 1);
+  }
+  return [...count].filter(([, c]) => c > 1).map(([a]) => a);
+}
+
+describe.each([
+  ['split_body.c', ['-O2', '-g', '-no-pie']],
+  ['resolver_calc.cc', ['-O2', '-g', '-no-pie']],
+  ['src_cpp.cc', ['-O2', '-g', '-no-pie']],
+])('addresses with several line rows (%s %j)', (source, flags) => {
+  const bin = buildFixture(source, { flags, variant: 'O2-nopie' });
+
+  // gdb shows the last row at an address, or, when that one is not is_stmt, the last is_stmt row
+  // before it at the same address; rows that are not is_stmt alone do not fall back to an earlier one
+  test('the line frames show is gdb\'s (info line *ADDR), at every such address', () => {
+    const addresses = multiRowAddresses(bin).slice(0, 300);
+    expect(addresses.length).toBeGreaterThan(10);
+    const table = LineTable.fromSections(ElfFile.open(bin))!;
+    const gdb = gdbInfoLines(bin, addresses).map((g) => (g ? g.replace(/^.*\//, '') : null));
+    const ours = addresses.map((a) => {
+      const loc = table.lookupStatement(a);
+      return loc ? `${loc.file.replace(/^.*\//, '')}:${loc.line}` : null;
+    });
+    const differ = addresses.map((a, i) => [a.toString(16), ours[i], gdb[i]]).filter(([, o, g]) => o !== g);
+    expect(differ).toEqual([]);
   });
 });
 

@@ -119,3 +119,62 @@ export function namesUpToMain(frames: { func: string }[]): string[] {
   }
   return names;
 }
+
+export interface GdbPyFrame {
+  /** gdb's frame.name(): demangled with parameters for C++ (as `bt` prints it without arguments), or '??'. */
+  func: string;
+  file: string | null;
+  line: number | null;
+  /** frame.type() == gdb.INLINE_FRAME: exact, unlike the address-less heuristic of parseBacktrace. */
+  inlined: boolean;
+}
+
+/**
+ * Every stop at `breakpoints` as gdb's Python API walks it (newest_frame() then older() up to
+ * main): name, exact inline flag and the frame's file:line (find_sal, the lines `bt` prints).
+ */
+export function gdbPythonStacks(argv: string[], breakpoints: string[], options: { maxStops?: number; cwd?: string } = {}): GdbPyFrame[][] {
+  const max = options.maxStops ?? 1000;
+  const cmds = [
+    'set pagination off',
+    'set confirm off',
+    'set breakpoint pending on',
+    'set width 0',
+    'python',
+    'def ustack_walk():',
+    '    f = gdb.newest_frame()',
+    '    print("@@STOP")',
+    '    while f is not None:',
+    '        sal = f.find_sal()',
+    '        name = f.name() or "??"',
+    '        path = sal.symtab.filename if sal.symtab else ""',
+    '        print("@@F\\t%s\\t%d\\t%s\\t%d" % (name, 1 if f.type() == gdb.INLINE_FRAME else 0, path, sal.line))',
+    '        if name == "main":',
+    '            break',
+    '        f = f.older()',
+    '    print("@@END")',
+    'end',
+    ...breakpoints.map((b) => `break ${b}`),
+    `commands 1-${breakpoints.length}`,
+    'silent',
+    'python ustack_walk()',
+    'continue',
+    'end',
+    'run',
+  ];
+  const out = runGdbScript(argv, cmds, { cwd: options.cwd });
+  const stops: GdbPyFrame[][] = [];
+  for (const m of out.matchAll(/@@STOP\n([\s\S]*?)@@END/g)) {
+    if (stops.length >= max) break;
+    stops.push(
+      m[1]
+        .split('\n')
+        .filter((l) => l.startsWith('@@F\t'))
+        .map((l) => {
+          const [, func, inl, file, line] = l.split('\t');
+          return { func, inlined: inl === '1', file: file || null, line: Number(line) || null };
+        }),
+    );
+  }
+  return stops;
+}

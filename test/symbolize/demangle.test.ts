@@ -38,6 +38,15 @@ test("C++ symbols of the fixture's own code demangle exactly as c++filt prints t
   expect(shown.some((s) => s.includes('main::{lambda(int, int)#1}'))).toBe(true);
 });
 
+test('a template with an empty parameter pack prints no empty parameter (make_node<>(char)), as c++filt', () => {
+  const bin = buildFixture('resolver_calc.cc', { flags: ['-O2', '-g'], variant: 'O2' });
+  const names = mangledSymbols(bin, /^_ZN4calc/);
+  expect(names.some((n) => n.startsWith('_ZN4calc9make_nodeIJEE'))).toBe(true);
+  // c++filt prints template functions with their return type; gdb and demangle() do not
+  const oracle = cxxfilt(names).map((d) => d.replace(/^calc::Node\* /, ''));
+  expect(names.map(demangle)).toEqual(oracle);
+});
+
 test('Rust legacy symbols demangle as c++filt prints them, without the hash', () => {
   const bin = buildFixture('src_rust.rs', { flags: ['-g', '-C', 'opt-level=0'] });
   const names = mangledSymbols(bin, /^_ZN/);

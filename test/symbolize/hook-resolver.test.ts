@@ -100,14 +100,14 @@ describe('resolveHook on C programs', () => {
     const nm = nmDefined(exe);
     for (const name of ['main', 'make_items', 'by_value']) {
       expect(resolveHook(parseHookSpec(name), modules)).toEqual([
-        { spec: name, module: exe, symbol: name, address: nm.find((s) => s.name === name)!.address, isIfunc: false },
+        { spec: name, module: exe, symbol: name, address: nm.find((s) => s.name === name)!.address, isIfunc: false, kind: 'entry' },
       ]);
     }
   });
 
   test('malloc resolves in libc with or without @module, by basename, unversioned name, short name and path', () => {
     const oracle = readelfSymbols(LIBC, true).find((s) => s.name === 'malloc@@GLIBC_2.2.5')!;
-    const want = { module: LIBC, symbol: 'malloc', address: oracle.value, isIfunc: false };
+    const want = { module: LIBC, symbol: 'malloc', address: oracle.value, isIfunc: false, kind: 'entry' };
     for (const spec of ['malloc', 'malloc@libc.so.6', 'malloc@libc.so', 'malloc@libc', `malloc@${LIBC}`, 'malloc@/usr/lib/x86_64-linux-gnu/libc.so.6']) {
       expect(resolveHook(parseHookSpec(spec), modules)).toEqual([{ spec, ...want }]);
     }
@@ -180,7 +180,7 @@ describe('resolveHook on C programs', () => {
     const sumPair = clone(/^sum_pair\.isra\.\d+$/);
     const cold = clone(/^validate\.cold$/);
     expect([apply, sumPair, cold].every(Boolean)).toBe(true);
-    expect(resolveHook(parseHookSpec('apply'), mods)).toEqual([{ spec: 'apply', module: o2, symbol: apply.name, address: apply.address, isIfunc: false }]);
+    expect(resolveHook(parseHookSpec('apply'), mods)).toEqual([{ spec: 'apply', module: o2, symbol: apply.name, address: apply.address, isIfunc: false, kind: 'entry' }]);
     expect(resolveHook(parseHookSpec('sum_pair'), mods).map((t) => t.address)).toEqual([sumPair.address]);
     const validate = nm.find((s) => s.name === 'validate')!;
     expect(resolveHook(parseHookSpec('validate'), mods).map((t) => t.address)).toEqual([validate.address]);

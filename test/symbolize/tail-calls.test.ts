@@ -13,6 +13,7 @@ import { DebugInfo } from '../../src/dwarf/debug-info';
 import { ElfFile } from '../../src/elf/elf-file';
 import { buildFixture, FIXTURES } from '../helpers/fixtures';
 import { gdbStops, type GdbStopFrame } from '../dwarf/source-oracles';
+import { gdbPythonStacks } from '../helpers/gdb';
 
 afterAll(() => shutdownTracer());
 
@@ -130,5 +131,34 @@ describe.each([
     expect(info.tailCallChain(viaHub, fnStart('leaf_hub'))).toEqual([{ function: fnStart('hub'), returnPc: after('hub', /jmp\s+[0-9a-f]+ <leaf_hub>/) }]);
     // a caller that called the stopped function directly gets nothing
     expect(info.tailCallChain(ret, fnStart('middle_one'))).toEqual([]);
+  });
+});
+
+describe('a tail call inside a shared library (glibc qsort -> __qsort_r, libc6-dbg)', () => {
+  const bin = buildFixture('qsort_tail.c', { flags: ['-O2', '-g'] });
+
+  // The call site is in the executable's DWARF (a PLT call of qsort); qsort's `jmp __qsort_r` is
+  // described in libc's separate debug file: the chain crosses modules, as gdb follows it.
+  test.each([
+    ['main > qsort > __qsort_r', []],
+    ['main > sort_items > qsort > __qsort_r (sort_items ends in jmp qsort@plt)', ['wrap']],
+  ])('%s: the tail-call frames are rebuilt, with gdb\'s names and lines', async (_label, extra) => {
+    const argv = [bin, '5', ...extra];
+    const { capture } = await recordWithPtrace(argv, { hooks: ['by_value'], maxHits: 3 });
+    const stops = gdbPythonStacks(argv, ['by_value'], { maxStops: 3 });
+    expect(stops).toHaveLength(3);
+    const row = (name: string, inlined: boolean, file: string | null, line: number | null) => `${name}${inlined ? ' [inlined]' : ''} ${file ? path.basename(file) : '?'}:${line}`;
+    const ours = capture.hits.slice(0, 3).map((h) => {
+      const rows: string[] = [];
+      for (const f of h.frames) {
+        rows.push(row(f.symbol ?? '??', f.inlined, f.file, f.line));
+        if (f.symbol === 'main') break;
+      }
+      return rows;
+    });
+    expect(ours).toEqual(stops.map((s) => s.map((f) => row(f.func, f.inlined, f.file, f.line))));
+    const qsortFrame = capture.hits[0].frames.find((f) => /qsort$/.test(f.symbol ?? '') && !/_r$/.test(f.symbol ?? ''));
+    expect(qsortFrame).toMatchObject({ tailCall: true, module: expect.stringMatching(/libc\.so\.6$/) });
+    if (extra.length) expect(capture.hits[0].frames.find((f) => f.symbol === 'sort_items')).toMatchObject({ tailCall: true, module: bin });
   });
 });

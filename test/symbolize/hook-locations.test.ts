@@ -1,0 +1,190 @@
+/**
+ * Where a hook goes, against gdb's `break F` on real -O2 binaries: its location count and addresses
+ * (`info breakpoints`), its hit count, and the stack at every stop (`bt`: names, inline frames,
+ * file:line). The cases GCC produces at -O2: a body split off by partial inlining (F.part.0, entered
+ * from inlined heads), a `.cold` fragment (never entered by a call), `.constprop`/`.isra` clones,
+ * C++ names found by their last components, and an inlined function whose first instruction is
+ * another inlined call. Built -no-pie so gdb's addresses are the link-time ones without a run.
+ */
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ElfFile } from '../../src/elf/elf-file';
+import { UnknownHookError } from '../../src/errors';
+import { hookModule, planHook, unknownHookError } from '../../src/symbolize/hook-resolver';
+import { parseHookSpec } from '../../src/symbolize/hook-spec';
+import { demangle } from '../../src/symbolize/demangle';
+import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
+import type { Frame } from '../../src/capture/types';
+import { buildFixture } from '../helpers/fixtures';
+import { gdbPythonStacks, runGdbScript, type GdbPyFrame } from '../helpers/gdb';
+
+jest.setTimeout(180000);
+afterAll(() => shutdownTracer());
+
+/** The addresses of every location of gdb's `break <name>`, sorted. */
+function gdbLocations(binary: string, name: string): number[] {
+  const out = runGdbScript([binary], ['set breakpoint pending off', `break ${name}`, 'info breakpoints']);
+  const table = out.slice(out.indexOf('Num '));
+  return [...new Set([...table.matchAll(/\b0x([0-9a-f]+) in /g)].map((m) => parseInt(m[1], 16)))].sort((a, b) => a - b);
+}
+
+function plan(binary: string, spec: string) {
+  const elf = ElfFile.open(binary);
+  return planHook(parseHookSpec(spec), [hookModule(binary, elf, true)], demangle);
+}
+
+function nmNames(binary: string): { name: string; address: number }[] {
+  return execFileSync('nm', ['--defined-only', binary], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => /^([0-9a-f]+) [Tt] (\S+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ name: m[2], address: parseInt(m[1], 16) }));
+}
+
+/** One frame as a comparable row: name without parameters, inline flag, file basename:line. */
+function row(name: string, inlined: boolean, file: string | null, line: number | null): string {
+  return `${name.replace(/\(.*$/, '')}${inlined ? ' [inlined]' : ''} ${file ? path.basename(file) : '?'}:${line ?? '?'}`;
+}
+
+function ours(frames: Frame[]): string[] {
+  const out: string[] = [];
+  for (const f of frames) {
+    out.push(row(f.symbol ?? '??', f.inlined, f.file, f.line));
+    if (f.symbol === 'main') break;
+  }
+  return out;
+}
+
+function theirs(frames: GdbPyFrame[]): string[] {
+  return frames.map((f) => row(f.func, f.inlined, f.file, f.line));
+}
+
+/** Records `hook` and compares hit count and every stack with gdb's `break gdbName`. */
+async function sameAsGdb(argv: string[], hook: string, gdbName = hook) {
+  const { capture } = await recordWithPtrace(argv, { hooks: [hook], maxHits: 100000 });
+  const gdb = gdbPythonStacks(argv, [gdbName]);
+  expect(gdb.length).toBeGreaterThan(0);
+  expect(capture.hits.length).toBe(gdb.length);
+  expect(capture.hits.map((h) => ours(h.frames))).toEqual(gdb.map(theirs));
+  return capture;
+}
+
+describe('a body split off by partial inlining (split_body.c -O2)', () => {
+  const bin = buildFixture('split_body.c', { flags: ['-O2', '-g', '-no-pie'], variant: 'O2-nopie' });
+
+  test('gcc made grow.part.0 and no out-of-line grow', () => {
+    const names = nmNames(bin).map((s) => s.name);
+    expect(names).toContain('grow.part.0');
+    expect(names).not.toContain('grow');
+  });
+
+  test('the hook plants at the .part.0 body and at each inlined head: gdb break grow\'s locations', () => {
+    const p = plan(bin, 'grow');
+    expect(p.locations.map((l) => l.address)).toEqual(gdbLocations(bin, 'grow'));
+    const part = nmNames(bin).find((s) => s.name === 'grow.part.0')!;
+    expect(p.locations.filter((l) => l.kind === 'part').map((l) => [l.symbol, l.address])).toEqual([['grow.part.0', part.address]]);
+    expect(p.locations.filter((l) => l.kind === 'inlined').length).toBeGreaterThanOrEqual(2);
+    expect(p.skipped).toEqual([]);
+  });
+
+  test('hit count and every stack (names, inline frames, file:line) equal gdb\'s', async () => {
+    const capture = await sameAsGdb([bin, '20'], 'grow');
+    // a call that grows stops at its inlined head, then in the part body called from there
+    const partHits = capture.hits.filter((h) => !h.frames[0].inlined);
+    expect(partHits.length).toBeGreaterThan(0);
+    expect(partHits[0].frames[1]).toMatchObject({ symbol: 'grow', inlined: true });
+    expect(capture.hooks[0].resolved.filter((r) => r.kind === 'part').map((r) => r.symbol)).toEqual(['grow.part.0']);
+  });
+});
+
+describe('.cold fragments and clones (elf_clones.c -O2)', () => {
+  const bin = buildFixture('elf_clones.c', { flags: ['-O2', '-g', '-no-pie'], variant: 'O2-nopie' });
+
+  test('validate: one entry, as gdb; validate.cold is skipped, not a location', () => {
+    const cold = nmNames(bin).find((s) => s.name === 'validate.cold')!;
+    expect(cold).toBeDefined();
+    const p = plan(bin, 'validate');
+    expect(p.locations.map((l) => l.address)).toEqual(gdbLocations(bin, 'validate'));
+    expect(p.locations.map((l) => l.kind)).toEqual(['entry']);
+    expect(p.skipped).toEqual([{ module: bin, symbol: 'validate.cold', address: cold.address }]);
+    // a glob does the same; naming the fragment itself still hooks it
+    expect(plan(bin, 'valid*').locations.map((l) => l.address)).toEqual(p.locations.map((l) => l.address));
+    expect(plan(bin, 'validate.cold').locations.map((l) => [l.address, l.kind])).toEqual([[cold.address, 'cold']]);
+  });
+
+  test('.constprop and .isra clones stay hooked, at gdb\'s locations', () => {
+    for (const name of ['apply', 'sum_pair']) {
+      const p = plan(bin, name);
+      expect(p.locations.map((l) => l.address)).toEqual(gdbLocations(bin, name));
+      expect(p.locations.every((l) => l.kind === 'entry' && /\.(constprop|isra)\.\d+$/.test(l.symbol))).toBe(true);
+    }
+  });
+
+  test('hit counts and stacks of validate and apply equal gdb\'s', async () => {
+    await sameAsGdb([bin], 'validate');
+    await sameAsGdb([bin], 'apply');
+  });
+});
+
+describe('C++ names (resolver_calc.cc -O2)', () => {
+  const bin = buildFixture('resolver_calc.cc', { flags: ['-O2', '-g', '-no-pie'], variant: 'O2-nopie' });
+
+  test('calc::node_alloc has a .cold fragment; the hook has gdb\'s one location and skips it', () => {
+    const cold = nmNames(bin).find((s) => s.name === '_ZN4calc10node_allocEv.cold');
+    expect(cold).toBeDefined();
+    for (const spec of ['calc::node_alloc', 'node_alloc']) {
+      const p = plan(bin, spec);
+      expect(p.locations.map((l) => l.address)).toEqual(gdbLocations(bin, spec));
+      expect(p.locations).toHaveLength(1);
+      expect(p.skipped.map((s) => s.address)).toEqual([cold!.address]);
+    }
+  });
+
+  test.each(['node_alloc', 'next', 'Lexer::ident', 'make_node', 'calc::make_node', 'expr'])('plain name %s matches the last components of qualified names, at gdb\'s locations', (spec) => {
+    const p = plan(bin, spec);
+    expect(p.locations.length).toBeGreaterThan(0);
+    expect(p.locations.map((l) => l.address)).toEqual(gdbLocations(bin, spec));
+  });
+
+  test('a throwing call is one hit, as in gdb (the .cold path is not a second entry)', async () => {
+    const capture = await sameAsGdb([bin, '1 + 2', '0'], 'node_alloc');
+    expect(capture.hits).toHaveLength(1);
+    expect(capture.exit.code).toBe(1);
+    const all = await sameAsGdb([bin, '1 + 2 + 30 - 4'], 'calc::node_alloc');
+    expect(all.hits).toHaveLength(7);
+  });
+
+  test.each([
+    ['calc::node_aloc', 'calc::node_alloc'],
+    ['calc::Lexer::idnet', 'calc::Lexer::ident'],
+    ['calc::Parser::exp', 'calc::Parser::expr'],
+    ['node_aloc', 'calc::node_alloc'],
+    ['Parser::trem', 'calc::Parser::term'],
+  ])('a typo %s suggests the demangled qualified name %s', (typo, near) => {
+    const elf = ElfFile.open(bin);
+    const mods = [hookModule(bin, elf, true)];
+    expect(planHook(parseHookSpec(typo), mods, demangle).locations).toEqual([]);
+    const err = unknownHookError(parseHookSpec(typo), mods, demangle);
+    expect(err).toBeInstanceOf(UnknownHookError);
+    expect(err.suggestions[0]).toBe(near);
+    for (const s of err.suggestions) expect(s).not.toMatch(/^_Z/);
+  });
+});
+
+describe('an inlined function that starts with another inlined call (inline_entry.c -O2)', () => {
+  const bin = buildFixture('inline_entry.c', { flags: ['-O2', '-g', '-no-pie'], variant: 'O2-nopie' });
+
+  test('prepare begins at the very address where call_native begins (the case under test)', () => {
+    expect(gdbLocations(bin, 'call_native')).toEqual(gdbLocations(bin, 'prepare'));
+  });
+
+  test('a hook on call_native has call_native as frame 0, with gdb\'s frames and lines', async () => {
+    const capture = await sameAsGdb([bin], 'call_native');
+    expect(capture.hits[0].frames[0]).toMatchObject({ symbol: 'call_native', inlined: true });
+  });
+
+  test('a hook on prepare has prepare as frame 0, inside call_native', async () => {
+    const capture = await sameAsGdb([bin], 'prepare');
+    expect(capture.hits[0].frames.slice(0, 2).map((f) => f.symbol)).toEqual(['prepare', 'call_native']);
+  });
+});
