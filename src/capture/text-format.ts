@@ -4,6 +4,7 @@
  * per hit, and file:line and inline frames where DWARF has them.
  */
 import type { Capture, Frame, Hit } from './types';
+import { formatCallLine, formatReturnLine } from './value-format';
 
 function symbolPart(f: Frame): string {
   if (!f.symbol) return '??';
@@ -32,6 +33,9 @@ export function formatCapture(c: Capture): string {
   const out: string[] = [];
   for (const h of c.hits) {
     out.push(hitHeader(h));
+    // parameters and return (--args / --returns), as gdb's frame line and `finish` print them
+    if (h.args) out.push(' ' + formatCallLine(h.frames[0]?.symbol ?? h.hook, h.args));
+    if (h.return !== undefined) out.push(' ' + formatReturnLine(h));
     out.push(formatStack(h.frames));
   }
   if (c.crash) {

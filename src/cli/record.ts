@@ -15,11 +15,13 @@ import { intFlag, parseArgs } from './args';
 
 export const usage = `Usage: ustack record [--hook SPEC ...] [--format text|json] [--output FILE]
                      [--max-frames N] [--max-hits N] [--timeout SECONDS] [--no-follow]
-                     [--backend ptrace|stap|auto] -- CMD [ARGS...]
+                     [--args] [--returns] [--backend ptrace|stap|auto] -- CMD [ARGS...]
 
 Runs CMD with hooks on the given functions and prints the stack of every hit.
 SPEC: func, func@libc.so.6, a glob such as 'parse_*', or a C++/Rust name such as ns::Klass::method.
-With no --hook, ustack only records the stack of a crash (a crash catcher).`;
+With no --hook, ustack only records the stack of a crash (a crash catcher).
+--args records each hooked function's parameters at entry; --returns also stops at each call's
+return and records the return value and the call's duration (both: ptrace backend).`;
 
 export async function main(args: string[]): Promise<number> {
   const parsed = parseArgs(
@@ -32,6 +34,8 @@ export async function main(args: string[]): Promise<number> {
       'max-hits': { value: true },
       timeout: { value: true },
       'no-follow': {},
+      args: {},
+      returns: {},
       backend: { value: true },
       help: {},
     },
@@ -58,6 +62,8 @@ export async function main(args: string[]): Promise<number> {
     maxHits: intFlag(parsed.flags['max-hits'], 'max-hits'),
     timeout: timeout === undefined ? undefined : timeout * 1000,
     followChildren: !parsed.flags['no-follow'],
+    args: parsed.flags.args ? true : undefined,
+    returns: parsed.flags.returns ? true : undefined,
   };
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
   const { capture } =

@@ -1,0 +1,523 @@
+/**
+ * Values of a stopped thread's variables: DWARF location expressions evaluated against its
+ * registers and memory (registers, DW_OP_fbreg, entry values, pieces, implicit and stack values),
+ * and the bytes found there decoded by DWARF type into the capture's ArgValue.
+ */
+import type { ArgValue, CStringValue } from '../capture/types';
+import { DW_ATE, sizeOf, type DwarfType } from './dwarf-types';
+import type { AbiLocation } from './sysv-abi';
+import { ST0, XMM0 } from './sysv-abi';
+
+/** What a stopped thread offers: registers by DWARF number and memory. */
+export interface ValueSource {
+  /** General-purpose register 0-16 as unsigned 64-bit, or null. */
+  gpr(reg: number): bigint | null;
+  /** xmm0-15 (DWARF 17-32, 16 bytes) or st0-7 (33-40, 10 bytes), or null when unavailable. */
+  vector(reg: number): Buffer | null;
+  read(address: number, length: number): Buffer | null;
+}
+
+export interface FrameContext {
+  /** Canonical frame address (rsp + 8 at a function's first instruction), or null when unknown. */
+  cfa: number | null;
+  /** DW_AT_frame_base expression of the function, or null. */
+  frameBase: Buffer | null;
+  /** Stopped at the function's first instruction: DW_OP_entry_value is the register's current value. */
+  atEntry: boolean;
+}
+
+export type Location =
+  | { kind: 'reg'; reg: number }
+  | { kind: 'mem'; address: number }
+  | { kind: 'value'; value: bigint }
+  | { kind: 'bytes'; data: Buffer }
+  | { kind: 'pieces'; pieces: { loc: Location | null; size: number }[] }
+  | { kind: 'optimized' }
+  | { kind: 'unavailable' }
+  | { kind: 'synthetic' };
+
+const OPTIMIZED_OUT = '<optimized out>';
+const UNAVAILABLE = '<unavailable>';
+const M64 = (1n << 64n) - 1n;
+export const MAX_STRING = 200; // gdb's default `print elements`
+const MAX_ELEMENTS = 64;
+const MAX_DEPTH = 4;
+
+class Cursor {
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+  ) {}
+  uleb(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.buf[this.pos++];
+      result |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+      if (!(b & 0x80)) return result;
+    }
+  }
+  sleb(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    let b: number;
+    do {
+      b = this.buf[this.pos++];
+      result |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+    } while (b & 0x80);
+    if (b & 0x40) result -= 1n << shift;
+    return result;
+  }
+}
+
+function wrap(v: bigint): bigint {
+  return v & M64;
+}
+function signed64(v: bigint): bigint {
+  return BigInt.asIntN(64, v);
+}
+
+/** Evaluates a location description (DWARF 5 section 2.6). */
+export function evaluateLocation(expr: Buffer | null, src: ValueSource, frame: FrameContext, depth = 0): Location {
+  if (!expr || expr.length === 0) return { kind: 'optimized' };
+  const pieces: { loc: Location | null; size: number }[] = [];
+  const stack: bigint[] = [];
+  let current: Location | null = null; // register / implicit location of the current piece
+  const c = new Cursor(expr, 0);
+  const pop = (): bigint => {
+    const v = stack.pop();
+    if (v === undefined) throw new Error('stack underflow');
+    return v;
+  };
+  try {
+    while (c.pos < expr.length) {
+      const op = expr[c.pos++];
+      if (op >= 0x30 && op <= 0x4f) {
+        stack.push(BigInt(op - 0x30));
+        continue;
+      }
+      if (op >= 0x50 && op <= 0x6f) {
+        current = { kind: 'reg', reg: op - 0x50 };
+        continue;
+      }
+      if (op >= 0x70 && op <= 0x8f) {
+        const off = c.sleb();
+        const r = src.gpr(op - 0x70);
+        if (r === null) return { kind: 'unavailable' };
+        stack.push(wrap(r + off));
+        continue;
+      }
+      switch (op) {
+        case 0x03: // addr
+          stack.push(expr.readBigUInt64LE(c.pos));
+          c.pos += 8;
+          break;
+        case 0x06: { // deref
+          const b = src.read(Number(pop()), 8);
+          if (!b) return { kind: 'unavailable' };
+          stack.push(b.readBigUInt64LE(0));
+          break;
+        }
+        case 0x08: stack.push(BigInt(expr[c.pos])); c.pos += 1; break;
+        case 0x09: stack.push(wrap(BigInt(expr.readInt8(c.pos)))); c.pos += 1; break;
+        case 0x0a: stack.push(BigInt(expr.readUInt16LE(c.pos))); c.pos += 2; break;
+        case 0x0b: stack.push(wrap(BigInt(expr.readInt16LE(c.pos)))); c.pos += 2; break;
+        case 0x0c: stack.push(BigInt(expr.readUInt32LE(c.pos))); c.pos += 4; break;
+        case 0x0d: stack.push(wrap(BigInt(expr.readInt32LE(c.pos)))); c.pos += 4; break;
+        case 0x0e: stack.push(expr.readBigUInt64LE(c.pos)); c.pos += 8; break;
+        case 0x0f: stack.push(wrap(expr.readBigInt64LE(c.pos))); c.pos += 8; break;
+        case 0x10: stack.push(wrap(c.uleb())); break; // constu
+        case 0x11: stack.push(wrap(c.sleb())); break; // consts
+        case 0x12: { const v = pop(); stack.push(v, v); break; } // dup
+        case 0x13: pop(); break; // drop
+        case 0x14: stack.push(stack[stack.length - 2]); break; // over
+        case 0x15: stack.push(stack[stack.length - 1 - expr[c.pos++]]); break; // pick
+        case 0x16: { const a = pop(); const b = pop(); stack.push(a, b); break; } // swap
+        case 0x17: { const a = pop(); const b = pop(); const d = pop(); stack.push(a, d, b); break; } // rot
+        case 0x19: { const v = signed64(pop()); stack.push(wrap(v < 0n ? -v : v)); break; } // abs
+        case 0x1f: stack.push(wrap(-pop())); break; // neg
+        case 0x20: stack.push(wrap(~pop())); break; // not
+        case 0x23: stack.push(wrap(pop() + c.uleb())); break; // plus_uconst
+        case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x21: case 0x22:
+        case 0x24: case 0x25: case 0x26: case 0x27: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d: case 0x2e: {
+          const b = pop();
+          const a = pop();
+          stack.push(binary(op, a, b));
+          break;
+        }
+        case 0x2f: { const d = expr.readInt16LE(c.pos); c.pos += 2 + d; break; } // skip
+        case 0x28: { const d = expr.readInt16LE(c.pos); c.pos += 2; if (pop() !== 0n) c.pos += d; break; } // bra
+        case 0x90: current = { kind: 'reg', reg: Number(c.uleb()) }; break; // regx
+        case 0x91: { // fbreg
+          const off = c.sleb();
+          const base = frameBaseValue(src, frame, depth);
+          if (base === null) return { kind: 'unavailable' };
+          stack.push(wrap(base + off));
+          break;
+        }
+        case 0x92: { // bregx
+          const reg = Number(c.uleb());
+          const off = c.sleb();
+          const r = src.gpr(reg);
+          if (r === null) return { kind: 'unavailable' };
+          stack.push(wrap(r + off));
+          break;
+        }
+        case 0x93: { // piece
+          const size = Number(c.uleb());
+          pieces.push({ loc: current ?? (stack.length ? { kind: 'mem', address: Number(pop()) } : null), size });
+          current = null;
+          stack.length = 0;
+          break;
+        }
+        case 0x94: { // deref_size
+          const size = expr[c.pos++];
+          const b = src.read(Number(pop()), size);
+          if (!b) return { kind: 'unavailable' };
+          let v = 0n;
+          for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+          stack.push(v);
+          break;
+        }
+        case 0x96: break; // nop
+        case 0x9c: // call_frame_cfa
+          if (frame.cfa === null) return { kind: 'unavailable' };
+          stack.push(BigInt(frame.cfa));
+          break;
+        case 0x9e: { // implicit_value
+          const n = Number(c.uleb());
+          current = { kind: 'bytes', data: expr.subarray(c.pos, c.pos + n) };
+          c.pos += n;
+          break;
+        }
+        case 0x9f: // stack_value
+          current = { kind: 'value', value: pop() };
+          break;
+        case 0xa0: // implicit_pointer
+        case 0xf2: // GNU_implicit_pointer
+          return { kind: 'synthetic' };
+        case 0xa3: // entry_value
+        case 0xf3: { // GNU_entry_value
+          const n = Number(c.uleb());
+          const inner = expr.subarray(c.pos, c.pos + n);
+          c.pos += n;
+          if (!frame.atEntry) return { kind: 'unavailable' };
+          // at the first instruction, a register's entry value is its current value
+          const loc = evaluateLocation(inner, src, frame, depth + 1);
+          if (loc.kind === 'reg') {
+            const v = src.gpr(loc.reg);
+            if (v === null) return { kind: 'unavailable' };
+            stack.push(v);
+          } else if (loc.kind === 'mem') stack.push(BigInt(loc.address));
+          else if (loc.kind === 'value') stack.push(loc.value);
+          else return { kind: 'unavailable' };
+          break;
+        }
+        case 0xfa: // GNU_parameter_ref: the value comes from the caller's call site
+          return { kind: 'unavailable' };
+        default:
+          return { kind: 'unavailable' };
+      }
+    }
+  } catch {
+    return { kind: 'unavailable' };
+  }
+  if (pieces.length) return { kind: 'pieces', pieces };
+  if (current) return current;
+  if (stack.length) return { kind: 'mem', address: Number(stack[stack.length - 1]) };
+  return { kind: 'optimized' };
+}
+
+function binary(op: number, a: bigint, b: bigint): bigint {
+  switch (op) {
+    case 0x1a: return a & b;
+    case 0x1b: return b === 0n ? 0n : wrap(signed64(a) / signed64(b));
+    case 0x1c: return wrap(a - b);
+    case 0x1d: return b === 0n ? 0n : a % b;
+    case 0x1e: return wrap(a * b);
+    case 0x21: return a | b;
+    case 0x22: return wrap(a + b);
+    case 0x24: return b >= 64n ? 0n : wrap(a << b);
+    case 0x25: return b >= 64n ? 0n : a >> b;
+    case 0x26: return b >= 64n ? (signed64(a) < 0n ? M64 : 0n) : wrap(signed64(a) >> b);
+    case 0x27: return a ^ b;
+    case 0x29: return a === b ? 1n : 0n;
+    case 0x2a: return signed64(a) >= signed64(b) ? 1n : 0n;
+    case 0x2b: return signed64(a) > signed64(b) ? 1n : 0n;
+    case 0x2c: return signed64(a) <= signed64(b) ? 1n : 0n;
+    case 0x2d: return signed64(a) < signed64(b) ? 1n : 0n;
+    default: return signed64(a) !== signed64(b) ? 1n : 0n;
+  }
+}
+
+function frameBaseValue(src: ValueSource, frame: FrameContext, depth: number): bigint | null {
+  if (!frame.frameBase || depth > 2) return null;
+  const loc = evaluateLocation(frame.frameBase, src, { ...frame, frameBase: null }, depth + 1);
+  if (loc.kind === 'mem') return BigInt(loc.address);
+  if (loc.kind === 'reg') return src.gpr(loc.reg);
+  if (loc.kind === 'value') return loc.value;
+  return null;
+}
+
+/** The bytes of a `size`-byte object at a location; a string when they cannot be had. */
+export function fetchBytes(loc: Location, size: number, src: ValueSource): Buffer | string {
+  switch (loc.kind) {
+    case 'optimized':
+      return OPTIMIZED_OUT;
+    case 'unavailable':
+      return UNAVAILABLE;
+    case 'synthetic':
+      return '<synthetic pointer>';
+    case 'mem': {
+      const b = src.read(loc.address, size);
+      return b ?? memoryError(loc.address);
+    }
+    case 'value': {
+      const out = Buffer.alloc(Math.max(size, 8));
+      out.writeBigUInt64LE(wrap(loc.value), 0);
+      return out.subarray(0, size);
+    }
+    case 'bytes':
+      return loc.data.length >= size ? loc.data.subarray(0, size) : Buffer.concat([loc.data, Buffer.alloc(size - loc.data.length)]);
+    case 'reg': {
+      const b = registerBytes(loc.reg, src);
+      if (!b) return UNAVAILABLE;
+      return b.length >= size ? b.subarray(0, size) : Buffer.concat([b, Buffer.alloc(size - b.length)]);
+    }
+    case 'pieces': {
+      const parts: Buffer[] = [];
+      let optimized = false;
+      for (const p of loc.pieces) {
+        if (!p.loc) {
+          optimized = true;
+          parts.push(Buffer.alloc(p.size));
+          continue;
+        }
+        const b = fetchBytes(p.loc, p.size, src);
+        if (typeof b === 'string') return b;
+        parts.push(b);
+      }
+      const all = Buffer.concat(parts);
+      if (optimized && all.length < size) return OPTIMIZED_OUT;
+      return all.length >= size ? all.subarray(0, size) : Buffer.concat([all, Buffer.alloc(size - all.length)]);
+    }
+  }
+}
+
+function registerBytes(reg: number, src: ValueSource): Buffer | null {
+  if (reg <= 16) {
+    const v = src.gpr(reg);
+    if (v === null) return null;
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(v);
+    return b;
+  }
+  return src.vector(reg);
+}
+
+/** The bytes of a value at an ABI location (parameters at entry, return values after `ret`), given the entry/current rsp. */
+export function fetchAbi(loc: AbiLocation, size: number, src: ValueSource, rsp: number): Buffer | string {
+  switch (loc.kind) {
+    case 'none':
+      return OPTIMIZED_OUT;
+    case 'stack':
+      return src.read(rsp + loc.offset, size) ?? memoryError(rsp + loc.offset);
+    case 'indirect': {
+      const p = src.gpr(loc.reg);
+      if (p === null) return UNAVAILABLE;
+      return src.read(Number(p), size) ?? memoryError(Number(p));
+    }
+    case 'x87': {
+      const b = src.vector(ST0);
+      return b ? b.subarray(0, 10) : UNAVAILABLE;
+    }
+    case 'registers': {
+      const parts: Buffer[] = [];
+      for (const r of loc.regs) {
+        const b = registerBytes(r, src);
+        if (!b) return UNAVAILABLE;
+        parts.push(b.subarray(0, 8));
+      }
+      const all = Buffer.concat(parts);
+      return all.length >= size ? all.subarray(0, size) : Buffer.concat([all, Buffer.alloc(size - all.length)]);
+    }
+  }
+}
+
+function memoryError(address: number): string {
+  return `<error: Cannot access memory at address 0x${address.toString(16)}>`;
+}
+
+function hex(v: bigint | number): string {
+  return '0x' + v.toString(16);
+}
+
+function integer(b: Buffer, signed: boolean): number | string {
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  if (signed && b.length > 0) v = BigInt.asIntN(b.length * 8, v);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+function float(x: number): number | string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  return x;
+}
+
+/** x87 80-bit extended precision to the nearest double. */
+function extended(b: Buffer): number {
+  const mantissa = b.readBigUInt64LE(0);
+  const se = b.readUInt16LE(8);
+  const sign = se & 0x8000 ? -1 : 1;
+  const exp = se & 0x7fff;
+  if (exp === 0 && mantissa === 0n) return sign * 0;
+  if (exp === 0x7fff) return (mantissa << 1n) === 0n ? sign * Infinity : NaN;
+  return sign * Number(mantissa) * Math.pow(2, exp - 16383 - 63);
+}
+
+function isCharType(t: DwarfType): boolean {
+  return t.kind === 'base' && t.size === 1 && (t.encoding === DW_ATE.signed_char || t.encoding === DW_ATE.unsigned_char);
+}
+
+function decodeText(b: Buffer): string {
+  return b.toString('latin1');
+}
+
+/** Reads a NUL-terminated string of at most MAX_STRING characters. */
+export function readCString(address: number, src: ValueSource): CStringValue | string {
+  const ptr = hex(address);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < MAX_STRING + 1) {
+    const want = 64;
+    let b = src.read(address + total, want);
+    if (!b) {
+      // the string may end right before an unmapped page: read byte by byte
+      b = src.read(address + total, 1);
+      if (!b) {
+        if (total === 0) return `<error: Cannot access memory at address ${ptr}>`;
+        break;
+      }
+    }
+    const nul = b.indexOf(0);
+    if (nul >= 0) {
+      chunks.push(b.subarray(0, nul));
+      total += nul;
+      const s = Buffer.concat(chunks);
+      return s.length > MAX_STRING ? { ptr, string: decodeText(s.subarray(0, MAX_STRING)), truncated: true } : { ptr, string: decodeText(s) };
+    }
+    chunks.push(b);
+    total += b.length;
+  }
+  const s = Buffer.concat(chunks).subarray(0, MAX_STRING);
+  return { ptr, string: decodeText(s), truncated: true };
+}
+
+/** Decodes a value of type `t` from its bytes. */
+export function decodeValue(t: DwarfType, bytes: Buffer | string, src: ValueSource, depth = 0): ArgValue {
+  if (typeof bytes === 'string') return bytes;
+  switch (t.kind) {
+    case 'void':
+      return null;
+    case 'base': {
+      if (t.encoding === DW_ATE.boolean) return bytes.some((x) => x !== 0);
+      if (t.encoding === DW_ATE.float) {
+        if (t.size === 4) return float(bytes.readFloatLE(0));
+        if (t.size === 8) return float(bytes.readDoubleLE(0));
+        if (bytes.length >= 10) return float(extended(bytes));
+        return '<unsupported float>';
+      }
+      if (t.encoding === DW_ATE.complex_float) {
+        const half = t.size / 2;
+        const part = (o: number) => float(half === 4 ? bytes.readFloatLE(o) : bytes.readDoubleLE(o));
+        return half === 4 || half === 8 ? { real: part(0), imag: part(half) } : '<unsupported float>';
+      }
+      const signed = t.encoding === DW_ATE.signed || t.encoding === DW_ATE.signed_char;
+      return integer(bytes.subarray(0, t.size), signed);
+    }
+    case 'enum':
+      return integer(bytes.subarray(0, t.size), t.signed);
+    case 'function':
+      return hex(bytes.readBigUInt64LE(0));
+    case 'pointer': {
+      const p = bytes.readBigUInt64LE(0);
+      if (p !== 0n && isCharType(t.target())) return readCString(Number(p), src);
+      return hex(p);
+    }
+    case 'reference': {
+      const p = Number(bytes.readBigUInt64LE(0));
+      const target = t.target();
+      if (depth >= MAX_DEPTH) return hex(p);
+      const size = sizeOf(target);
+      if (!(size > 0)) return hex(p);
+      return decodeValue(target, src.read(p, size) ?? memoryError(p), src, depth + 1);
+    }
+    case 'struct': {
+      if (depth >= MAX_DEPTH) return '{...}';
+      const members = t.members();
+      if (t.name === '&str' || t.name === '&mut str') {
+        const dataPtr = members.find((m) => m.name === 'data_ptr');
+        const len = members.find((m) => m.name === 'length');
+        if (dataPtr && len) {
+          const p = Number(bytes.readBigUInt64LE(dataPtr.offset));
+          const n = Number(bytes.readBigUInt64LE(len.offset));
+          const shown = Math.min(n, MAX_STRING);
+          const text = shown === 0 ? Buffer.alloc(0) : src.read(p, shown);
+          if (!text) return memoryError(p);
+          const v: CStringValue = { ptr: hex(p), string: text.toString('utf8') };
+          if (n > shown) v.truncated = true;
+          return v;
+        }
+      }
+      const out: Record<string, ArgValue> = {};
+      for (const m of members) {
+        const size = sizeOf(m.type);
+        if (m.bitSize !== null) {
+          out[m.name] = bitField(bytes, m.offset, m.bitOffset, m.bitSize, m.type);
+          continue;
+        }
+        if (!(size >= 0) || m.offset + size > bytes.length) {
+          out[m.name] = UNAVAILABLE;
+          continue;
+        }
+        out[m.name] = decodeValue(m.type, bytes.subarray(m.offset, m.offset + size), src, depth + 1);
+      }
+      return out;
+    }
+    case 'array': {
+      const e = t.element();
+      const es = sizeOf(e);
+      const n = t.count ?? 0;
+      if (isCharType(e)) {
+        const end = bytes.indexOf(0);
+        const s = bytes.subarray(0, end < 0 ? Math.min(n, bytes.length) : end);
+        return decodeText(s.subarray(0, MAX_STRING));
+      }
+      if (depth >= MAX_DEPTH) return '{...}';
+      const out: ArgValue[] = [];
+      for (let i = 0; i < Math.min(n, MAX_ELEMENTS) && es > 0; i++) out.push(decodeValue(e, bytes.subarray(i * es, (i + 1) * es), src, depth + 1));
+      if (n > MAX_ELEMENTS) out.push('...');
+      return out;
+    }
+    case 'unsupported':
+      return `<unsupported type ${t.name}>`;
+  }
+}
+
+function bitField(bytes: Buffer, offset: number, bitOffset: number, bitSize: number, t: DwarfType): ArgValue {
+  let v = 0n;
+  const first = offset;
+  const last = Math.min(bytes.length, offset + Math.ceil((bitOffset + bitSize) / 8));
+  for (let i = last - 1; i >= first; i--) v = (v << 8n) | BigInt(bytes[i]);
+  v = (v >> BigInt(bitOffset)) & ((1n << BigInt(bitSize)) - 1n);
+  const signed = (t.kind === 'base' && (t.encoding === DW_ATE.signed || t.encoding === DW_ATE.signed_char)) || (t.kind === 'enum' && t.signed);
+  if (signed) v = BigInt.asIntN(bitSize, v);
+  if (t.kind === 'base' && t.encoding === DW_ATE.boolean) return v !== 0n;
+  return Number(v);
+}
+
+export { XMM0 };

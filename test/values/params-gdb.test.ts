@@ -1,0 +1,101 @@
+/**
+ * Parameters and return values (issue 13) against gdb, the oracle: at every `break F` stop the
+ * frame's arguments (symbol.is_argument, value(frame)) and, for each call, gdb.FinishBreakpoint's
+ * return_value; on C fixtures at -O0 and -O2 (integers, enums, bool, pointers, char *, float and
+ * double, structs by value in registers and in memory, an unused parameter, recursion, a thread,
+ * longjmp). Hit and return counts equal gdb's; no return breakpoint is left in the code.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
+import type { Capture } from '../../src/capture/types';
+import { ElfFile } from '../../src/elf/elf-file';
+import { buildFixture } from '../helpers/fixtures';
+import { gdbCalls, type GdbCall } from '../helpers/gdb-values';
+
+afterAll(() => shutdownTracer());
+
+const FUNCTIONS = ['xalloc', 'mix', 'scale', 'move', 'swap_pair', 'grow', 'unused_arg', 'fact', 'jumper', 'label', 'check_code'];
+
+/**
+ * gdb's FinishBreakpoint matches a return by frame (stack pointer and code address): after
+ * jumper's longjmp, main resumes at setjmp's return, which is also jumper's return address with
+ * the same stack pointer, so gdb reports the outermost jumper as returning setjmp's 7. ustack
+ * settles it at the longjmp (see the longjmp test); returns are compared for the other functions.
+ */
+const GDB_MISREADS_RETURN = new Set(['jumper']);
+
+/**
+ * Stack addresses depend on the size of the environment and auxiliary vector, which differ by a
+ * few bytes between gdb's and ustack's launch: they are compared as "a stack address".
+ */
+function maskStack(v: unknown): unknown {
+  if (typeof v === 'string') return /^0x7ff[0-9a-f]{9}$/.test(v) ? '<stack address>' : v;
+  if (Array.isArray(v)) return v.map(maskStack);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskStack(x)]));
+  return v;
+}
+
+function ours(capture: Capture) {
+  return capture.hits.map((h) => {
+    const func = h.hook.replace(/@.*$/, '');
+    return { func, args: h.args, ...(GDB_MISREADS_RETURN.has(func) ? {} : { returned: h.return ? { value: h.return.value } : null }) };
+  });
+}
+
+function theirs(calls: GdbCall[]) {
+  return calls.map((c) => ({ func: c.func, args: c.args, ...(GDB_MISREADS_RETURN.has(c.func) ? {} : { returned: c.returned ?? null }) }));
+}
+
+describe.each([
+  ['-O0', ['-O0', '-g']],
+  ['-O2', ['-O2', '-g']],
+])('C fixture at %s', (variant, flags) => {
+  const bin = buildFixture('params.c', { flags, libs: ['-lpthread'], variant: variant.slice(1) });
+  let capture: Capture;
+  let stdout: string;
+  let oracle: GdbCall[];
+
+  beforeAll(async () => {
+    // gdb runs the program without address randomization: so does setarch -R for ustack, so that pointers compare equal
+    // (hooks qualified with the binary's name, which is exec'ed by setarch)
+    const name = path.basename(bin);
+    const r = await recordWithPtrace(['setarch', 'x86_64', '-R', bin], { hooks: FUNCTIONS.map((f) => `${f}@${name}`), args: true, returns: true });
+    capture = r.capture;
+    stdout = r.stdout;
+    oracle = gdbCalls([bin], FUNCTIONS, { returns: true });
+  });
+
+  test('arguments and return values equal gdb, call for call', () => {
+    expect(oracle.length).toBeGreaterThan(8);
+    expect(maskStack(ours(capture))).toEqual(maskStack(theirs(oracle)));
+  });
+
+  test('hit and return counts equal gdb', () => {
+    expect(capture.stats.hits).toBe(oracle.length);
+    const returned = (list: { func: string; returned?: unknown }[]) => list.filter((c) => c.returned && !GDB_MISREADS_RETURN.has(c.func)).length;
+    expect(capture.stats.returns).toBe(returned(oracle));
+    expect(returned(ours(capture))).toBe(capture.stats.returns);
+  });
+
+  test('calls that longjmp left say so', () => {
+    const jumps = capture.hits.filter((h) => h.hook.startsWith('jumper@'));
+    expect(jumps.length).toBeGreaterThan(0);
+    for (const h of jumps) {
+      expect(h.return).toBeNull();
+      expect(h.noReturn).toBe('longjmp');
+    }
+  });
+
+  test('no return breakpoint is left in the code: the bytes at every return address are the file\'s', () => {
+    const elf = ElfFile.open(bin);
+    const text = elf.section('.text')!;
+    const sites = [...stdout.matchAll(/^site ([0-9a-f]+) ([0-9a-f]{2})$/gm)];
+    expect(sites.length).toBeGreaterThan(8);
+    for (const [, offset, byte] of sites) {
+      const at = parseInt(offset, 16) - text.address;
+      expect({ offset, byte }).toEqual({ offset, byte: text.data[at].toString(16).padStart(2, '0') });
+    }
+    expect(fs.existsSync(bin)).toBe(true);
+  });
+});
