@@ -5,6 +5,7 @@
  */
 import type { Capture, Frame, Hit } from './types';
 import { formatCallLine, formatReturnLine } from './value-format';
+import { stripParameters } from '../symbolize/demangle';
 
 function symbolPart(f: Frame): string {
   if (!f.symbol) return '??';
@@ -34,7 +35,7 @@ export function formatCapture(c: Capture): string {
   for (const h of c.hits) {
     out.push(hitHeader(h));
     // parameters and return (--args / --returns), as gdb's frame line and `finish` print them
-    if (h.args) out.push(' ' + formatCallLine(h.frames[0]?.symbol ?? h.hook, h.args));
+    if (h.args) out.push(' ' + formatCallLine(stripParameters(h.frames[0]?.symbol ?? h.hook), h.args));
     if (h.return !== undefined) out.push(' ' + formatReturnLine(h));
     out.push(formatStack(h.frames));
   }

@@ -65,6 +65,7 @@ export const AT = {
   type: 0x49,
   data_bit_offset: 0x6b,
   loclists_base: 0x8c,
+  defaulted: 0x8b,
 } as const;
 
 export type DwarfType =
@@ -88,6 +89,9 @@ export interface Member {
 }
 
 const VOID: DwarfType = { kind: 'void', name: 'void' };
+const TAG_subprogram = 0x2e;
+const TAG_formal_parameter = 0x05;
+const DW_DEFAULTED_in_class = 1;
 const DW_CC_pass_by_reference = 4;
 
 export class TypeReader {
@@ -145,7 +149,8 @@ export class TypeReader {
         const children = this.dies.children(die);
         if (children.some((c) => c.tag === TAG.variant_part)) return { kind: 'unsupported', name: name ?? 'enum', size };
         let members: Member[] | null = null;
-        const passByReference = die.attrs.get(AT.calling_convention)?.num === DW_CC_pass_by_reference;
+        const cc = die.attrs.get(AT.calling_convention)?.num;
+        const passByReference = cc !== undefined ? cc === DW_CC_pass_by_reference : this.nonTrivialForCalls(die, children);
         return {
           kind: 'struct',
           name: name ?? '',
@@ -177,6 +182,55 @@ export class TypeReader {
       default:
         return { kind: 'unsupported', name: name ?? `tag 0x${die.tag.toString(16)}`, size };
     }
+  }
+
+  /**
+   * Itanium C++ ABI: a class with a user-provided copy or move constructor or destructor, or a base
+   * or member of such a class, is passed and returned through memory (GCC does not always say so
+   * with DW_AT_calling_convention).
+   */
+  private nonTrivialForCalls(die: Die, children: Die[], depth = 0): boolean {
+    if (depth > 8) return false;
+    const name = die.attrs.get(AT.name)?.str ?? null;
+    for (const c of children) {
+      if (c.tag === TAG_subprogram && name !== null && !c.attrs.has(AT.artificial) && c.attrs.get(AT.defaulted)?.num !== DW_DEFAULTED_in_class) {
+        const fname = c.attrs.get(AT.name)?.str ?? '';
+        if (fname === '~' + name) return true;
+        if (fname === name) {
+          const params = this.dies.children(c).filter((p) => p.tag === TAG_formal_parameter);
+          if (params.length === 2 && this.refersTo(params[1], die.offset)) return true;
+        }
+      }
+      if (c.tag === TAG.member || c.tag === TAG.inheritance) {
+        if (c.attrs.has(AT.declaration) || c.attrs.has(AT.external)) continue;
+        const t = c.attrs.get(AT.type);
+        const td = t && t.ref >= 0 ? this.stripCv(t.ref) : null;
+        if (td && (td.tag === TAG.structure_type || td.tag === TAG.class_type || td.tag === TAG.union_type) && !td.attrs.has(AT.declaration)) {
+          if (td.attrs.get(AT.calling_convention)?.num === DW_CC_pass_by_reference) return true;
+          if (this.nonTrivialForCalls(td, this.dies.children(td), depth + 1)) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** True when the parameter's type is a reference to (cv-qualified) the class at `classOffset`. */
+  private refersTo(param: Die, classOffset: number): boolean {
+    const t = param.attrs.get(AT.type);
+    const ref = t && t.ref >= 0 ? this.dies.die(t.ref) : null;
+    if (!ref || (ref.tag !== TAG.reference_type && ref.tag !== TAG.rvalue_reference_type)) return false;
+    const target = ref.attrs.get(AT.type);
+    const d = target && target.ref >= 0 ? this.stripCv(target.ref) : null;
+    return d !== null && d.offset === classOffset;
+  }
+
+  private stripCv(offset: number): Die | null {
+    let d = this.dies.die(offset);
+    for (let hops = 0; d && hops < 8 && (d.tag === TAG.const_type || d.tag === TAG.volatile_type || d.tag === TAG.typedef); hops++) {
+      const t = d.attrs.get(AT.type);
+      d = t && t.ref >= 0 ? this.dies.die(t.ref) : null;
+    }
+    return d;
   }
 
   private innerArray(die: Die, dims: Die[], element: () => DwarfType): () => DwarfType {

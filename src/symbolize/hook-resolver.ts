@@ -160,7 +160,8 @@ function buildIndex(elf: ElfFile, demangle: Demangle | null): NameIndex {
     const base = clone ? clone[1] : bare;
     if (clone) names.add(base);
     const fragment = FRAGMENT.test(bare);
-    if (demangle) {
+    // a fragment (.cold, .part) answers only to its own symbol name, also for C++ (whose demangled name ends in [clone .cold])
+    if (demangle && !fragment) {
       const d = demangle(base);
       if (d && d !== base) {
         names.add(d);
