@@ -285,6 +285,7 @@ export class Tracer {
   /** Parameters and return values (issue 13): null unless `args` or `returns`. */
   private readonly calls: CallCapture | null;
   private readonly returnTracker: ReturnTracker<CallData> | null;
+  private readonly noSignature = new Set<number>();
 
   constructor(libc: Libc, opts: TracerOptions) {
     this.libc = libc;
@@ -898,6 +899,10 @@ export class Tracer {
     if (this.opts.args && this.calls) {
       const sig = this.calls.signature(proc.modules, bp.address, bp.inlineEntry);
       if (sig) hit.args = this.calls.arguments(sig, regsBuf, thread.tid, proc.memory);
+      else if (!this.noSignature.has(bp.address)) {
+        this.noSignature.add(bp.address);
+        this.warnings.push(`No DWARF description of the function at 0x${bp.address.toString(16)} in ${bp.module}: its parameters are not recorded (build it with -g, or install its debug-info package).`);
+      }
     }
     this.hits.push(hit);
     return hit;
