@@ -195,6 +195,8 @@ export default class UstackEnvironment extends TestEnvironment {
         maxHits: numbers.maxHits ?? this.ustack.maxHits,
         maxFrames: numbers.maxFrames ?? this.ustack.maxFrames,
         signal,
+        ...(o.args === true ? { args: true } : {}),
+        ...(o.returns === true ? { returns: true } : {}),
       },
     };
   }

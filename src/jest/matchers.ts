@@ -8,6 +8,7 @@ import { formatMergedCallPath, parseCallPathLine } from '../callpath/merge';
 import { normalizeFrames } from '../callpath/normalize';
 import { CallPathPattern } from '../callpath/pattern';
 import { crashStack, isRun, runCallPaths, runContext, type Run } from './run';
+import { toHaveCalled } from './call-matchers';
 
 type Result = SyncExpectationResult;
 
@@ -196,4 +197,4 @@ function toHaveCrashedIn(this: MatcherContext, received: unknown, fn: string): R
   };
 }
 
-export const matchers = { toHaveCallPath, toHaveHit, toExitWith, toHaveCrashedIn };
+export const matchers = { toHaveCallPath, toHaveHit, toExitWith, toHaveCrashedIn, toHaveCalled };

@@ -6,6 +6,7 @@ import type { NewPlugin } from 'pretty-format';
 import { formatMergedCallPath } from '../callpath/merge';
 import { displayPath } from '../callpath/stack-format';
 import { crashStack, isCallPathList, isRun, isStackList, runCallPaths, runContext, type Run } from './run';
+import { callsSnapshotView, isCallList } from './calls';
 
 /** The stable view of a run that its snapshot shows. */
 export function runSnapshotView(run: Run): Record<string, unknown> {
@@ -24,9 +25,11 @@ export function runSnapshotView(run: Run): Record<string, unknown> {
 
 const serializer: NewPlugin = {
   test(val: unknown): boolean {
-    return isRun(val) || isCallPathList(val) || isStackList(val);
+    return isRun(val) || isCallPathList(val) || isStackList(val) || isCallList(val);
   },
   serialize(val, config, indentation, depth, refs, printer): string {
+    // run.calls(): pointers and durations masked (issue 13)
+    if (isCallList(val)) return printer(callsSnapshotView(val), config, indentation, depth, refs);
     if (isRun(val)) return `UstackRun ${printer(runSnapshotView(val), config, indentation, depth, refs)}`;
     if (isStackList(val)) return printer(val.map((s) => ({ hook: s.hook, count: s.count, frames: [...s.frames] })), config, indentation, depth, refs);
     return printer([...(val as string[])], config, indentation, depth, refs);

@@ -37,9 +37,13 @@ export interface TraceOptions {
   maxFrames?: number;
   /** Call-path normalization switches for this run's callPaths()/stacks() (default: all on). */
   normalize?: NormalizeOptions;
+  /** Record each hooked function's parameters at entry (run.calls(), toHaveCalled `with`). ptrace backend. */
+  args?: boolean;
+  /** Also record each hooked call's return value and duration (toHaveCalled `returned`). ptrace backend. */
+  returns?: boolean;
 }
 
-const OPTION_KEYS = ['hooks', 'backend', 'cwd', 'env', 'stdin', 'timeout', 'maxHits', 'maxFrames', 'normalize'];
+const OPTION_KEYS = ['hooks', 'backend', 'cwd', 'env', 'stdin', 'timeout', 'maxHits', 'maxFrames', 'normalize', 'args', 'returns'];
 
 function requestOptions(options: TraceOptions): TraceRequestOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidTraceOptionsError('trace()', 'the second argument must be an options object');
@@ -60,6 +64,12 @@ function requestOptions(options: TraceOptions): TraceRequestOptions {
   else if (stdin !== undefined) throw new InvalidTraceOptionsError('trace()', 'stdin must be a string, a Buffer/Uint8Array, "inherit" or "ignore"');
   for (const key of ['timeout', 'maxHits', 'maxFrames', 'normalize'] as const) {
     if (options[key] !== undefined) (out as Record<string, unknown>)[key] = options[key];
+  }
+  // parameters and returns (issue 13)
+  for (const key of ['args', 'returns'] as const) {
+    if (options[key] === undefined) continue;
+    if (typeof options[key] !== 'boolean') throw new InvalidTraceOptionsError('trace()', `${key} must be true or false`);
+    out[key] = options[key];
   }
   return out;
 }
