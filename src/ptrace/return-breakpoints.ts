@@ -43,7 +43,7 @@ export class ReturnTracker<T> {
    * Returns the calls it proves abandoned (their slot is at or below the new call's) and whether
    * a breakpoint must be planted at `ret`.
    */
-  enter(tid: number, pid: number, rsp: number, ret: number, data: T, startedNs: bigint): { settled: Settled<T>[]; plant: boolean; freed: number[] } {
+  enter(tid: number, pid: number, rsp: number, ret: number, data: T, startedNs: bigint): { call: PendingCall<T>; settled: Settled<T>[]; plant: boolean; freed: number[] } {
     const list = this.list(tid);
     const settled: Settled<T>[] = [];
     const freed: number[] = [];
@@ -63,7 +63,7 @@ export class ReturnTracker<T> {
     const perPid = this.refsOf(pid);
     const n = (perPid.get(ret) ?? 0) + 1;
     perPid.set(ret, n);
-    return { settled, plant: n === 1, freed };
+    return { call, settled, plant: n === 1, freed };
   }
 
   /** True when some call waits at `address` in process `pid` (the breakpoint there is a return breakpoint). */

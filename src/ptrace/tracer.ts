@@ -286,6 +286,7 @@ export class Tracer {
   private readonly calls: CallCapture | null;
   private readonly returnTracker: ReturnTracker<CallData> | null;
   private readonly noSignature = new Set<number>();
+  private stopNs = 0n;
 
   constructor(libc: Libc, opts: TracerOptions) {
     this.libc = libc;
@@ -374,6 +375,7 @@ export class Tracer {
   private loop(): void {
     for (;;) {
       const tid = this.channel.next(this.pending);
+      if (this.returnTracker) this.stopNs = process.hrtime.bigint(); // a return's time ends when the thread stopped
       this.pending = null;
       if (tid < 0) break; // ECHILD: nothing left to wait for
       const status = this.channel.status;
@@ -916,7 +918,7 @@ export class Tracer {
     const proc = thread.process;
     if (bp.unwindKind) this.onUnwindWatch(thread, bp.unwindKind, regsBuf);
     if (!tracker.isReturnSite(proc.pid, bp.address)) return false;
-    const now = process.hrtime.bigint();
+    const now = this.stopNs;
     const r = tracker.stopAt(thread.tid, bp.address, readRegister(regsBuf, C.REGS.rsp));
     for (const call of r.returned) {
       const { hit, sig } = call.data;
@@ -994,6 +996,7 @@ export class Tracer {
     this.settleAll(r.settled);
     for (const a of r.freed) this.removeReturnBreakpoint(proc, a);
     if (r.plant) this.plant(proc, ret, mod, [], false);
+    r.call.startedNs = process.hrtime.bigint(); // the call's time starts when the thread is resumed, after our work
   }
 
   private settleAll(settled: Settled<CallData>[]): void {
