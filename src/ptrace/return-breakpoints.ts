@@ -21,6 +21,8 @@ export interface PendingCall<T> {
   startedNs: bigint;
   /** Order of the entry among the thread's events (to tell what happened after it). */
   order: number;
+  /** A fork child's copy of a call its parent made. */
+  forked?: boolean;
 }
 
 export interface Settled<T> {
@@ -88,7 +90,7 @@ export class ReturnTracker<T> {
       list.pop();
       if (top.sp === rsp && top.address === address) {
         returned.push(top);
-        this.returned++;
+        if (!top.forked) this.returned++; // a fork child's copy of a call is not another call
       } else settled.push({ call: top, reason: this.reasonFor(tid, top) });
       if (this.release(top)) freed.push(top.address);
     }
@@ -135,7 +137,7 @@ export class ReturnTracker<T> {
       childTid,
       list.map((c) => {
         perPid.set(c.address, (perPid.get(c.address) ?? 0) + 1);
-        return { ...c, pid: childPid, data: copy(c.data) };
+        return { ...c, pid: childPid, data: copy(c.data), forked: true };
       }),
     );
   }
