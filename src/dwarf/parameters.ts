@@ -9,6 +9,7 @@ import type { DebugInfo } from './debug-info';
 import type { DebugSections } from './debug-sections';
 import { indexedAddress } from './debug-info-forms';
 import { DieReader, type AttrValue, type Die } from './die-reader';
+import { readRanges } from './debug-info-ranges';
 import { AT, TypeReader, type DwarfType } from './dwarf-types';
 
 const TAG_formal_parameter = 0x05;
@@ -140,12 +141,23 @@ export class ParameterReader {
       if (depth > 12) return;
       for (const c of this.dies.children(d)) {
         if (!c.hasChildren) continue;
-        if (c.tag === TAG_inlined_subroutine && c.attrs.get(0x11 /* low_pc */)?.num === pc) found = c;
+        if (c.tag === TAG_inlined_subroutine && this.blockStart(c) === pc) found = c;
         if (c.tag === TAG_inlined_subroutine || c.tag === 0x0b /* lexical_block */) visit(c, depth + 1);
       }
     };
     visit(die, 0);
-    return found; // blocks with only DW_AT_ranges are not searched: their parameters come out optimized out
+    return found;
+  }
+
+  /** Where an inlined block starts as gdb 13 sees it: DW_AT_low_pc, else its first listed range. */
+  private blockStart(die: Die): number {
+    const low = die.attrs.get(0x11 /* low_pc */);
+    if (low && !Number.isNaN(low.num)) return low.num;
+    const ranges = die.attrs.get(0x55 /* ranges */);
+    if (!ranges || Number.isNaN(ranges.num)) return NaN;
+    const data = this.info.dwarf.data;
+    const list = readRanges(data, die.unit, ranges.form, ranges.num, die.unit.root(data).lowPc);
+    return list.length ? list[0] : NaN;
   }
 
   private locationAt(die: Die, pc: number): ParameterLocation {

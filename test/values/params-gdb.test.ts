@@ -142,3 +142,11 @@ test('Rust: integers, references, &str, bool and f64 equal gdb', async () => {
   const bin = buildFixture('params_rust.rs', { flags: ['-g', '-C', 'opt-level=0'] });
   await compareLanguage(bin, ['params_rust::add', 'params_rust::greet', 'params_rust::bump', 'params_rust::ratio']);
 });
+
+test('inlined copies at -O2: the inlined block\'s arguments as gdb shows them there; no return to stop at', async () => {
+  const bin = buildFixture('src_inline.c', { flags: ['-O2', '-g'], variant: 'O2' });
+  const capture = await compareLanguage(bin, ['scale', 'accumulate']);
+  expect(capture.hits.length).toBeGreaterThan(1);
+  for (const h of capture.hits) expect(h).toMatchObject({ return: null, noReturn: 'inlined' });
+  expect(capture.hits.find((h) => h.hook.startsWith('accumulate@'))!.args).toEqual({ n: 3 });
+});
