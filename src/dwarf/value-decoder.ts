@@ -85,6 +85,10 @@ export function evaluateLocation(expr: Buffer | null, src: ValueSource, frame: F
   const pieces: { loc: Location | null; size: number }[] = [];
   const stack: bigint[] = [];
   let current: Location | null = null; // register / implicit location of the current piece
+  // DWARF 5 typed stack entries (regval_type, deref_type, ...) are kept as raw bits: exact when
+  // passed through, but arithmetic on them would need the type, so that poisons the piece
+  let typed = false;
+  let poisoned = false;
   const c = new Cursor(expr, 0);
   const pop = (): bigint => {
     const v = stack.pop();
@@ -144,9 +148,53 @@ export function evaluateLocation(expr: Buffer | null, src: ValueSource, frame: F
         case 0x24: case 0x25: case 0x26: case 0x27: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d: case 0x2e: {
           const b = pop();
           const a = pop();
+          if (typed) poisoned = true;
           stack.push(binary(op, a, b));
           break;
         }
+        case 0xa4: { // const_type: type, size, bytes
+          c.uleb();
+          const n = expr[c.pos++];
+          let v = 0n;
+          for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(expr[c.pos + i]);
+          c.pos += n;
+          stack.push(v & M64);
+          typed = true;
+          break;
+        }
+        case 0xa5: // regval_type: register, type
+        case 0xf5: {
+          const reg = Number(c.uleb());
+          c.uleb();
+          const v = registerBits(reg, src);
+          if (v === null) return { kind: 'unavailable' };
+          stack.push(v);
+          typed = true;
+          break;
+        }
+        case 0xa6: // deref_type: size, type
+        case 0xf6: {
+          const size = expr[c.pos++];
+          c.uleb();
+          const b = src.read(Number(pop()), size);
+          if (!b) return { kind: 'unavailable' };
+          let v = 0n;
+          for (let i = Math.min(size, 8) - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+          stack.push(v);
+          typed = true;
+          break;
+        }
+        case 0xa8: // convert: changes the value's representation
+        case 0xf7:
+          c.uleb();
+          typed = true;
+          poisoned = true;
+          break;
+        case 0xa9: // reinterpret: same bits
+        case 0xf9:
+          c.uleb();
+          typed = true;
+          break;
         case 0x2f: { const d = expr.readInt16LE(c.pos); c.pos += 2 + d; break; } // skip
         case 0x28: { const d = expr.readInt16LE(c.pos); c.pos += 2; if (pop() !== 0n) c.pos += d; break; } // bra
         case 0x90: current = { kind: 'reg', reg: Number(c.uleb()) }; break; // regx
@@ -167,9 +215,11 @@ export function evaluateLocation(expr: Buffer | null, src: ValueSource, frame: F
         }
         case 0x93: { // piece
           const size = Number(c.uleb());
-          pieces.push({ loc: current ?? (stack.length ? { kind: 'mem', address: Number(pop()) } : null), size });
+          const loc: Location | null = poisoned ? { kind: 'unavailable' } : current ?? (stack.length ? { kind: 'mem', address: Number(pop()) } : null);
+          pieces.push({ loc, size });
           current = null;
           stack.length = 0;
+          typed = poisoned = false;
           break;
         }
         case 0x94: { // deref_size
@@ -205,12 +255,18 @@ export function evaluateLocation(expr: Buffer | null, src: ValueSource, frame: F
           c.pos += n;
           if (!frame.atEntry) return { kind: 'unavailable' };
           // at the first instruction, a register's entry value is its current value
-          const loc = evaluateLocation(inner, src, frame, depth + 1);
-          if (loc.kind === 'reg') {
-            const v = src.gpr(loc.reg);
+          const first = inner[0];
+          if ((first >= 0x50 && first <= 0x6f) || first === 0x90 || first === 0xa5 || first === 0xf5) {
+            const ic = new Cursor(inner, 1);
+            const reg = first === 0x90 || first === 0xa5 || first === 0xf5 ? Number(ic.uleb()) : first - 0x50;
+            const v = registerBits(reg, src);
             if (v === null) return { kind: 'unavailable' };
             stack.push(v);
-          } else if (loc.kind === 'mem') stack.push(BigInt(loc.address));
+            if (first === 0xa5 || first === 0xf5) typed = true;
+            break;
+          }
+          const loc = evaluateLocation(inner, src, frame, depth + 1);
+          if (loc.kind === 'mem') stack.push(BigInt(loc.address));
           else if (loc.kind === 'value') stack.push(loc.value);
           else return { kind: 'unavailable' };
           break;
@@ -225,6 +281,7 @@ export function evaluateLocation(expr: Buffer | null, src: ValueSource, frame: F
     return { kind: 'unavailable' };
   }
   if (pieces.length) return { kind: 'pieces', pieces };
+  if (poisoned) return { kind: 'unavailable' };
   if (current) return current;
   if (stack.length) return { kind: 'mem', address: Number(stack[stack.length - 1]) };
   return { kind: 'optimized' };
@@ -250,6 +307,13 @@ function binary(op: number, a: bigint, b: bigint): bigint {
     case 0x2d: return signed64(a) < signed64(b) ? 1n : 0n;
     default: return signed64(a) !== signed64(b) ? 1n : 0n;
   }
+}
+
+/** A register's raw bits: a general-purpose register, or the low 8 bytes of a vector register. */
+function registerBits(reg: number, src: ValueSource): bigint | null {
+  if (reg <= 16) return src.gpr(reg);
+  const b = src.vector(reg);
+  return b ? b.readBigUInt64LE(0) : null;
 }
 
 function frameBaseValue(src: ValueSource, frame: FrameContext, depth: number): bigint | null {
@@ -287,20 +351,15 @@ export function fetchBytes(loc: Location, size: number, src: ValueSource): Buffe
       return b.length >= size ? b.subarray(0, size) : Buffer.concat([b, Buffer.alloc(size - b.length)]);
     }
     case 'pieces': {
+      // like gdb's value.is_optimized_out: a value with any piece missing counts as optimized out
+      if (loc.pieces.some((p) => !p.loc)) return OPTIMIZED_OUT;
       const parts: Buffer[] = [];
-      let optimized = false;
       for (const p of loc.pieces) {
-        if (!p.loc) {
-          optimized = true;
-          parts.push(Buffer.alloc(p.size));
-          continue;
-        }
-        const b = fetchBytes(p.loc, p.size, src);
+        const b = fetchBytes(p.loc!, p.size, src);
         if (typeof b === 'string') return b;
         parts.push(b);
       }
       const all = Buffer.concat(parts);
-      if (optimized && all.length < size) return OPTIMIZED_OUT;
       return all.length >= size ? all.subarray(0, size) : Buffer.concat([all, Buffer.alloc(size - all.length)]);
     }
   }

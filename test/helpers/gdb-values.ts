@@ -48,7 +48,8 @@ def conv(v, depth=0):
     t = v.type.strip_typedefs()
     c = t.code
     if c in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ENUM, gdb.TYPE_CODE_CHAR):
-        i = int(v)
+        # gdb 13 cannot int() integers wider than 8 bytes, but prints them
+        i = int(str(v)) if t.sizeof > 8 else int(v)
         return i if abs(i) <= SAFE else str(i)
     if c == gdb.TYPE_CODE_BOOL: return bool(int(v))
     if c == gdb.TYPE_CODE_FLT: return flt(float(v))

@@ -113,12 +113,36 @@ describe.each([
   });
 });
 
-async function compareLanguage(bin: string, functions: string[]) {
+/** A value gdb gets wrong, checked against the truth from the fixture's source instead. */
+interface GdbError {
+  func: string;
+  /** A parameter name, or 'return'. */
+  what: string;
+  truth: unknown;
+  why: string;
+}
+
+async function compareLanguage(bin: string, functions: string[], gdbErrors: GdbError[] = []) {
   const name = path.basename(bin);
   const { capture } = await recordWithPtrace(['setarch', 'x86_64', '-R', bin], { hooks: functions.map((f) => `${f}@${name}`), args: true, returns: true });
   const oracle = gdbCalls([bin], functions, { returns: true });
   expect(oracle.length).toBeGreaterThan(3);
-  expect(maskStack(ours(capture))).toEqual(maskStack(theirs(oracle, capture)));
+  const mine = ours(capture) as { func: string; args?: Record<string, unknown>; returned?: { value: unknown } | null }[];
+  const gdbs = theirs(oracle, capture) as typeof mine;
+  for (const e of gdbErrors) {
+    const at = mine.findIndex((c) => c.func === e.func);
+    expect(at).toBeGreaterThanOrEqual(0);
+    if (e.what === 'return') {
+      expect({ why: e.why, value: mine[at].returned?.value }).toEqual({ why: e.why, value: e.truth });
+      mine[at] = { ...mine[at], returned: undefined };
+      gdbs[at] = { ...gdbs[at], returned: undefined };
+    } else {
+      expect({ why: e.why, value: mine[at].args?.[e.what] }).toEqual({ why: e.why, value: e.truth });
+      mine[at] = { ...mine[at], args: { ...mine[at].args, [e.what]: 'checked against the source' } };
+      gdbs[at] = { ...gdbs[at], args: { ...gdbs[at].args, [e.what]: 'checked against the source' } };
+    }
+  }
+  expect(maskStack(mine)).toEqual(maskStack(gdbs));
   expect(capture.stats.returns).toBe(gdbReturns(oracle, capture));
   return capture;
 }
@@ -149,4 +173,22 @@ test('inlined copies at -O2: the inlined block\'s arguments as gdb shows them th
   expect(capture.hits.length).toBeGreaterThan(1);
   for (const h of capture.hits) expect(h).toMatchObject({ return: null, noReturn: 'inlined' });
   expect(capture.hits.find((h) => h.hook.startsWith('accumulate@'))!.args).toEqual({ n: 3 });
+});
+
+describe.each([
+  ['-O0', ['-O0', '-g']],
+  ['-O2', ['-O2', '-g']],
+])('more C types at %s', (variant, flags) => {
+  test('unions, bit fields, enums, __int128, long double, float structs, char arrays, function pointers, stack arguments equal gdb', async () => {
+    const bin = buildFixture('params_types.c', { flags, variant: variant.slice(1) });
+    const gdbErrors: GdbError[] = [
+      // -(1 << 70) * 3 - 5: gdb 13's FinishBreakpoint reads __int128 returns (rax:rdx) as 0
+      { func: 'wide', what: 'return', truth: '-3541774862152233910277', why: 'gdb 13 reads __int128 return values as 0' },
+    ];
+    if (variant === '-O2') {
+      // GCC describes n by the stack slot relabel fills in its first instructions; gdb stops before that and reads the unwritten slot
+      gdbErrors.push({ func: 'relabel', what: 'n', truth: { name: 'alpha', codes: [1, 2, 3] }, why: 'gdb reads the stack slot before the function wrote it' });
+    }
+    await compareLanguage(bin, ['fsum', 'pair_f', 'triple_f', 'wide', 'ext', 'relabel', 'apply', 'many'], gdbErrors);
+  });
 });
