@@ -21,10 +21,13 @@ function quote(s: string): string {
   return out + '"';
 }
 
+const BARE = /^(0x[0-9a-f]+|-?\d+|<.*>|nan|-?inf|\{\.\.\.\}|\.\.\.)$/;
+
 export function formatValue(v: ArgValue): string {
   if (v === null) return 'void';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'string') return v;
+  // pointers, big integers and gdb's <...> notes print bare; char arrays are text and get quotes
+  if (typeof v === 'string') return BARE.test(v) ? v : quote(v);
   if (Array.isArray(v)) return `{${v.map(formatValue).join(', ')}}`;
   if (isCString(v)) return `${v.ptr} ${quote(v.string)}${v.truncated ? '...' : ''}`;
   return `{${Object.entries(v)
