@@ -13,6 +13,14 @@ import { htmlData, renderHtml } from '../../src/report/html';
 import type { UstackReport } from '../../src/report/model';
 import { renderSummary } from '../../src/report/summary';
 import { buildFixture } from '../helpers/fixtures';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { writeReport } from '../../src/report/write';
+import { chromiumOrSkipReason, dumpDom } from './chromium';
+
+const chromium = chromiumOrSkipReason();
+const inBrowser = chromium.bin ? test : test.skip;
+if (!chromium.bin) console.warn(chromium.reason);
 
 let capture: Capture;
 let report: UstackReport;
@@ -76,4 +84,16 @@ test('index.html carries the same rows and draws them as a table', () => {
   ]);
   expect(test0.calls![1].rows[3]).toEqual(['1', '1', expect.any(String), expect.any(String), expect.any(String), expect.any(String), 'main > fact > fact > fact > fact', 'fact (n=1) => 1']);
   expect(renderHtml(report)).toContain('calls-table');
+});
+
+inBrowser('in Chromium, the page draws the calls table with its rows', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-calls-html-'));
+  writeReport(report, out, { formats: ['html'] });
+  const dom = dumpDom(chromium.bin!, path.join(out, 'index.html'));
+  const tables = [...dom.matchAll(/<table class="calls-table">([\s\S]*?)<\/table>/g)].map((m) => m[1]);
+  expect(tables).toHaveLength(3);
+  expect(tables[1]).toContain('<th>p90</th>');
+  expect(tables[1]).toContain('<td class="mono">main &gt; fact &gt; fact</td>');
+  expect(tables[1]).toContain('<td class="mono">fact (n=3) =&gt; 6</td>');
+  expect(tables[2]).toContain('<td class="num">0 (1 longjmp)</td>');
 });
