@@ -118,7 +118,8 @@ interface GdbError {
   func: string;
   /** A parameter name, or 'return'. */
   what: string;
-  truth: unknown;
+  /** The true value for each call of `func`, in order. */
+  truths: unknown[];
   why: string;
 }
 
@@ -130,17 +131,19 @@ async function compareLanguage(bin: string, functions: string[], gdbErrors: GdbE
   const mine = ours(capture) as { func: string; args?: Record<string, unknown>; returned?: { value: unknown } | null }[];
   const gdbs = theirs(oracle, capture) as typeof mine;
   for (const e of gdbErrors) {
-    const at = mine.findIndex((c) => c.func === e.func);
-    expect(at).toBeGreaterThanOrEqual(0);
-    if (e.what === 'return') {
-      expect({ why: e.why, value: mine[at].returned?.value }).toEqual({ why: e.why, value: e.truth });
-      mine[at] = { ...mine[at], returned: undefined };
-      gdbs[at] = { ...gdbs[at], returned: undefined };
-    } else {
-      expect({ why: e.why, value: mine[at].args?.[e.what] }).toEqual({ why: e.why, value: e.truth });
-      mine[at] = { ...mine[at], args: { ...mine[at].args, [e.what]: 'checked against the source' } };
-      gdbs[at] = { ...gdbs[at], args: { ...gdbs[at].args, [e.what]: 'checked against the source' } };
-    }
+    const calls = mine.map((c, i) => (c.func === e.func ? i : -1)).filter((i) => i >= 0);
+    expect(calls).toHaveLength(e.truths.length);
+    calls.forEach((at, k) => {
+      if (e.what === 'return') {
+        expect({ why: e.why, value: mine[at].returned?.value }).toEqual({ why: e.why, value: e.truths[k] });
+        mine[at] = { ...mine[at], returned: undefined };
+        gdbs[at] = { ...gdbs[at], returned: undefined };
+      } else {
+        expect({ why: e.why, value: mine[at].args?.[e.what] }).toEqual({ why: e.why, value: e.truths[k] });
+        mine[at] = { ...mine[at], args: { ...mine[at].args, [e.what]: 'checked against the source' } };
+        gdbs[at] = { ...gdbs[at], args: { ...gdbs[at].args, [e.what]: 'checked against the source' } };
+      }
+    });
   }
   expect(maskStack(mine)).toEqual(maskStack(gdbs));
   expect(capture.stats.returns).toBe(gdbReturns(oracle, capture));
@@ -162,9 +165,15 @@ describe.each([
   });
 });
 
-test('Rust: integers, references, &str, bool and f64 equal gdb', async () => {
-  const bin = buildFixture('params_rust.rs', { flags: ['-g', '-C', 'opt-level=0'] });
-  await compareLanguage(bin, ['params_rust::add', 'params_rust::greet', 'params_rust::bump', 'params_rust::ratio']);
+test.each([['0'], ['2']])('Rust at opt-level=%s: integers, references, &str, bool and f64 equal gdb', async (level) => {
+  const bin = buildFixture('params_rust.rs', { flags: ['-g', '-C', `opt-level=${level}`], variant: `O${level}` });
+  const gdbErrors: GdbError[] = [];
+  if (level === '2') {
+    // the program prints "long" and "short"; gdb's FinishBreakpoint gives None for this -O2 instance
+    const text = (string: string) => ({ ptr: expect.stringMatching(/^0x[0-9a-f]+$/), string });
+    gdbErrors.push({ func: 'params_rust::greet', what: 'return', truths: [text('long'), text('short')], why: 'gdb finds no return type for the optimized instance' });
+  }
+  await compareLanguage(bin, ['params_rust::add', 'params_rust::greet', 'params_rust::bump', 'params_rust::ratio'], gdbErrors);
 });
 
 test('inlined copies at -O2: the inlined block\'s arguments as gdb shows them there; no return to stop at', async () => {
@@ -183,11 +192,11 @@ describe.each([
     const bin = buildFixture('params_types.c', { flags, variant: variant.slice(1) });
     const gdbErrors: GdbError[] = [
       // -(1 << 70) * 3 - 5: gdb 13's FinishBreakpoint reads __int128 returns (rax:rdx) as 0
-      { func: 'wide', what: 'return', truth: '-3541774862152233910277', why: 'gdb 13 reads __int128 return values as 0' },
+      { func: 'wide', what: 'return', truths: ['-3541774862152233910277'], why: 'gdb 13 reads __int128 return values as 0' },
     ];
     if (variant === '-O2') {
       // GCC describes n by the stack slot relabel fills in its first instructions; gdb stops before that and reads the unwritten slot
-      gdbErrors.push({ func: 'relabel', what: 'n', truth: { name: 'alpha', codes: [1, 2, 3] }, why: 'gdb reads the stack slot before the function wrote it' });
+      gdbErrors.push({ func: 'relabel', what: 'n', truths: [{ name: 'alpha', codes: [1, 2, 3] }], why: 'gdb reads the stack slot before the function wrote it' });
     }
     await compareLanguage(bin, ['fsum', 'pair_f', 'triple_f', 'wide', 'ext', 'relabel', 'apply', 'many'], gdbErrors);
   });
