@@ -9,7 +9,8 @@ import type { ArgValue } from '../capture/types';
 import { sizeOf } from './dwarf-types';
 import type { FunctionSignature, Parameter } from './parameters';
 import { parameterLocations, returnLocation, type AbiLocation } from './sysv-abi';
-import { decodeValue, evaluateLocation, fetchAbi, fetchBytes, type ValueSource } from './value-decoder';
+import { evaluateLocation, fetchAbi, fetchBytes, type ValueSource } from './location';
+import { decodeValue } from './value-decoder';
 
 /** `rsp`: the stack pointer at the stop; `atEntry`: stopped at the out-of-line function's first instruction. */
 export function readArguments(sig: FunctionSignature, src: ValueSource, rsp: number, atEntry: boolean): Record<string, ArgValue> {

@@ -8,11 +8,10 @@ import type { ArgValue } from '../capture/types';
 import { readArguments, readReturnValue } from '../dwarf/call-values';
 import { ParameterReader, type FunctionSignature } from '../dwarf/parameters';
 import { REGISTER_COUNT, USER_REGS_WORD } from '../dwarf/registers';
-import type { ValueSource } from '../dwarf/value-decoder';
+import type { ValueSource } from '../dwarf/location';
 import type { ElfFile } from '../elf/elf-file';
 import type { LoadedModule, ModuleMap } from '../symbolize/module-map';
 import { moduleDwarf } from '../symbolize/module-debug';
-import * as C from './constants';
 import type { Libc } from './libc';
 import type { TraceeMemory } from './tracee-memory';
 
