@@ -132,7 +132,6 @@ const UNWIND_WATCH: [string, UnwindWatch][] = [
 /** glibc's jmp_buf: rsp is word 6, mangled with the thread's pointer guard (fs:0x30) and rotated left 17 bits. */
 const JB_RSP = 6;
 const POINTER_GUARD = 0x30;
-const FS_BASE_WORD = 21;
 
 interface Thread {
   tid: number;
@@ -954,8 +953,7 @@ export class Tracer {
     else {
       tracker.noteUnwind(thread.tid, 'longjmp');
       const env = readRegister(regsBuf, C.REGS.rdi);
-      const guardAt = regsBuf.readBigUInt64LE(FS_BASE_WORD * 8) + BigInt(POINTER_GUARD);
-      const guard = proc.memory.readBytes(Number(guardAt), 8);
+      const guard = proc.memory.readBytes(readRegister(regsBuf, C.REGS.fs_base) + POINTER_GUARD, 8);
       const mangled = proc.memory.readBytes(env + JB_RSP * 8, 8);
       if (guard && mangled) {
         const m = mangled.readBigUInt64LE(0);
