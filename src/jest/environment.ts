@@ -195,8 +195,9 @@ export default class UstackEnvironment extends TestEnvironment {
         maxHits: numbers.maxHits ?? this.ustack.maxHits,
         maxFrames: numbers.maxFrames ?? this.ustack.maxFrames,
         signal,
-        ...(o.args === true ? { args: true } : {}),
-        ...(o.returns === true ? { returns: true } : {}),
+        // parameters and returns (issue 13): trace()'s own switch, else the environment's
+        ...((o.args ?? this.ustack.args) ? { args: true } : {}),
+        ...((o.returns ?? this.ustack.returns) ? { returns: true } : {}),
       },
     };
   }
