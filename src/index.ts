@@ -11,10 +11,12 @@
  */
 export { trace, type TraceOptions } from './jest/trace-client';
 export { isRun, type Run, type RunStack } from './jest/run';
+export type { Call, CallValue } from './jest/calls';
+export type { CalledExpectation } from './jest/call-matchers';
 export type { UstackMatchers } from './jest/matchers-types';
 export type { UstackEnvironmentOptions } from './jest/options';
 export { CallPathPattern } from './callpath/pattern';
 export { callPathOf, DEFAULT_NORMALIZE, type NormalizeOptions } from './callpath/normalize';
-export type { Capture, Frame, Hit, CrashInfo, ExitStatus, HookResolution, CaptureStats } from './capture/types';
+export type { Capture, Frame, Hit, CrashInfo, ExitStatus, HookResolution, CaptureStats, ArgValue, CStringValue, ReturnInfo, NoReturnReason } from './capture/types';
 export type { BackendName } from './record-options';
 export { UstackError, TraceTimeoutError, InvalidTraceOptionsError, NoTraceEnvironmentError, InvalidCallPathPatternError } from './errors';

@@ -24,6 +24,10 @@ export interface RecordOptions {
   maxFrames?: number;
   /** Trace forked/cloned children and exec'ed images (default true). */
   followChildren?: boolean;
+  /** Record each hooked function's parameters at entry (`--args`; ptrace backend). */
+  args?: boolean;
+  /** Also record each hooked call's return value and duration (`--returns`; ptrace backend). */
+  returns?: boolean;
   /** Aborting kills the traced tree; the promise still resolves with what was captured. */
   signal?: AbortSignal;
 }

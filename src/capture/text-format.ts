@@ -5,6 +5,8 @@
  */
 import { stripCppParameters } from '../callpath/names';
 import type { Capture, Frame, Hit } from './types';
+import { formatCallLine, formatReturnLine } from './value-format';
+import { stripParameters } from '../symbolize/demangle';
 
 function symbolPart(f: Frame): string {
   if (!f.symbol) return '??';
@@ -38,6 +40,9 @@ export function formatStacks(c: Capture): string {
   const out: string[] = [];
   for (const h of c.hits) {
     out.push(hitHeader(h));
+    // parameters and return (--args / --returns), as gdb's frame line and `finish` print them
+    if (h.args) out.push(' ' + formatCallLine(stripParameters(h.frames[0]?.symbol ?? h.hook), h.args));
+    if (h.return !== undefined) out.push(' ' + formatReturnLine(h));
     out.push(formatStack(h.frames));
   }
   if (c.crash) {

@@ -36,6 +36,12 @@ export interface Hit {
   /** Order of this hit within the capture, starting at 0. */
   seq: number;
   frames: Frame[];
+  /** Parameters at entry, by name, in declaration order (`--args`). */
+  args?: Record<string, ArgValue>;
+  /** With `--returns`: the call's return, or null when it never returned (see `noReturn`). */
+  return?: ReturnInfo | null;
+  /** Why `return` is null: an exception or longjmp unwound through the call, the thread exited or crashed first, ... */
+  noReturn?: NoReturnReason;
 }
 
 export interface CrashInfo extends Hit {
@@ -83,6 +89,8 @@ export interface CaptureStats {
   timedOut?: boolean;
   /** Processes that outlived the main program and were killed at the end. */
   killedLeftovers?: number;
+  /** Hooked calls seen returning (`--returns`). */
+  returns?: number;
 }
 
 export interface Capture {
@@ -97,3 +105,31 @@ export interface Capture {
   /** Human-readable notes, e.g. "no debuginfo for /usr/lib/x86_64-linux-gnu/libc.so.6: install libc6-dbg". */
   warnings?: string[];
 }
+
+/**
+ * A parameter or return value decoded from DWARF types (issue 13). Integers and enums are numbers
+ * (decimal strings beyond 2^53), bool is boolean, floating point is a number ("nan", "inf", "-inf"
+ * as strings), pointers are hex strings ("0x0" for NULL), structs and unions are objects of their
+ * fields, arrays are arrays (bounded, the last element "..." when cut). `char *` and Rust `&str`
+ * are a CStringValue. Values that cannot be had are gdb's texts: "<optimized out>",
+ * "<unavailable>", "<error: Cannot access memory at address 0x...>".
+ */
+export type ArgValue = number | string | boolean | null | ArgValue[] | CStringValue | { [field: string]: ArgValue };
+
+/** A `char *` (or `&str`): where it points and the text there (bounded; `truncated` when cut). */
+export interface CStringValue {
+  ptr: string;
+  string: string;
+  truncated?: true;
+}
+
+/** The return of one hooked call (`ustack record --returns`). */
+export interface ReturnInfo {
+  /** null for void functions. */
+  value: ArgValue;
+  /** Wall time from the entry stop's resume to the return stop, in nanoseconds (tracer stops of nested hooks included). */
+  durationNs: number;
+}
+
+/** Why a hooked call has `return: null`. */
+export type NoReturnReason = 'exception' | 'longjmp' | 'unwound' | 'exit' | 'crash' | 'killed' | 'inlined' | 'not-traced';

@@ -16,7 +16,7 @@ import { intFlag, parseArgs } from './args';
 
 export const usage = `Usage: ustack record [--hook SPEC ...] [--format text|json] [--output FILE]
                      [--max-frames N] [--max-hits N] [--timeout SECONDS] [--no-follow]
-                     [--backend ptrace|stap|auto] -- CMD [ARGS...]
+                     [--args] [--returns] [--backend ptrace|stap|auto] -- CMD [ARGS...]
 
 Runs CMD with hooks on the given functions and prints the stack of every hit.
 CMD's stdin, stdout and stderr pass through untouched. The stacks go to --output or stdout, after
@@ -36,7 +36,11 @@ CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+sign
   --no-follow         trace the first process only. Default: forked children, their threads and
                       exec'ed images are traced too.
   --backend B         ptrace (embedded), stap (SystemTap), or auto (stap when \`ustack doctor\`
-                      says it can run). Default: ptrace.`;
+                      says it can run). Default: ptrace.
+  --args              record each hooked function's parameters at entry (ptrace backend).
+                      Default: off.
+  --returns           also stop at each hooked call's return: its return value and duration
+                      (ptrace backend). Default: off.`;
 
 export async function main(args: string[]): Promise<number> {
   const parsed = parseArgs(
@@ -49,6 +53,8 @@ export async function main(args: string[]): Promise<number> {
       'max-hits': { value: true },
       timeout: { value: true },
       'no-follow': {},
+      args: {},
+      returns: {},
       backend: { value: true },
       help: {},
     },
@@ -75,6 +81,8 @@ export async function main(args: string[]): Promise<number> {
     maxHits: intFlag(parsed.flags['max-hits'], 'max-hits'),
     timeout: timeout === undefined ? undefined : timeout * 1000,
     followChildren: !parsed.flags['no-follow'],
+    args: parsed.flags.args ? true : undefined,
+    returns: parsed.flags.returns ? true : undefined,
   };
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
   const { capture } =

@@ -126,6 +126,11 @@ export class DebugInfo {
     return frames;
   }
 
+  /** The sections and unit index this DebugInfo reads, for readers of other DIEs (parameters, types). */
+  get dwarf(): { data: DwarfData; units: UnitIndex } {
+    return { data: this.data, units: this.units };
+  }
+
   /** How many units the module has and how many have been parsed so far (parsing is lazy). */
   get stats(): { units: number; parsedUnits: number } {
     return { units: this.units.units().length, parsedUnits: this.scopes.size };

@@ -315,6 +315,9 @@ export default class UstackEnvironment extends TestEnvironment {
         maxHits: numbers.maxHits ?? this.ustack.maxHits,
         maxFrames: numbers.maxFrames ?? this.ustack.maxFrames,
         signal,
+        // parameters and returns (issue 13): trace()'s own switch, else the environment's
+        ...((o.args ?? this.ustack.args) ? { args: true } : {}),
+        ...((o.returns ?? this.ustack.returns) ? { returns: true } : {}),
       },
     };
   }

@@ -5,6 +5,7 @@
  * `"types": ["jest-ustack"]` to its tsconfig (or `import 'jest-ustack'` once).
  */
 import type { trace as traceFunction } from './trace-client';
+import type { CalledExpectation } from './call-matchers';
 
 export interface UstackMatchers<R = unknown> {
   /**
@@ -28,6 +29,14 @@ export interface UstackMatchers<R = unknown> {
   toExitWith(expected: number | string): R;
   /** The program crashed and the crash stack contains `fn` (a name or glob). */
   toHaveCrashedIn(fn: string): R;
+  /**
+   * Some recorded call of `hook` had these arguments (`with`: a subset, values or asymmetric
+   * matchers), returned `returned`, on a call path matching `path`; `times`: exactly that many such
+   * calls. Needs trace() with `args: true` (and `returns: true` for `returned`). A failure lists
+   * the closest calls and what differs.
+   * @example expect(run).toHaveCalled('xalloc', { with: { n: 32 }, returned: expect.not.stringMatching(/^0x0$/), path: 'main > ** > xalloc' })
+   */
+  toHaveCalled(hook: string, expected?: CalledExpectation): R;
 }
 
 declare module 'expect' {

@@ -9,6 +9,7 @@ import { normalizeFrames } from '../callpath/normalize';
 import { CallPathPattern, type FrameName } from '../callpath/pattern';
 import { InvalidMatcherArgumentError } from '../errors';
 import { crashStack, isRun, runCallPaths, runContext, runPathCandidates, type Run } from './run';
+import { toHaveCalled } from './call-matchers';
 
 type Result = SyncExpectationResult;
 
@@ -262,4 +263,4 @@ function toHaveCrashedIn(this: MatcherContext, received: unknown, fn: string): R
   };
 }
 
-export const matchers = { toHaveCallPath, toHaveHit, toExitWith, toHaveCrashedIn };
+export const matchers = { toHaveCallPath, toHaveHit, toExitWith, toHaveCrashedIn, toHaveCalled };

@@ -34,18 +34,33 @@ export interface UstackEnvironmentOptions {
    * time on it (default true).
    */
   warmUp?: boolean;
+  /** Record parameters at every hook (trace()'s `args` default). Pragma: `@ustack-args`. */
+  args?: boolean;
+  /** Record returns and durations at every hook (trace()'s `returns` default). Pragma: `@ustack-returns`. */
+  returns?: boolean;
 }
 
 const BACKENDS: BackendName[] = ['ptrace', 'stap', 'auto'];
 const NORMALIZE_KEYS = ['startAtMain', 'dropRuntimeFrames', 'inlineFrames', 'stripCloneSuffixes', 'stripRustHash', 'stripCppParams', 'stripTemplateArgs'];
-const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize', 'warmUp'];
+const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize', 'warmUp', 'args', 'returns'];
 const PRAGMAS: Record<string, keyof UstackEnvironmentOptions> = {
   'ustack-backend': 'backend',
   'ustack-hooks': 'hooks',
   'ustack-max-frames': 'maxFrames',
   'ustack-max-hits': 'maxHits',
   'ustack-timeout': 'timeout',
+  'ustack-args': 'args',
+  'ustack-returns': 'returns',
 };
+
+/** `args` / `returns`: true or false; a bare pragma (`@ustack-args`) means true. */
+export function checkSwitch(where: string, name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === true || value === false) return value;
+  if (value === '' || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidTraceOptionsError(where, `${name} must be true or false, got ${JSON.stringify(value)}`);
+}
 
 function checkPositive(where: string, name: string, value: unknown, allowZero = false): number | undefined {
   if (value === undefined) return undefined;
@@ -111,6 +126,8 @@ export function parseEnvironmentOptions(raw: unknown): UstackEnvironmentOptions 
     timeoutMargin: checkPositive(where, 'timeoutMargin', o.timeoutMargin, true),
     normalize: checkNormalize(where, o.normalize),
     ...(o.warmUp !== undefined ? { warmUp: o.warmUp as boolean } : {}),
+    ...(o.args !== undefined ? { args: checkSwitch(where, 'args', o.args) } : {}),
+    ...(o.returns !== undefined ? { returns: checkSwitch(where, 'returns', o.returns) } : {}),
   };
 }
 
@@ -138,6 +155,7 @@ export function applyPragmas(options: UstackEnvironmentOptions, pragmas: Record<
       if (!hooks.length) throw new InvalidTraceOptionsError(where, 'give one or more hook specs, e.g. @ustack-hooks parse_*,arena_alloc');
       out.hooks = [...(options.hooks ?? []), ...hooks];
     } else if (key === 'backend') out.backend = checkBackend(where, values[values.length - 1]);
+    else if (key === 'args' || key === 'returns') out[key] = checkSwitch(where, key, values[values.length - 1]);
     else out[key] = checkPositive(where, key, values[values.length - 1]) as never;
   }
   return out;

@@ -31,6 +31,8 @@ export interface TraceRequestOptions {
   maxHits?: number;
   maxFrames?: number;
   normalize?: NormalizeOptions;
+  args?: boolean;
+  returns?: boolean;
 }
 
 export interface TraceRequest {

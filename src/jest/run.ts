@@ -10,6 +10,7 @@ import { normalizeFrames } from '../callpath/normalize';
 import type { FrameName } from '../callpath/pattern';
 import { formatStack, mergeStacks } from '../callpath/stack-format';
 import { CALL_PATHS_MARKER, CONTEXT_KEY, RUN_MARKER, STACKS_MARKER } from './protocol';
+import { callsOf, type Call } from './calls';
 
 /** One distinct stack of a hook, innermost frame first: `leaf (src/app.c:3)`. */
 export interface RunStack {
@@ -42,6 +43,12 @@ export interface Run {
   callPaths(hook?: string): string[];
   /** Distinct readable stacks (innermost first, `name (file:line)`), merged per hook with counts. */
   stacks(hook?: string): RunStack[];
+  /**
+   * Each recorded call of `hook` (or of every hook), in order: `{ args, return, returned,
+   * durationNs, path }` (trace() with `args: true` / `returns: true`). The snapshot serializer masks
+   * pointers and durations in this list; `{ raw: true }` returns a list it prints as is.
+   */
+  calls(hook?: string, options?: { raw?: boolean }): Call[];
 }
 
 /** What a run carries besides its public fields. */
@@ -154,6 +161,10 @@ class TracedRun implements Run {
 
   stacks(hook?: string): RunStack[] {
     return mark(runStacks(this, hook), STACKS_MARKER);
+  }
+
+  calls(hook?: string, options: { raw?: boolean } = {}): Call[] {
+    return callsOf(this.capture.hits, hook, runContext(this).normalize, !options?.raw);
   }
 }
 

@@ -19,6 +19,7 @@ function markCallPaths(lines: string[]): string[] {
   Object.defineProperty(lines, CALL_PATHS_MARKER, { value: true, enumerable: false });
   return lines;
 }
+import { callsSnapshotView, isCallList } from './calls';
 
 /** The stable view of a run that its snapshot shows. */
 export function runSnapshotView(run: Run): Record<string, unknown> {
@@ -145,6 +146,7 @@ const serializer: NewPlugin = {
     if (typeof val !== 'object' || val === null || VIEW in val) return false;
     return (
       isRun(val) ||
+      isCallList(val) ||
       isCallPathList(val) ||
       isStackList(val) ||
       isCapture(val) ||
@@ -158,6 +160,8 @@ const serializer: NewPlugin = {
     );
   },
   serialize(val, config, indentation, depth, refs, printer): string {
+    // run.calls(): pointers and durations masked
+    if (isCallList(val)) return printer(callsSnapshotView(val), config, indentation, depth, refs);
     if (isRun(val)) return print('UstackRun', runSnapshotView(val), config, indentation, depth, refs, printer);
     if (isCallPathList(val)) return printCallPaths(val, config, indentation);
     if (isStackList(val)) return printer(val.map((s) => ({ hook: s.hook, count: s.count, frames: [...s.frames] })), config, indentation, depth, refs);

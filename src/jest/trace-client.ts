@@ -39,9 +39,13 @@ export interface TraceOptions {
   maxFrames?: number;
   /** Call-path normalization switches for this run's callPaths()/stacks() (default: all on). */
   normalize?: NormalizeOptions;
+  /** Record each hooked function's parameters at entry (run.calls(), toHaveCalled `with`). ptrace backend. */
+  args?: boolean;
+  /** Also record each hooked call's return value and duration (toHaveCalled `returned`). ptrace backend. */
+  returns?: boolean;
 }
 
-const OPTION_KEYS = ['hooks', 'backend', 'cwd', 'env', 'stdin', 'timeout', 'maxHits', 'maxFrames', 'normalize'];
+const OPTION_KEYS = ['hooks', 'backend', 'cwd', 'env', 'stdin', 'timeout', 'maxHits', 'maxFrames', 'normalize', 'args', 'returns'];
 
 function requestOptions(options: TraceOptions): TraceRequestOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidTraceOptionsError('trace()', 'the second argument must be an options object');
@@ -81,6 +85,12 @@ function requestOptions(options: TraceOptions): TraceRequestOptions {
     out[key] = value;
   }
   if (options.normalize !== undefined) out.normalize = checkNormalize(where, options.normalize);
+  // parameters and returns (issue 13)
+  for (const key of ['args', 'returns'] as const) {
+    if (options[key] === undefined) continue;
+    if (typeof options[key] !== 'boolean') throw new InvalidTraceOptionsError('trace()', `${key} must be true or false`);
+    out[key] = options[key];
+  }
   return out;
 }
 

@@ -115,6 +115,8 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
     maxFrames: options.maxFrames ?? 64,
     maxHits: options.maxHits ?? 10000,
     followChildren: options.followChildren ?? true,
+    args: options.args,
+    returns: options.returns,
     pinCpu: (options as { pinCpu?: boolean }).pinCpu ?? true,
     stopFlag: new SharedArrayBuffer(4),
   };

@@ -1,5 +1,6 @@
 /** Runs one trace request with the tracer and turns the raw result into a Capture. */
 import type { Capture, CrashInfo, Hit, HookResolution } from '../capture/types';
+import type { RawStack } from './tracer';
 import { Symbolizer } from '../symbolize/symbolizer';
 import { libc } from './libc';
 import type { TraceRequest } from './trace-request';
@@ -33,6 +34,8 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
     pinCpu: req.pinCpu,
     shouldStop: () => Atomics.load(flag, 0) !== 0,
     onProcess: onPid,
+    args: req.args,
+    returns: req.returns,
   });
   const raw = tracer.run(req);
   const durationMs = performance.now() - started;
@@ -42,7 +45,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
     const mod = h.pcs.length ? h.modules.find(h.pcs[0]) : null;
     const hookedInline = mod ? inlineAt.get(`${mod.path}:0x${(h.pcs[0] - mod.bias).toString(16)}`) : undefined;
     const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules, true, hookedInline);
-    for (const hook of h.hooks) hits.push({ hook: req.hooks[hook], pid: h.pid, tid: h.tid, seq: hits.length, frames });
+    for (const hook of h.hooks) hits.push({ hook: req.hooks[hook], pid: h.pid, tid: h.tid, seq: hits.length, frames, ...callValues(h, req) });
   }
   let crash: CrashInfo | null = null;
   if (raw.crash) {
@@ -73,7 +76,19 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
       durationMs: Math.round(durationMs * 10) / 10,
       uniqueStacks: raw.uniqueStacks,
       killedLeftovers: raw.killedLeftovers,
+      ...(raw.returns !== undefined ? { returns: raw.returns } : {}),
     },
     ...(warnings.length ? { warnings } : {}),
   };
+}
+
+/** The issue-13 fields of a hit: `args` with --args, `return` (and `noReturn`) with --returns. */
+function callValues(h: RawStack, req: TraceRequest): Pick<Hit, 'args' | 'return' | 'noReturn'> {
+  const out: Pick<Hit, 'args' | 'return' | 'noReturn'> = {};
+  if (req.args) out.args = h.args ?? {};
+  if (req.returns) {
+    out.return = h.ret ?? null;
+    if (!h.ret) out.noReturn = h.noReturn ?? 'unwound';
+  }
+  return out;
 }

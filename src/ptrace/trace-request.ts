@@ -10,6 +10,9 @@ export interface TraceRequest extends SpawnRequest {
   maxHits: number;
   followChildren: boolean;
   pinCpu: boolean;
+  /** Parameters at entry / returns with values and durations (issue 13). */
+  args?: boolean;
+  returns?: boolean;
   /** Int32Array over a SharedArrayBuffer: [0] set to 1 by the main thread to stop the run. */
   stopFlag: SharedArrayBuffer;
 }

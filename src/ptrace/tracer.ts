@@ -5,7 +5,8 @@
  * the run, from module snapshots taken when the stacks were recorded.
  */
 import * as fs from 'node:fs';
-import type { HookResolution, ResolvedHook } from '../capture/types';
+import type { ArgValue, HookResolution, NoReturnReason, ResolvedHook, ReturnInfo } from '../capture/types';
+import type { FunctionSignature } from '../dwarf/parameters';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
 import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
 import { CfiTable } from '../dwarf/cfi-table';
@@ -24,6 +25,8 @@ import { spawnStopped, type SpawnRequest } from './spawn';
 import { planBranchStepOver, planDisplacedStep, planStepOver, readRegister, setRip, type DisplacedStep, type EmulationContext, type StepOverPlan } from './step-over';
 import { TraceeMemory } from './tracee-memory';
 import { openStopChannel, type PendingResume, type StopChannel } from './stop-channel';
+import { CallCapture } from './call-capture';
+import { ReturnTracker, type Settled } from './return-breakpoints';
 
 export interface TracerOptions {
   hooks: string[];
@@ -38,6 +41,10 @@ export interface TracerOptions {
   onProcess?: (pid: number) => void;
   /** Maximum number of distinct stacks remembered per hook for uniqueness counting. */
   maxUniqueStacks?: number;
+  /** Record each hooked function's parameters at entry (issue 13). */
+  args?: boolean;
+  /** Also stop at each hooked call's return: return value and duration (issue 13). */
+  returns?: boolean;
 }
 
 /** A recorded stack before symbolization. */
@@ -51,6 +58,11 @@ export interface RawStack {
   modules: ModuleMap;
   /** Stopped at an inlined copy's entry: symbolize frame 0 into its inline frames. */
   atInlineEntry?: boolean;
+  /** Parameters at entry (`args` option). */
+  args?: Record<string, ArgValue>;
+  /** The call's return (`returns` option); null when it never returned, with `noReturn` saying why. */
+  ret?: ReturnInfo | null;
+  noReturn?: NoReturnReason;
 }
 
 export interface RawCrash extends RawStack {
@@ -69,6 +81,8 @@ export interface TraceResult {
   killedLeftovers: number;
   stopped: boolean;
   warnings: string[];
+  /** Hooked calls seen returning (`returns` option). */
+  returns?: number;
 }
 
 const BREAKPOINT = Buffer.from([0xcc]);
@@ -89,7 +103,35 @@ interface Breakpoint {
   module: string;
   /** An IFUNC resolver of hooked functions, or the return point of a resolver call (see onIfuncStop). */
   ifunc?: { resolverOf: number[]; symbol: string; returnPoint: boolean };
+  /** longjmp, a throw or a catch, watched for `returns` (calls that will never return). */
+  unwindKind?: UnwindWatch;
 }
+
+/** What a pending return carries: the recorded hit (null past maxHits or in a fork's copy) and how to decode the value. */
+interface CallData {
+  hit: RawStack | null;
+  sig: FunctionSignature | null;
+}
+
+/**
+ * Where the stack gets cut without returns: longjmp (the target rsp is in the jmp_buf), a C++
+ * catch handler starting (`__cxa_begin_catch` is called from the catching frame), and the
+ * start of an exception's unwinding (blamed when no catch is seen).
+ */
+type UnwindWatch = 'longjmp' | 'catch' | 'throw';
+const UNWIND_WATCH: [string, UnwindWatch][] = [
+  ['_Unwind_RaiseException', 'throw'],
+  ['__cxa_begin_catch', 'catch'],
+  ['longjmp', 'longjmp'],
+  ['_longjmp', 'longjmp'],
+  ['siglongjmp', 'longjmp'],
+  ['__longjmp_chk', 'longjmp'],
+  ['__libc_siglongjmp', 'longjmp'],
+  ['__libc_longjmp', 'longjmp'],
+];
+/** glibc's jmp_buf: rsp is word 6, mangled with the thread's pointer guard (fs:0x30) and rotated left 17 bits. */
+const JB_RSP = 6;
+const POINTER_GUARD = 0x30;
 
 interface Thread {
   tid: number;
@@ -243,6 +285,11 @@ export class Tracer {
   private readonly resumeSlot: PendingResume = { tid: 0, sig: 0, setRegs: false, writeAddress: 0, writeValue: 0n, hasWrite: false };
   /** One emulation context for every hit (no closures allocated per hit); memory writes are deferred into the resume. */
   private readonly emulation = new DeferredEmulation(this.resumeSlot);
+  /** Parameters and return values (issue 13): null unless `args` or `returns`. */
+  private readonly calls: CallCapture | null;
+  private readonly returnTracker: ReturnTracker<CallData> | null;
+  private readonly noSignature = new Set<number>();
+  private stopNs = 0n;
 
   constructor(libc: Libc, opts: TracerOptions) {
     this.libc = libc;
@@ -255,6 +302,8 @@ export class Tracer {
     this.flags = new Uint8Array(opts.maxFrames);
     this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
     this.arenaRegs = libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
+    this.calls = opts.args || opts.returns ? new CallCapture(libc) : null;
+    this.returnTracker = opts.returns ? new ReturnTracker<CallData>() : null;
     this.channel = openStopChannel(libc, (tid, address, value) => {
       this.threads.get(tid)?.process.memory.writeU64(address, value);
     });
@@ -309,6 +358,9 @@ export class Tracer {
         this.warnings.push(`Hook "${spec.text}": module ${spec.module} was never loaded, so the hook never fired.`);
       }
     }
+    if (this.returnTracker) {
+      for (const tid of this.returnTracker.threads()) this.settleAll(this.returnTracker.threadGone(tid, this.stopped ? 'killed' : 'exit'));
+    }
     let unique = 0;
     for (const s of this.uniquePerHook) unique += s.size;
     return {
@@ -322,12 +374,14 @@ export class Tracer {
       killedLeftovers: this.killedLeftovers,
       stopped: this.stopped,
       warnings: this.warnings,
+      ...(this.returnTracker ? { returns: this.returnTracker.returned } : {}),
     };
   }
 
   private loop(): void {
     for (;;) {
       const tid = this.channel.next(this.pending);
+      if (this.returnTracker) this.stopNs = process.hrtime.bigint(); // a return's time ends when the thread stopped
       this.pending = null;
       if (tid < 0) break; // ECHILD: nothing left to wait for
       const status = this.channel.status;
@@ -379,6 +433,11 @@ export class Tracer {
     const thread = this.threads.get(tid);
     this.threads.delete(tid);
     this.early.delete(tid);
+    if (this.returnTracker) {
+      const termsig = status & 0x7f;
+      this.settleAll(this.returnTracker.threadGone(tid, termsig === 0 ? 'exit' : termsig === SIGKILL && this.stopped ? 'killed' : 'crash'));
+      if (thread && thread.process.pid === tid) this.returnTracker.processGone(tid);
+    }
     if (thread) {
       if (thread.displaced) thread.process.scratch.get(thread.displaced.bp.module)?.release(thread.displaced.slot);
       thread.process.threads.delete(tid);
@@ -425,6 +484,8 @@ export class Tracer {
           for (const s of proc.searched) childProc.searched.add(s);
           this.processes.set(child, childProc);
           this.addThread(child, childProc);
+          // the child returns from the calls its parent was in, through its copy of the return breakpoints
+          if (this.opts.followChildren) this.returnTracker?.forkThread(thread.tid, child, child, (d) => ({ hit: null, sig: d.sig }));
           if (!this.opts.followChildren) {
             if (event === C.PTRACE_EVENT_FORK) {
               // take our int3s out of the child's copy of memory, then let it go
@@ -488,6 +549,10 @@ export class Tracer {
     // After exec the thread reporting is the thread-group leader; other threads are gone.
     let proc = thread.process;
     const pid = proc.pid;
+    if (this.returnTracker) {
+      for (const tid of new Set([...proc.threads, thread.tid])) this.settleAll(this.returnTracker.threadGone(tid, 'exit'));
+      this.returnTracker.processGone(pid);
+    }
     for (const tid of [...proc.threads]) if (tid !== pid) this.threads.delete(tid);
     if (proc.detachAtExec) {
       this.forget(pid);
@@ -575,6 +640,7 @@ export class Tracer {
         this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), ...(t.kind === 'inlined' ? { inlined: true } : {}), ...(t.kind !== 'entry' && t.kind !== 'inlined' ? { kind: t.kind } : {}) });
       }
     }
+    if (this.returnTracker) this.watchUnwinds(proc, fresh);
     for (const m of fresh) proc.searched.add(m.path);
     if (complete && proc.pid === this.rootPid && !proc.consistentSeen) {
       for (let i = 0; i < this.specs.length; i++) {
@@ -636,21 +702,23 @@ export class Tracer {
     if (!resolved.some((x) => x.module === r.module && x.address === r.address)) resolved.push(r);
   }
 
-  private plant(proc: TracedProcess, address: number, mod: LoadedModule, hooks: number[], linkerEvent: boolean, inlineEntry = false): void {
+  private plant(proc: TracedProcess, address: number, mod: LoadedModule, hooks: number[], linkerEvent: boolean, inlineEntry = false): Breakpoint | null {
     const existing = proc.breakpoints.get(address);
     if (existing) {
       for (const h of hooks) if (!existing.hooks.includes(h)) existing.hooks.push(h);
-      return;
+      return existing;
     }
     const original = proc.memory.readBytes(address, 16);
     if (!original) {
       this.warnings.push(`Cannot read code at 0x${address.toString(16)} in ${mod.path}; hook not planted.`);
-      return;
+      return null;
     }
-    if (original[0] === 0xcc) return; // someone else's breakpoint; never stack ours on it
+    if (original[0] === 0xcc) return null; // someone else's breakpoint; never stack ours on it
     const plan = planStepOver(original) ?? planBranchStepOver(original);
     const bp: Breakpoint = { address, original, plan, displaced: plan ? null : planDisplacedStep(original), hooks: [...hooks], linkerEvent, inlineEntry, module: mod.path };
-    if (proc.memory.writeBytes(address, BREAKPOINT)) proc.breakpoints.set(address, bp);
+    if (!proc.memory.writeBytes(address, BREAKPOINT)) return null;
+    proc.breakpoints.set(address, bp);
+    return bp;
   }
 
   private readRegs(tid: number): boolean {
@@ -691,7 +759,11 @@ export class Tracer {
       thread.skipHitAt = -1;
     } else if (!proc.detachAtExec) {
       if (bp.ifunc) this.onIfuncStop(thread, bp, regsBuf);
-      if (bp.hooks.length > 0) this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
+      if (this.returnTracker && this.onReturnStop(thread, bp, regsBuf)) return;
+      if (bp.hooks.length > 0) {
+        const hit = this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
+        if (this.returnTracker) this.trackCall(thread, bp, regsBuf, hit);
+      }
     }
     // emulate on the registers the resume will write back, rewound to the breakpoint
     const regsIn = this.channel.regsIn;
@@ -829,7 +901,7 @@ export class Tracer {
     return n;
   }
 
-  private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, windowed: boolean): void {
+  private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, windowed: boolean): RawStack | null {
     const proc = thread.process;
     this.hitCount += bp.hooks.length;
     const n = this.unwindCurrent(proc, bp.address, regsBuf, windowed);
@@ -843,8 +915,8 @@ export class Tracer {
       if (count <= this.opts.maxHits) keep.push(h);
       else this.dropped++;
     }
-    if (keep.length === 0) return;
-    this.hits.push({
+    if (keep.length === 0) return null;
+    const hit: RawStack = {
       hooks: keep,
       pid: proc.pid,
       tid: thread.tid,
@@ -853,7 +925,139 @@ export class Tracer {
       frameFlags: this.flags.slice(0, n),
       modules: proc.modules,
       atInlineEntry: bp.inlineEntry,
-    });
+    };
+    if (this.opts.args && this.calls) {
+      const sig = this.calls.signature(proc.modules, bp.address, bp.inlineEntry);
+      if (sig) hit.args = this.calls.arguments(sig, regsBuf, thread.tid, proc.memory);
+      else if (!this.noSignature.has(bp.address)) {
+        this.noSignature.add(bp.address);
+        this.warnings.push(`No DWARF description of the function at 0x${bp.address.toString(16)} in ${bp.module}: its parameters are not recorded (build it with -g, or install its debug-info package).`);
+      }
+    }
+    this.hits.push(hit);
+    return hit;
+  }
+
+  // ---- return breakpoints (issue 13; bookkeeping in return-breakpoints.ts) ----
+
+  /** A stop at a return breakpoint or an unwind watch. True when the breakpoint was removed and the thread already resumed. */
+  private onReturnStop(thread: Thread, bp: Breakpoint, regsBuf: Buffer): boolean {
+    const tracker = this.returnTracker!;
+    const proc = thread.process;
+    if (bp.unwindKind) this.onUnwindWatch(thread, bp.unwindKind, regsBuf);
+    if (!tracker.isReturnSite(proc.pid, bp.address)) return false;
+    const now = this.stopNs;
+    const r = tracker.stopAt(thread.tid, bp.address, readRegister(regsBuf, C.REGS.rsp));
+    for (const call of r.returned) {
+      const { hit, sig } = call.data;
+      if (!hit) continue;
+      const value = sig && this.calls ? this.calls.returnValue(sig, regsBuf, thread.tid, proc.memory) : '<unavailable>';
+      hit.ret = { value, durationNs: Number(now - call.startedNs) };
+    }
+    this.settleAll(r.settled);
+    let removedHere = false;
+    for (const a of r.freed) if (this.removeReturnBreakpoint(proc, a) && a === bp.address) removedHere = true;
+    if (!removedHere) return false;
+    // the int3 is gone: rewind to the original instruction and let it run in place
+    const regsIn = this.channel.regsIn;
+    if (regsIn !== regsBuf) regsBuf.copy(regsIn);
+    setRip(regsIn, bp.address);
+    const resume = this.resumeSlot;
+    resume.tid = thread.tid;
+    resume.sig = 0;
+    resume.hasWrite = false;
+    resume.setRegs = true;
+    this.pending = resume;
+    return true;
+  }
+
+  /** At longjmp, settle the calls above its target now (the target may be a return address); at a catch, those the exception unwound. */
+  private onUnwindWatch(thread: Thread, kind: UnwindWatch, regsBuf: Buffer): void {
+    const tracker = this.returnTracker!;
+    const proc = thread.process;
+    const rsp = readRegister(regsBuf, C.REGS.rsp);
+    let cut: { settled: Settled<CallData>[]; freed: number[] } | null = null;
+    if (kind === 'throw') tracker.noteUnwind(thread.tid, 'exception');
+    else if (kind === 'catch') cut = tracker.unwindTo(thread.tid, rsp + 8, 'exception');
+    else {
+      tracker.noteUnwind(thread.tid, 'longjmp');
+      const env = readRegister(regsBuf, C.REGS.rdi);
+      const guard = proc.memory.readBytes(readRegister(regsBuf, C.REGS.fs_base) + POINTER_GUARD, 8);
+      const mangled = proc.memory.readBytes(env + JB_RSP * 8, 8);
+      if (guard && mangled) {
+        const m = mangled.readBigUInt64LE(0);
+        const target = Number((((m >> 17n) | (m << 47n)) & 0xffffffffffffffffn) ^ guard.readBigUInt64LE(0));
+        // longjmp only goes up the stack, and not far: anything else is not a glibc jmp_buf we understand
+        if (target > rsp && target - rsp < 1 << 30) cut = tracker.unwindTo(thread.tid, target, 'longjmp');
+      }
+    }
+    if (cut) {
+      this.settleAll(cut.settled);
+      for (const a of cut.freed) this.removeReturnBreakpoint(proc, a);
+    }
+  }
+
+  /** At a hooked function's first instruction: wait for its return at [rsp]. */
+  private trackCall(thread: Thread, bp: Breakpoint, regsBuf: Buffer, hit: RawStack | null): void {
+    const proc = thread.process;
+    if (bp.inlineEntry) {
+      // an inlined copy has no return to stop at
+      if (hit) {
+        hit.ret = null;
+        hit.noReturn = 'inlined';
+      }
+      return;
+    }
+    const rsp = readRegister(regsBuf, C.REGS.rsp);
+    const ret = proc.memory.readU64(rsp);
+    const mod = ret > 0 ? proc.modules.find(ret) : null;
+    if (!mod) {
+      if (hit) {
+        hit.ret = null;
+        hit.noReturn = 'not-traced';
+      }
+      return;
+    }
+    const sig = hit && this.calls ? this.calls.signature(proc.modules, bp.address, false) : null;
+    const r = this.returnTracker!.enter(thread.tid, proc.pid, rsp, ret, { hit, sig }, process.hrtime.bigint());
+    this.settleAll(r.settled);
+    for (const a of r.freed) this.removeReturnBreakpoint(proc, a);
+    if (r.plant) this.plant(proc, ret, mod, [], false);
+    r.call.startedNs = process.hrtime.bigint(); // the call's time starts when the thread is resumed, after our work
+  }
+
+  private settleAll(settled: Settled<CallData>[]): void {
+    for (const s of settled) {
+      const hit = s.call.data.hit;
+      if (hit && hit.ret === undefined) {
+        hit.ret = null;
+        hit.noReturn = s.reason ?? 'unwound';
+      }
+    }
+  }
+
+  /** Takes a return breakpoint out when no call waits there any more (and nothing else needs it). True when removed. */
+  private removeReturnBreakpoint(proc: TracedProcess, address: number): boolean {
+    if (this.returnTracker!.isReturnSite(proc.pid, address)) return false;
+    const bp = proc.breakpoints.get(address);
+    if (!bp || bp.hooks.length || bp.linkerEvent || bp.unwindKind) return false;
+    proc.breakpoints.delete(address);
+    proc.memory.writeBytes(address, bp.original.subarray(0, 1));
+    return true;
+  }
+
+  /** Breakpoints on longjmp and _Unwind_RaiseException, to say why a call never returned. */
+  private watchUnwinds(proc: TracedProcess, modules: LoadedModule[]): void {
+    for (const m of modules) {
+      if (!m.elf) continue;
+      for (const [name, kind] of UNWIND_WATCH) {
+        for (const sym of m.elf.symbols().byName(name)) {
+          if (sym.isIfunc) continue;
+          const bp = this.plant(proc, sym.address + m.bias, m, [], false);
+          if (bp) bp.unwindKind = kind;
+        }
+      }
+    }
   }
 
   private onSignal(thread: Thread, sig: number): void {

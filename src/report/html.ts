@@ -7,6 +7,29 @@ import { buildFlameTree, type FlameNode, hitPath, hitsOf, hooksOf, stackLines } 
 import { crashTitle, describeExit } from './summary';
 import { testLabel } from './folded';
 import { collectWarnings } from './warnings';
+import { callStatsByPath, hasCallValues } from './call-stats';
+import { formatDuration } from '../capture/value-format';
+
+const CALL_HEADER = ['calls', 'returned', 'p50', 'p90', 'p99', 'max', 'call path', 'first call'];
+
+function htmlCalls(hook: string, hits: Parameters<typeof callStatsByPath>[0]): HtmlCalls | null {
+  if (!hasCallValues(hits)) return null;
+  const t = (ns: number | undefined) => (ns === undefined ? '–' : formatDuration(ns));
+  const rows = callStatsByPath(hits).map((s) => {
+    const missing = Object.entries(s.noReturn).map(([k, n]) => `${n} ${k}`);
+    return [
+      String(s.calls),
+      `${s.returned}${missing.length ? ` (${missing.join(', ')})` : ''}`,
+      t(s.durations?.p50),
+      t(s.durations?.p90),
+      t(s.durations?.p99),
+      t(s.durations?.max),
+      s.path,
+      [s.example.call, s.example.return].filter(Boolean).join(' '),
+    ];
+  });
+  return { hook, header: CALL_HEADER, rows };
+}
 
 export interface HtmlGraph {
   hook: string;
@@ -20,7 +43,15 @@ export interface HtmlCrash {
   lines: string[];
 }
 
+/** Per call path of a hook with recorded arguments/returns: table cells, already formatted (issue 13). */
+export interface HtmlCalls {
+  hook: string;
+  header: string[];
+  rows: string[][];
+}
+
 export interface HtmlTest {
+  calls?: HtmlCalls[];
   name: string;
   status: string;
   durationMs: number | null;
@@ -63,7 +94,9 @@ export function htmlData(report: UstackReport): HtmlData {
         const crashes = test.captures
           .filter((c) => c.crash)
           .map((c) => ({ title: crashTitle(c), command: c.command.join(' '), lines: stackLines(c.crash!.frames) }));
+        const calls = hooks.map((hook) => htmlCalls(hook, hitsOf(test.captures, hook))).filter((c): c is HtmlCalls => c !== null);
         return {
+          ...(calls.length ? { calls } : {}),
           name: testLabel(test.title, test.fullName),
           status: test.status,
           durationMs: test.durationMs,
@@ -101,6 +134,10 @@ section.file > h2 { font-size:16px; margin:16px 0 8px; font-family:ui-monospace,
 .test > h3 { font-size:15px; margin:0 0 6px; }
 .status-passed { color:var(--ok); } .status-failed { color:var(--bad); } .status-other { color:var(--muted); }
 .cmd { font-family:ui-monospace, monospace; font-size:12px; color:var(--muted); }
+.calls-table { border-collapse:collapse; font-size:12px; margin:4px 0 10px; }
+.calls-table th, .calls-table td { border:1px solid #ddd; padding:2px 6px; text-align:left; }
+.calls-table td.num { text-align:right; white-space:nowrap; }
+.calls-table td.mono { font-family:ui-monospace, monospace; }
 .graph { margin:10px 0 4px; }
 .graph-title { font-size:13px; margin-bottom:4px; }
 .graph-title button { font-size:11px; margin-left:8px; }
@@ -211,6 +248,21 @@ const SCRIPT = String.raw`
         if (g.hits) { drawFlame(box, g.tree, [g.tree]); graphCount++; }
         else { box.style.height = 'auto'; box.appendChild(el('div', 'empty', 'no hits')); }
         reset.addEventListener('click', function () { if (g.hits) drawFlame(box, g.tree, [g.tree]); });
+        card.appendChild(wrap);
+      });
+      (test.calls || []).forEach(function (c) {
+        var wrap = el('div', 'calls');
+        wrap.appendChild(el('div', 'graph-title', c.hook + ': calls per path'));
+        var table = el('table', 'calls-table');
+        var tr = el('tr');
+        c.header.forEach(function (h) { tr.appendChild(el('th', null, h)); });
+        table.appendChild(tr);
+        c.rows.forEach(function (row) {
+          var r = el('tr');
+          row.forEach(function (v, i) { r.appendChild(el('td', i >= 6 ? 'mono' : 'num', v)); });
+          table.appendChild(r);
+        });
+        wrap.appendChild(table);
         card.appendChild(wrap);
       });
       test.crashes.forEach(function (c) {

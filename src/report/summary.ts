@@ -2,6 +2,7 @@
 import type { Capture } from '../capture/types';
 import type { ReportTest, UstackReport } from './model';
 import { formatMergedPath, hitsOf, hooksOf, mergePaths, stackLines } from './stacks';
+import { callStatsMarkdown } from './call-stats';
 
 export interface SummaryOptions {
   /** Merged call paths listed per hook before "… N more". Default 20. */
@@ -57,6 +58,9 @@ function captureSection(c: Capture, opts: Required<SummaryOptions>, out: string[
       if (paths.length > shown.length) shown.push(`… ${paths.length - shown.length} more (see report.json)`);
       out.push('', fence(shown.join('\n')).replace(/^/gm, '  '), '');
     }
+    // arguments, returns and durations per path (issue 13)
+    const calls = callStatsMarkdown(hookHits, opts.maxStacksPerHook);
+    if (calls.length) out.push(...calls.map((l) => '  ' + l), '');
   }
   if (c.crash) {
     out.push(`- 💥 **Crash: ${escapeMd(crashTitle(c))}**`, '', fence(stackLines(c.crash.frames).join('\n')).replace(/^/gm, '  '), '');

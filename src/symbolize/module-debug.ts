@@ -11,6 +11,8 @@ import type { ElfFile } from '../elf/elf-file';
 export interface ModuleDwarf {
   lines: LineTable | null;
   info: DebugInfo | null;
+  /** Where the DWARF came from (the file itself or its separate debug file): location lists live there too. */
+  sections?: DebugSections | null;
 }
 
 const NONE: ModuleDwarf = { lines: null, info: null };
@@ -26,7 +28,7 @@ export function moduleDwarf(elf: ElfFile): ModuleDwarf {
   }
   if (sections) {
     const lines = LineTable.fromSections(sections);
-    d = { lines, info: DebugInfo.fromSections(sections, lines) };
+    d = { lines, info: DebugInfo.fromSections(sections, lines), sections };
   } else {
     d = NONE;
   }

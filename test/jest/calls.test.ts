@@ -1,0 +1,152 @@
+/**
+ * run.calls(), toHaveCalled and the serializer's masking of call lists (issue 13), on real runs of
+ * the params fixture with arguments and returns recorded by the real tracer.
+ */
+import { format } from 'pretty-format';
+import { buildFixture } from '../helpers/fixtures';
+import { record } from '../../src/record';
+import { DEFAULT_NORMALIZE } from '../../src/callpath/normalize';
+import { createRun, type Run } from '../../src/jest/run';
+import { matchers } from '../../src/jest/matchers';
+import serializer from '../../src/jest/serializer';
+import '../../src/jest/matchers-types';
+
+expect.extend(matchers);
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+function failure(fn: () => void): string {
+  try {
+    fn();
+  } catch (e: any) {
+    return String(e.message).replace(ANSI, '');
+  }
+  throw new Error('expected the assertion to fail');
+}
+
+async function run(hooks: string[], opts: { args?: boolean; returns?: boolean }): Promise<Run> {
+  const bin = buildFixture('params.c', { libs: ['-lpthread'] });
+  const result = await record([bin], { hooks, timeout: 30000, ...opts });
+  const capture = JSON.parse(JSON.stringify(result.capture));
+  return createRun(capture, result.stdout, result.stderr, { normalize: { ...DEFAULT_NORMALIZE }, rootDir: '/nonexistent' });
+}
+
+let full: Run;
+let argsOnly: Run;
+let stacksOnly: Run;
+beforeAll(async () => {
+  full = await run(['xalloc', 'move', 'fact', 'jumper', 'label'], { args: true, returns: true });
+  argsOnly = await run(['xalloc'], { args: true });
+  stacksOnly = await run(['xalloc'], {});
+});
+
+describe('run.calls()', () => {
+  test('each call with plain arguments, return value, duration and call path', () => {
+    const calls = full.calls('xalloc');
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toEqual({
+      hook: 'xalloc',
+      args: { n: 32, tag: 'lex', flags: 1 },
+      return: expect.stringMatching(/^0x[0-9a-f]+$/),
+      returned: true,
+      durationNs: expect.any(Number),
+      path: 'main > xalloc',
+    });
+    expect(calls[0].durationNs).toBeGreaterThan(0);
+    // the second allocation starts where the first one ended (32 bytes + the flag)
+    expect(parseInt(calls[1].return as string, 16) - parseInt(calls[0].return as string, 16)).toBe(33);
+    expect(full.calls('fact').map((c) => [c.args.n, c.return, c.path])).toEqual([
+      [4, 24, 'main > fact'],
+      [3, 6, 'main > fact > fact'],
+      [2, 2, 'main > fact > fact > fact'],
+      [1, 1, 'main > fact > fact > fact > fact'],
+    ]);
+    expect(full.calls('jumper').map((c) => [c.returned, c.noReturn, c.durationNs])).toEqual([
+      [false, 'longjmp', null],
+      [false, 'longjmp', null],
+      [false, 'longjmp', null],
+    ]);
+    // a returned `const char *` is its text
+    expect(full.calls('label')[0].return).toBe('positive');
+  });
+
+  test('without returns: args only, no return; without args: empty args', () => {
+    expect(argsOnly.calls('xalloc')[1]).toMatchObject({ args: { n: 8, tag: 'parse', flags: 1 }, returned: false, return: undefined, durationNs: null });
+    expect(stacksOnly.calls('xalloc')[0].args).toEqual({});
+  });
+});
+
+describe('toHaveCalled', () => {
+  test('passes on argument subsets, asymmetric matchers, returns and paths', () => {
+    expect(full).toHaveCalled('xalloc', { with: { n: 32 }, returned: expect.stringMatching(/^0x/), path: 'main > xalloc' });
+    expect(full).toHaveCalled('xalloc', { with: { n: expect.any(Number), tag: 'parse' } });
+    expect(full).toHaveCalled('xalloc', { with: expect.objectContaining({ flags: 1 }), times: 2 });
+    expect(full).toHaveCalled('move', { with: { p: { x: 4, y: -9 } }, returned: expect.not.objectContaining({ x: 4 }) });
+    expect(full).toHaveCalled('move', { returned: { x: 6, y: -11 } });
+    expect(full).toHaveCalled('fact', { with: { n: 1 }, returned: 1, path: 'main > fact > fact > fact > fact' });
+    expect(full).toHaveCalled('fact', { path: 'main > ** > fact', times: 4 });
+    expect(full).not.toHaveCalled('xalloc', { with: { n: 33 } });
+    expect(full).not.toHaveCalled('jumper', { returned: expect.anything() });
+  });
+
+  test('a failure lists the closest calls and what differs in each', () => {
+    const message = failure(() => expect(full).toHaveCalled('xalloc', { with: { n: 8, tag: 'lex' }, path: 'main > parse > xalloc' }));
+    expect(message).toContain('expect(run).toHaveCalled(hook, expected)');
+    expect(message).toContain('Expected: call of "xalloc" with {"n": 8, "tag": "lex"}, on "main > parse > xalloc"');
+    expect(message).toContain('Received: none of 2 calls matches.');
+    expect(message).toContain('Closest calls:');
+    expect(message).toMatch(/main > xalloc \(n=32, tag="lex", flags=1\) => "0x[0-9a-f]+"\n {6}n: expected 8, received 32\n {6}path: expected "main > parse > xalloc", received "main > xalloc"/);
+    expect(message).toMatch(/main > xalloc \(n=8, tag="parse", flags=1\) => "0x[0-9a-f]+"\n {6}tag: expected "lex", received "parse"/);
+  });
+
+  test('calls that never returned say why; unrecorded data says how to record it', () => {
+    const message = failure(() => expect(full).toHaveCalled('jumper', { with: { depth: 0 }, returned: 0 }));
+    expect(message).toContain('return: expected 0, received no return (longjmp)');
+    expect(failure(() => expect(stacksOnly).toHaveCalled('xalloc', { with: { n: 32 } }))).toContain('Arguments were not recorded: pass { args: true } to trace().');
+    expect(failure(() => expect(argsOnly).toHaveCalled('xalloc', { returned: '0x0' }))).toContain('Returns were not recorded: pass { returns: true } to trace().');
+    expect(failure(() => expect(full).toHaveCalled('nothing_here', { with: {} }))).toContain('Received: no call of "nothing_here" was recorded');
+  });
+
+  test('.not lists the calls that matched', () => {
+    const message = failure(() => expect(full).not.toHaveCalled('fact', { with: { n: 2 } }));
+    expect(message).toContain('Expected: no call of "fact" with {"n": 2}');
+    expect(message).toContain('Received: 1 matching call:\n  main > fact > fact > fact (n=2) => 2');
+  });
+});
+
+describe('serializer', () => {
+  const print = (val: unknown) => format(val, { plugins: [serializer], escapeString: false, printBasicPrototype: false });
+
+  test('call lists print with pointers and durations masked; raw lists print everything', () => {
+    const text = print(full.calls('xalloc'));
+    expect(text).toBe(
+      [
+        '[',
+        '  {',
+        '    "args": {',
+        '      "flags": 1,',
+        '      "n": 32,',
+        '      "tag": "lex",',
+        '    },',
+        '    "durationNs": "<duration>",',
+        '    "hook": "xalloc",',
+        '    "path": "main > xalloc",',
+        '    "return": "<pointer>",',
+        '  },',
+        '  {',
+        '    "args": {',
+        '      "flags": 1,',
+        '      "n": 8,',
+        '      "tag": "parse",',
+        '    },',
+        '    "durationNs": "<duration>",',
+        '    "hook": "xalloc",',
+        '    "path": "main > xalloc",',
+        '    "return": "<pointer>",',
+        '  },',
+        ']',
+      ].join('\n'),
+    );
+    expect(print(full.calls('jumper'))).toContain('"noReturn": "longjmp"');
+    expect(print(full.calls('xalloc', { raw: true }))).toMatch(/"return": "0x[0-9a-f]+"/);
+  });
+});
