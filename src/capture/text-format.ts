@@ -1,9 +1,10 @@
 /**
- * The text form of a Capture: each hit as SystemTap's print_usyms(ubacktrace()) prints it,
- * one frame per line (`0x4116b0 : xmalloc+0x0/0x20 [/bin/ls]`), innermost first, with a header
- * per hit, and file:line and inline frames where DWARF has them.
+ * The text form of a Capture: each distinct stack once, as SystemTap's print_usyms(ubacktrace())
+ * prints it, one frame per line (`0x4116b0 : xmalloc+0x0/0x20 [/bin/ls]`), innermost first, with
+ * a header saying its hook, its hit count and its first hit, and file:line and inline frames where
+ * DWARF has them.
  */
-import type { Capture, Frame, Hit } from './types';
+import type { Capture, Frame, Stack } from './types';
 
 function symbolPart(f: Frame): string {
   if (!f.symbol) return '??';
@@ -24,16 +25,20 @@ export function formatStack(frames: Frame[]): string {
   return frames.map(formatFrame).join('\n');
 }
 
-function hitHeader(h: Hit): string {
-  return `hit ${h.seq}: ${h.hook} (pid ${h.pid}, tid ${h.tid})`;
+function stackHeader(s: Stack, index: number, firstRow: number, c: Capture): string {
+  const where = firstRow >= 0 ? `, pid ${c.hits.pid[firstRow]}, tid ${c.hits.tid[firstRow]}` : '';
+  const folded = s.folded ? ', other stacks past the distinct-stack limit (frame 0 only)' : '';
+  return `stack ${index}: ${s.hook}, ${s.count} hit${s.count === 1 ? '' : 's'} (first: hit ${s.first}${where})${folded}`;
 }
 
 export function formatCapture(c: Capture): string {
   const out: string[] = [];
-  for (const h of c.hits) {
-    out.push(hitHeader(h));
-    out.push(formatStack(h.frames));
-  }
+  const firstRow = new Array<number>(c.stacks.length).fill(-1);
+  for (let i = c.hits.length - 1; i >= 0; i--) firstRow[c.hits.stack[i]] = i;
+  c.stacks.forEach((s, i) => {
+    out.push(stackHeader(s, i, firstRow[i], c));
+    out.push(formatStack(s.frames));
+  });
   if (c.crash) {
     const fault = c.crash.faultAddress ? ` at ${c.crash.faultAddress}` : '';
     out.push(`crash: ${c.crash.signal}${fault} (pid ${c.crash.pid}, tid ${c.crash.tid})`);
@@ -41,10 +46,11 @@ export function formatCapture(c: Capture): string {
   }
   const exit = c.exit.signal ? `killed by ${c.exit.signal}` : `exit code ${c.exit.code}`;
   const s = c.stats;
-  const extra = [s.dropped ? `${s.dropped} dropped past maxHits` : '', s.timedOut ? 'timed out' : '', s.killedLeftovers ? `${s.killedLeftovers} leftover process(es) killed` : '']
+  const extra = [s.dropped ? `${s.dropped} not kept as hit records past maxHits (counted)` : '', s.timedOut ? 'timed out' : '', s.killedLeftovers ? `${s.killedLeftovers} leftover process(es) killed` : '']
     .filter(Boolean)
     .join(', ');
-  out.push(`-- ${s.hits} hit(s), ${s.recorded} recorded, ${exit}, ${s.durationMs} ms${extra ? ', ' + extra : ''}`);
+  const folded = s.foldedHits ? `, ${s.foldedHits} hit(s) in folded stacks (${s.foldedStacks ?? '?'} distinct stacks past the limit)` : '';
+  out.push(`-- ${s.hits} hit(s), ${c.stacks.length} distinct stack(s), ${s.recorded} recorded, ${exit}, ${s.durationMs} ms${extra ? ', ' + extra : ''}${folded}`);
   for (const hook of c.hooks) {
     if (hook.resolved.length === 0) out.push(`-- hook ${hook.spec}: not planted`);
   }

@@ -5,6 +5,7 @@
  * the program ends; ustack exits with the program's code (128+signal when it was killed).
  */
 import * as fs from 'node:fs';
+import { captureJson } from '../capture/model';
 import { formatCapture } from '../capture/text-format';
 import { UsageError } from '../errors';
 import { record } from '../record';
@@ -62,7 +63,7 @@ export async function main(args: string[]): Promise<number> {
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
   const { capture } =
     backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : await record(command, options);
-  const text = format === 'json' ? JSON.stringify(capture, null, 2) + '\n' : formatCapture(capture);
+  const text = format === 'json' ? captureJson(capture) : formatCapture(capture);
   const output = parsed.flags.output as string | undefined;
   if (output) fs.writeFileSync(output, text);
   else process.stdout.write(text);

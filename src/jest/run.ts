@@ -7,6 +7,7 @@ import type { Capture, CrashInfo, ExitStatus, Hit } from '../capture/types';
 import { formatMergedCallPath, mergeCallPaths, type MergedCallPath } from '../callpath/merge';
 import type { NormalizeOptions } from '../callpath/normalize';
 import { formatStack, mergeStacks } from '../callpath/stack-format';
+import { expandHits, hitCount, stacksOf } from '../capture/model';
 import { CALL_PATHS_MARKER, RUN_MARKER, STACKS_MARKER } from './protocol';
 
 /** One distinct stack of a hook, innermost frame first: `leaf (src/app.c:3)`. */
@@ -24,16 +25,19 @@ export interface Run {
   readonly exit: ExitStatus;
   readonly stdout: string;
   readonly stderr: string;
-  /** Every recorded hit with its raw frames (addresses included), in order. */
+  /**
+   * The recorded hits with their raw frames (addresses included), in order: the first `maxHits`
+   * per hook. Built on first use from the capture's tables; counts are in callPaths() and stacks().
+   */
   readonly hits: Hit[];
   /** The stack at a fatal signal, or null. */
   readonly crash: CrashInfo | null;
   /** True when the program was killed because its time ran out (only seen with an explicit `timeout`). */
   readonly timedOut: boolean;
-  /** The raw Capture (design.md "Data model"). */
+  /** The raw Capture, schema 2: distinct stacks with counts, hits as table rows (design.md "Data model"). */
   readonly capture: Capture;
   /**
-   * Normalized call paths merged per hook with counts, in order of first appearance:
+   * Normalized call paths merged per hook with true counts (also past maxHits), in order of first appearance:
    * `["3× main > cfg_parse > parse_array > arena_alloc", ...]`. Only hits of `hook` when given
    * (the hook spec exactly as passed to trace()).
    */
@@ -69,14 +73,19 @@ function mark<T extends object>(value: T, marker: symbol, data: unknown = true):
   return value;
 }
 
-/** Merged call paths of a run (all hooks, or one). */
+/** Merged call paths of a run (all hooks, or one), counted from the capture's distinct stacks. */
 export function runCallPaths(run: Run, hook?: string): MergedCallPath[] {
-  return mergeCallPaths(run.capture.hits, runContext(run).normalize, hook);
+  return mergeCallPaths(stacksOf(run.capture, hook), runContext(run).normalize);
 }
 
 export function runStacks(run: Run, hook?: string): RunStack[] {
   const ctx = runContext(run);
-  return mergeStacks(run.capture.hits, { ...ctx.normalize, rootDir: ctx.rootDir }, hook);
+  return mergeStacks(stacksOf(run.capture, hook), { ...ctx.normalize, rootDir: ctx.rootDir });
+}
+
+/** True number of hits of one hook spec (all hooks when undefined), also past maxHits. */
+export function runHitCount(run: Run, hook?: string): number {
+  return hitCount(run.capture, hook);
 }
 
 /** The crash stack, innermost first, `name (file:line)`. */
@@ -85,12 +94,13 @@ export function crashStack(run: Run): string[] {
   return run.crash ? formatStack(run.crash.frames, { ...ctx.normalize, rootDir: ctx.rootDir }) : [];
 }
 
+const expandedHits = new WeakMap<Run, Hit[]>();
+
 class TracedRun implements Run {
   readonly command: string[];
   readonly exit: ExitStatus;
   readonly stdout: string;
   readonly stderr: string;
-  readonly hits: Hit[];
   readonly crash: CrashInfo | null;
   readonly timedOut: boolean;
   readonly capture: Capture;
@@ -100,11 +110,16 @@ class TracedRun implements Run {
     this.exit = capture.exit;
     this.stdout = stdout;
     this.stderr = stderr;
-    this.hits = capture.hits;
     this.crash = capture.crash;
     this.timedOut = capture.stats.timedOut === true;
     this.capture = capture;
     mark(this, RUN_MARKER, context);
+  }
+
+  get hits(): Hit[] {
+    let hits = expandedHits.get(this);
+    if (!hits) expandedHits.set(this, (hits = expandHits(this.capture)));
+    return hits;
   }
 
   callPaths(hook?: string): string[] {

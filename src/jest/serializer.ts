@@ -12,7 +12,7 @@ export function runSnapshotView(run: Run): Record<string, unknown> {
   const { rootDir } = runContext(run);
   const hits: Record<string, number> = {};
   for (const h of run.capture.hooks) hits[h.spec] = 0;
-  for (const hit of run.capture.hits) hits[hit.hook] = (hits[hit.hook] ?? 0) + 1;
+  for (const stack of run.capture.stacks) hits[stack.hook] = (hits[stack.hook] ?? 0) + stack.count;
   return {
     command: run.command.map((arg) => (arg.startsWith('/') ? displayPath(arg, rootDir) : arg)),
     exit: run.timedOut ? 'timed out' : run.exit.signal ?? run.exit.code,

@@ -1,5 +1,6 @@
 /** Runs one trace request with the tracer and turns the raw result into a Capture. */
-import type { Capture, CrashInfo, Hit } from '../capture/types';
+import { CaptureBuilder } from '../capture/model';
+import type { Capture, CrashInfo, HitTable } from '../capture/types';
 import { Symbolizer } from '../symbolize/symbolizer';
 import { libc } from './libc';
 import type { TraceRequest } from './trace-request';
@@ -14,6 +15,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
     hooks: req.hooks,
     maxFrames: req.maxFrames,
     maxHits: req.maxHits,
+    maxStacks: req.maxStacks,
     followChildren: req.followChildren,
     pinCpu: req.pinCpu,
     shouldStop: () => Atomics.load(flag, 0) !== 0,
@@ -21,11 +23,21 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
   });
   const raw = tracer.run(req);
   const durationMs = performance.now() - started;
-  const hits: Hit[] = [];
-  for (const h of raw.hits) {
-    const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules, !h.atInlineEntry);
-    for (const hook of h.hooks) hits.push({ hook: req.hooks[hook], pid: h.pid, tid: h.tid, seq: hits.length, frames });
-  }
+  const builder = new CaptureBuilder(raw.hooks, { maxStacks: Infinity });
+  // symbolized once per distinct stack; stacks that symbolize alike (other processes, a changed module list) merge
+  const index = raw.stacks.map((s) => {
+    const frames = symbolizer.stack(s.pcs, s.frameFlags, s.modules, !s.atInlineEntry);
+    const hook = req.hooks[s.hook];
+    const i = s.folded ? builder.foldedIndex(hook, frames, s.first) : builder.stackIndex(hook, frames, s.first);
+    builder.count(i, s.count, s.first);
+    return i;
+  });
+  const rows = raw.rows;
+  for (let i = 0; i < rows.stack.length; i++) rows.stack[i] = index[rows.stack[i]];
+  const table: HitTable = { length: rows.seq.length, seq: rows.seq, hook: rows.hook, pid: rows.pid, tid: rows.tid, stack: rows.stack, ns: rows.ns };
+  for (const [name, column] of Object.entries(rows.extra)) table[name] = Array.from(column, (v) => (v === undefined ? null : v));
+  builder.rowsFrom(table);
+  builder.drop(raw.dropped);
   let crash: CrashInfo | null = null;
   if (raw.crash) {
     const c = raw.crash;
@@ -33,29 +45,29 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
       hook: '',
       pid: c.pid,
       tid: c.tid,
-      seq: hits.length,
+      seq: c.seq,
       frames: symbolizer.stack(c.pcs, c.frameFlags, c.modules),
       signal: c.signal,
       faultAddress: c.faultAddress === null ? null : '0x' + c.faultAddress.toString(16),
     };
   }
   const warnings = [...raw.warnings, ...symbolizer.takeWarnings()];
-  return {
-    schema: 1,
+  const capture = builder.build({
     backend: 'ptrace',
     command: req.argv,
     exit: raw.exit,
-    hooks: raw.hooks,
-    hits,
     crash,
     stats: {
       hits: raw.hitCount,
-      recorded: hits.length,
-      dropped: raw.dropped,
       durationMs: Math.round(durationMs * 10) / 10,
       uniqueStacks: raw.uniqueStacks,
       killedLeftovers: raw.killedLeftovers,
     },
-    ...(warnings.length ? { warnings } : {}),
-  };
+    warnings,
+  });
+  if (raw.foldedHits > 0) {
+    capture.stats.foldedStacks = raw.foldedStacks;
+    capture.stats.foldedHits = raw.foldedHits;
+  }
+  return capture;
 }

@@ -40,6 +40,8 @@ export interface TracerOptions {
   onProcess?: (pid: number) => void;
   /** Maximum number of distinct stacks remembered per hook for uniqueness counting. */
   maxUniqueStacks?: number;
+  /** Distinct stacks stored (default 10,000); further ones are folded into one stack per hook and breakpoint. */
+  maxStacks?: number;
 }
 
 /** A recorded stack before symbolization. */
@@ -60,14 +62,50 @@ export interface RawCrash extends RawStack {
   faultAddress: number | null;
 }
 
+/** One distinct stack of one hook, before symbolization, with its true hit count. */
+export interface DistinctStack {
+  hook: number;
+  pcs: Float64Array;
+  frameFlags: Uint8Array;
+  modules: ModuleMap;
+  /** Stopped at an inlined copy's entry: symbolize frame 0 into its inline frames. */
+  atInlineEntry: boolean;
+  count: number;
+  /** seq of its first hit. */
+  first: number;
+  /** The catch-all of this hook and breakpoint past the stack limit: pcs holds frame 0 only. */
+  folded: boolean;
+  hash: number;
+  /** Its index in TraceResult.stacks. */
+  index: number;
+}
+
+/**
+ * The kept hits as columns (row i = one hit); `stack` indexes TraceResult.stacks. `extra` holds
+ * optional per-hit columns (sparse: a row without a value has none).
+ */
+export interface HitRows {
+  seq: number[];
+  hook: number[];
+  pid: number[];
+  tid: number[];
+  stack: number[];
+  ns: number[];
+  extra: Record<string, unknown[]>;
+}
+
 export interface TraceResult {
   exit: { code: number | null; signal: string | null };
-  hits: RawStack[];
+  stacks: DistinctStack[];
+  rows: HitRows;
   crash: RawCrash | null;
   hooks: HookResolution[];
   hitCount: number;
   dropped: number;
   uniqueStacks: number;
+  /** Distinct stacks folded past the stack limit (counted up to a bound), and their hits. */
+  foldedStacks: number;
+  foldedHits: number;
   killedLeftovers: number;
   stopped: boolean;
   warnings: string[];
@@ -212,7 +250,14 @@ export class Tracer {
   private readonly processes = new Map<number, TracedProcess>();
   /** Stops of tids whose creation event has not been seen yet. */
   private readonly early = new Map<number, number>();
-  private readonly hits: RawStack[] = [];
+  private readonly stacks: DistinctStack[] = [];
+  /** Distinct stacks by pc hash; a bucket holds the (rare) colliding ones and other hooks'. */
+  private readonly stackBuckets = new Map<number, DistinctStack | DistinctStack[]>();
+  private readonly rows: HitRows = { seq: [], hook: [], pid: [], tid: [], stack: [], ns: [], extra: {} };
+  private readonly foldedKeys = new Set<number>();
+  private foldedHits = 0;
+  /** performance.now() when the program was started: hit timestamps count from here. */
+  private startedAt = 0;
   private readonly hitsPerHook: number[];
   private readonly uniquePerHook: Set<number>[];
   private readonly warnings: string[] = [];
@@ -265,6 +310,7 @@ export class Tracer {
   run(req: SpawnRequest): TraceResult {
     const libc = this.libc;
     const previousAffinity = this.opts.pinCpu ? libc.getAffinity(0) : [];
+    this.startedAt = performance.now();
     const pid = spawnStopped(libc, req);
     this.rootPid = pid;
     this.opts.onProcess?.(pid);
@@ -306,12 +352,15 @@ export class Tracer {
     for (const s of this.uniquePerHook) unique += s.size;
     return {
       exit: this.rootExit,
-      hits: this.hits,
+      stacks: this.stacks,
+      rows: this.rows,
       crash: this.crash,
       hooks: this.resolutions,
       hitCount: this.hitCount,
       dropped: this.dropped,
       uniqueStacks: unique,
+      foldedStacks: this.foldedKeys.size,
+      foldedHits: this.foldedHits,
       killedLeftovers: this.killedLeftovers,
       stopped: this.stopped,
       warnings: this.warnings,
@@ -805,26 +854,65 @@ export class Tracer {
     this.hitCount += bp.hooks.length;
     const n = this.unwindCurrent(proc, bp.address, regsBuf, windowed);
     const pcs = this.pcs.subarray(0, n);
-    let key = -1;
-    const keep: number[] = [];
+    const hash = stackHash(pcs);
+    const ns = Math.round((performance.now() - this.startedAt) * 1e6);
     for (const h of bp.hooks) {
-      const count = ++this.hitsPerHook[h];
-      const unique = this.uniquePerHook[h];
-      if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add(key < 0 ? (key = stackHash(pcs)) : key);
-      if (count <= this.opts.maxHits) keep.push(h);
+      const seq = this.seq++;
+      const stack = this.distinctStack(h, hash, pcs, proc.modules, bp.inlineEntry, seq);
+      if (++this.hitsPerHook[h] <= this.opts.maxHits) this.recordRow(seq, h, proc.pid, thread.tid, stack, ns);
       else this.dropped++;
     }
-    if (keep.length === 0) return;
-    this.hits.push({
-      hooks: keep,
-      pid: proc.pid,
-      tid: thread.tid,
-      seq: this.seq++,
-      pcs: pcs.slice(),
-      frameFlags: this.flags.slice(0, n),
-      modules: proc.modules,
-      atInlineEntry: bp.inlineEntry,
-    });
+  }
+
+  /** Appends one kept hit; `extra` values go into optional per-hit columns of the same name. */
+  private recordRow(seq: number, hook: number, pid: number, tid: number, stack: number, ns: number, extra?: Record<string, unknown>): void {
+    const r = this.rows;
+    const row = r.seq.length;
+    r.seq.push(seq);
+    r.hook.push(hook);
+    r.pid.push(pid);
+    r.tid.push(tid);
+    r.stack.push(stack);
+    r.ns.push(ns);
+    if (extra) for (const name of Object.keys(extra)) (r.extra[name] ??= [])[row] = extra[name];
+  }
+
+  /** The index of this hook's distinct stack (counted once more), stored on first sight or folded past the limit. */
+  private distinctStack(hook: number, hash: number, pcs: Float64Array, modules: ModuleMap, atInlineEntry: boolean, seq: number): number {
+    const bucket = this.stackBuckets.get(hash);
+    if (bucket !== undefined) {
+      const list = Array.isArray(bucket) ? bucket : [bucket];
+      for (const e of list) {
+        if (e.hook === hook && e.modules === modules && !e.folded && samePcs(e.pcs, pcs)) {
+          e.count++;
+          return e.index;
+        }
+      }
+    }
+    const unique = this.uniquePerHook[hook];
+    if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add(hash);
+    let entry: DistinctStack;
+    if (this.stacks.length >= (this.opts.maxStacks ?? 10000)) {
+      // past the limit: one catch-all per hook and frame 0, so memory stays bounded
+      if (this.foldedKeys.size < 1000000) this.foldedKeys.add(hash * 31 + hook);
+      this.foldedHits++;
+      const top = pcs.subarray(0, Math.min(1, pcs.length));
+      const key = -1 - (stackHash(top) * 31 + hook);
+      const folded = this.stackBuckets.get(key) as DistinctStack | undefined;
+      if (folded) {
+        folded.count++;
+        return folded.index;
+      }
+      entry = { hook, pcs: top.slice(), frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, hash: key, index: this.stacks.length };
+      this.stackBuckets.set(key, entry);
+    } else {
+      entry = { hook, pcs: pcs.slice(), frameFlags: this.flags.slice(0, pcs.length), modules, atInlineEntry, count: 1, first: seq, folded: false, hash, index: this.stacks.length };
+      if (bucket === undefined) this.stackBuckets.set(hash, entry);
+      else if (Array.isArray(bucket)) bucket.push(entry);
+      else this.stackBuckets.set(hash, [bucket, entry]);
+    }
+    this.stacks.push(entry);
+    return entry.index;
   }
 
   private onSignal(thread: Thread, sig: number): void {
@@ -893,6 +981,12 @@ function stackHash(pcs: Float64Array): number {
     hi = Math.imul(hi ^ b ^ (lo >>> 7), 0x5bd1e995) >>> 0;
   }
   return (hi & 0xffff) * 0x100000000 + lo;
+}
+
+function samePcs(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The module of the process's executable (/proc/PID/exe), not the first mapping, which may be a library. */
