@@ -21,15 +21,16 @@ function lineOf(source: string, text: string): number {
 }
 
 describe('ustack record', () => {
-  test('text output reads like print_usyms(ubacktrace()), with a header per hit and file:line', () => {
+  test('text output reads like print_usyms(ubacktrace()), one header per distinct stack with its count, and file:line', () => {
     const r = ustack(['record', '--hook', 'leaf', '--', chain, '1']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('total=26'); // the program's own stdout comes first, untouched
-    expect(lines[1]).toMatch(/^hit 0: leaf \(pid \d+, tid \d+\)$/);
+    expect(lines[1]).toMatch(/^stack 0: leaf, 1 hit \(first: hit 0, pid \d+, tid \d+\)$/);
     expect(lines[2]).toMatch(new RegExp(`^ 0x[0-9a-f]+ : leaf\\+0x0/0x[0-9a-f]+ \\[${chain.replace(/[.]/g, '\\.')}\\] at .*chain\\.c:${lineOf('chain.c', 'long leaf(')}$`));
     expect(lines[3]).toMatch(new RegExp(`^ 0x[0-9a-f]+ : mid\\+0x[0-9a-f]+/0x[0-9a-f]+ \\[.*\\] at .*chain\\.c:${lineOf('chain.c', 'long mid(')}$`));
-    expect(r.stdout).toMatch(/-- 2 hit\(s\), 2 recorded, exit code 0/);
+    expect(r.stdout).toMatch(/^stack 1: leaf, 1 hit \(first: hit 1, pid \d+, tid \d+\)$/m); // leaf via the second mid() call in top
+    expect(r.stdout).toMatch(/-- 2 hit\(s\), 2 distinct stack\(s\), 2 recorded, exit code 0/);
   });
 
   test('json output is the Capture model, and --output writes it to a file', () => {
@@ -38,12 +39,19 @@ describe('ustack record', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('total=26\n');
     const c = JSON.parse(fs.readFileSync(out, 'utf8'));
-    expect(c).toMatchObject({ schema: 1, backend: 'ptrace', command: [chain, '1'], exit: { code: 0, signal: null }, crash: null });
+    expect(c).toMatchObject({ schema: 2, backend: 'ptrace', command: [chain, '1'], exit: { code: 0, signal: null }, crash: null });
     expect(c.hooks).toEqual([{ spec: 'mid', resolved: [{ module: chain, symbol: 'mid', address: expect.stringMatching(/^0x[0-9a-f]+$/) }] }]);
-    expect(c.hits).toHaveLength(2);
-    expect(c.hits[0].frames).toHaveLength(3);
-    expect(c.hits[0].frames[0]).toMatchObject({ symbol: 'mid', symbolOffset: 0, inlined: false, module: chain, offset: c.hooks[0].resolved[0].address });
+    // mid is called from two places in top: two distinct stacks, each hit once, each stored once
+    expect(c.stacks).toHaveLength(2);
+    expect(c.stacks.map((s: { hook: string; count: number; first: number }) => [s.hook, s.count, s.first])).toEqual([['mid', 1, 0], ['mid', 1, 1]]);
+    expect(c.stacks[0].frames).toHaveLength(3);
+    expect(c.stacks[0].frames[0]).toMatchObject({ symbol: 'mid', symbolOffset: 0, inlined: false, module: chain, offset: c.hooks[0].resolved[0].address });
+    expect(c.hits).toMatchObject({ length: 2, seq: [0, 1], hook: [0, 0], stack: [0, 1] });
+    expect(c.hits.pid[0]).toBe(c.hits.tid[0]);
+    expect(c.hits.ns[1]).toBeGreaterThan(c.hits.ns[0]);
     expect(c.stats).toMatchObject({ hits: 2, recorded: 2, dropped: 0 });
+    // one line per hit column, not one per number
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/\n {4}"seq": \[0,1\],\n/);
   });
 
   test('stdin passes through to the program', () => {
@@ -51,7 +59,7 @@ describe('ustack record', () => {
     const r = ustack(['record', '--hook', 'read@libc.so.6', '--max-hits', '1', '--', cat], 'hello\n');
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith('hello\n')).toBe(true);
-    expect(r.stdout).toMatch(/hit 0: read@libc\.so\.6/);
+    expect(r.stdout).toMatch(/stack 0: read@libc\.so\.6, \d+ hits? \(first: hit 0/);
   });
 
   test('the exit code is the program\'s, 128+signal when it was killed', () => {
