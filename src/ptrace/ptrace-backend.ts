@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { openElfCached } from '../elf/elf-file';
 import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
 import type { RecordOptions, RecordResult } from '../record-options';
@@ -23,10 +23,13 @@ function getWorker(): Worker {
   // ffi-rs must also be loaded on the main thread, or the process crashes when the worker exits (design.md)
   preloadFfi();
   // From TypeScript sources (ts-jest) the worker runs the compiled copy in dist/ (`npm run build`).
-  const candidates = [path.join(__dirname, 'worker.js'), path.resolve(__dirname, '..', '..', 'dist', 'ptrace', 'worker.js')];
+  // next to this module, or under dist/ptrace/ from the bundled CLI (dist/cli.js) and from TypeScript sources
+  const candidates = [path.join(__dirname, 'worker.js'), path.join(__dirname, 'ptrace', 'worker.js'), path.resolve(__dirname, '..', '..', 'dist', 'ptrace', 'worker.js')];
   const script = candidates.find((c) => fs.existsSync(c));
-  if (!script) throw new UstackError('USTACK_NOT_BUILT', `The tracer worker is missing (${candidates[1]}). Run \`npm run build\` first.`);
-  const w = new Worker(script);
+  if (!script) throw new UstackError('USTACK_NOT_BUILT', `The tracer worker is missing (${candidates[2]}). Run \`npm run build\` first.`);
+  // loaded here: the CLI traces on its main thread and never needs worker_threads
+  const { Worker: WorkerClass } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const w = new WorkerClass(script);
   w.on('message', (m: WorkerMessage) => {
     const p = pending.get(m.id);
     if (!p) return;
