@@ -22,6 +22,20 @@ Runs CMD with hooks on the given functions and prints the stack of every hit.
 SPEC: func, func@libc.so.6, a glob such as 'parse_*', or a C++/Rust name such as ns::Klass::method.
 With no --hook, ustack only records the stack of a crash (a crash catcher).`;
 
+/** Writes to fd 1 directly (process.stdout would load Node's stream modules, a few ms of start-up). */
+function writeStdout(text: string): void {
+  const data = Buffer.from(text);
+  let done = 0;
+  try {
+    while (done < data.length) done += fs.writeSync(1, data, done);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') return; // the reader went away (| head)
+    if (code !== 'EAGAIN') throw e;
+    process.stdout.write(data.subarray(done)); // a non-blocking pipe: let the stream wait for it
+  }
+}
+
 export async function main(args: string[]): Promise<number> {
   const parsed = parseArgs(
     args,
@@ -66,7 +80,7 @@ export async function main(args: string[]): Promise<number> {
   const text = format === 'json' ? captureJson(capture) : formatCapture(capture);
   const output = parsed.flags.output as string | undefined;
   if (output) fs.writeFileSync(output, text);
-  else process.stdout.write(text);
+  else writeStdout(text);
   if (capture.stats.timedOut) process.stderr.write(`ustack: the program timed out after ${timeout}s and was killed.\n`);
   if (capture.exit.signal) return 128 + (signalNumber(capture.exit.signal) ?? 0);
   return capture.exit.code ?? 1;

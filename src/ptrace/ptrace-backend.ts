@@ -95,9 +95,11 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
   const file = resolveProgram(argv[0] ?? '', cwd, env);
   checkProgram(file, argv[0]);
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-run-'));
   const stdoutMode = options.stdout ?? 'pipe';
   const stderrMode = options.stderr ?? 'pipe';
+  const needsFiles = stdoutMode !== 'inherit' || stderrMode !== 'inherit' || (options.stdin !== undefined && options.stdin !== 'ignore' && options.stdin !== 'inherit');
+  // the CLI passes all stdio through: no folder to make and remove
+  const tmp = needsFiles ? fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-run-')) : '';
   let stdin: string | 'inherit' = '/dev/null';
   if (options.stdin === 'inherit') stdin = 'inherit';
   else if (options.stdin !== undefined && options.stdin !== 'ignore') {
@@ -125,7 +127,7 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
   const finish = () => {
     const read = (p: string | 'inherit') => (p === 'inherit' ? '' : fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
     const out = { stdout: read(req.stdout), stderr: read(req.stderr) };
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     return out;
   };
   return { req, finish };
