@@ -251,14 +251,26 @@ export function hitCount(capture: Capture, hook?: string): number {
 
 /**
  * JSON text of a capture, indented, with each hit column on one line (an indented column of a
- * million numbers would be ten times longer).
+ * million numbers would be ten times longer), in pieces: a writer never holds the whole text.
  */
-export function captureJson(capture: Capture): string {
+export function* captureJsonChunks(capture: Capture): Generator<string> {
   const placeholder = '"\\u0000hits"';
   const shape: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(capture)) shape[key] = key === 'hits' ? '\u0000hits' : value;
   const text = JSON.stringify(shape, null, 2);
-  const hits = capture.hits;
-  const cols = Object.keys(hits).map((name) => `    ${JSON.stringify(name)}: ${JSON.stringify(hits[name])}`);
-  return text.replace(placeholder, () => `{\n${cols.join(',\n')}\n  }`) + '\n';
+  const at = text.indexOf(placeholder);
+  if (at < 0) {
+    yield text + '\n';
+    return;
+  }
+  yield text.slice(0, at) + '{\n';
+  const names = Object.keys(capture.hits);
+  for (let i = 0; i < names.length; i++) {
+    yield `    ${JSON.stringify(names[i])}: ${JSON.stringify(capture.hits[names[i]])}${i < names.length - 1 ? ',' : ''}\n`;
+  }
+  yield '  }' + text.slice(at + placeholder.length) + '\n';
+}
+
+export function captureJson(capture: Capture): string {
+  return [...captureJsonChunks(capture)].join('');
 }

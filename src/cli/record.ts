@@ -5,7 +5,7 @@
  * the program ends; ustack exits with the program's code (128+signal when it was killed).
  */
 import * as fs from 'node:fs';
-import { captureJson } from '../capture/model';
+import { captureJsonChunks } from '../capture/model';
 import { formatCapture } from '../capture/text-format';
 import { UsageError } from '../errors';
 import { record } from '../record';
@@ -22,18 +22,25 @@ Runs CMD with hooks on the given functions and prints the stack of every hit.
 SPEC: func, func@libc.so.6, a glob such as 'parse_*', or a C++/Rust name such as ns::Klass::method.
 With no --hook, ustack only records the stack of a crash (a crash catcher).`;
 
-/** Writes to fd 1 directly (process.stdout would load Node's stream modules, a few ms of start-up). */
-function writeStdout(text: string): void {
+/**
+ * Writes to the fd directly (process.stdout would load Node's stream modules, a few ms of
+ * start-up). False when the reader went away (`| head`): stop writing.
+ */
+function writeAll(fd: number, text: string): boolean {
   const data = Buffer.from(text);
   let done = 0;
-  try {
-    while (done < data.length) done += fs.writeSync(1, data, done);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE') return; // the reader went away (| head)
-    if (code !== 'EAGAIN') throw e;
-    process.stdout.write(data.subarray(done)); // a non-blocking pipe: let the stream wait for it
+  while (done < data.length) {
+    try {
+      done += fs.writeSync(fd, data, done);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return false;
+      if (code !== 'EAGAIN') throw e;
+      // a non-blocking pipe that is full: wait for the reader without spinning hot
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
   }
+  return true;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -77,10 +84,15 @@ export async function main(args: string[]): Promise<number> {
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
   const { capture } =
     backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : await record(command, options);
-  const text = format === 'json' ? captureJson(capture) : formatCapture(capture);
+  // JSON goes out in pieces (a million hits would otherwise be one 40 MB string, then its copies)
+  const chunks = format === 'json' ? captureJsonChunks(capture) : [formatCapture(capture)];
   const output = parsed.flags.output as string | undefined;
-  if (output) fs.writeFileSync(output, text);
-  else writeStdout(text);
+  const fd = output ? fs.openSync(output, 'w') : 1;
+  try {
+    for (const chunk of chunks) if (!writeAll(fd, chunk)) break;
+  } finally {
+    if (output) fs.closeSync(fd);
+  }
   if (capture.stats.timedOut) process.stderr.write(`ustack: the program timed out after ${timeout}s and was killed.\n`);
   if (capture.exit.signal) return 128 + (signalNumber(capture.exit.signal) ?? 0);
   return capture.exit.code ?? 1;
