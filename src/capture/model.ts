@@ -4,6 +4,7 @@
  * Jest's test sandbox.
  */
 import { CaptureFormatError } from '../errors';
+import type { PackedHitTable } from './packed-hits';
 import { CAPTURE_SCHEMA, type Capture, type CaptureStats, type CaptureV1, type Frame, type Hit, type HitTable, type HookResolution, type Stack } from './types';
 
 /** Everything of a Capture but its stacks, hits and schema (the part a backend fills itself). */
@@ -157,11 +158,13 @@ export class CaptureBuilder {
 
   build(base: CaptureBase): Capture {
     for (const s of this.stacks) this.hookIndex(s.hook);
+    const { hits, dropped, durationMs, ...rest } = base.stats;
     const stats: CaptureStats = {
-      ...base.stats,
-      hits: Math.max(base.stats.hits ?? 0, this.total),
+      hits: Math.max(hits ?? 0, this.total),
       recorded: this.rows.length,
-      dropped: base.stats.dropped ?? this.dropped,
+      dropped: dropped ?? this.dropped,
+      durationMs,
+      ...rest,
     };
     if (this.foldedHits > 0) {
       stats.foldedStacks = this.foldedKeys.size;
@@ -253,7 +256,7 @@ export function hitCount(capture: Capture, hook?: string): number {
  * JSON text of a capture, indented, with each hit column on one line (an indented column of a
  * million numbers would be ten times longer), in pieces: a writer never holds the whole text.
  */
-export function* captureJsonChunks(capture: Capture): Generator<string> {
+export function* captureJsonChunks(capture: Capture, rows?: PackedHitTable): Generator<string> {
   const placeholder = '"\\u0000hits"';
   const shape: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(capture)) shape[key] = key === 'hits' ? '\u0000hits' : value;
@@ -264,13 +267,34 @@ export function* captureJsonChunks(capture: Capture): Generator<string> {
     return;
   }
   yield text.slice(0, at) + '{\n';
-  const names = Object.keys(capture.hits);
-  for (let i = 0; i < names.length; i++) {
-    yield `    ${JSON.stringify(names[i])}: ${JSON.stringify(capture.hits[names[i]])}${i < names.length - 1 ? ',' : ''}\n`;
+  if (rows) {
+    // typed columns, written a slice at a time
+    yield `    "length": ${rows.length},\n`;
+    const columns: Array<[string, ArrayLike<number>]> = [['seq', rows.seq], ['hook', rows.hook], ['pid', rows.pid], ['tid', rows.tid], ['stack', rows.stack], ['ns', rows.ns]];
+    const extras = Object.keys(rows.extra);
+    for (let c = 0; c < columns.length; c++) {
+      const [name, col] = columns[c];
+      yield `    ${JSON.stringify(name)}: [`;
+      for (let i = 0; i < col.length; i += SLICE) yield (i ? ',' : '') + Array.prototype.join.call(Array.prototype.slice.call(col, i, i + SLICE), ',');
+      yield `]${c < columns.length - 1 || extras.length ? ',' : ''}\n`;
+    }
+    for (let k = 0; k < extras.length; k++) {
+      const col = rows.extra[extras[k]];
+      const full = Array.from({ length: rows.length }, (_, i) => col[i] ?? null);
+      yield `    ${JSON.stringify(extras[k])}: ${JSON.stringify(full)}${k < extras.length - 1 ? ',' : ''}\n`;
+    }
+  } else {
+    const names = Object.keys(capture.hits);
+    for (let i = 0; i < names.length; i++) {
+      yield `    ${JSON.stringify(names[i])}: ${JSON.stringify(capture.hits[names[i]])}${i < names.length - 1 ? ',' : ''}\n`;
+    }
   }
   yield '  }' + text.slice(at + placeholder.length) + '\n';
 }
 
-export function captureJson(capture: Capture): string {
-  return [...captureJsonChunks(capture)].join('');
+/** Numbers of a typed column joined per piece. */
+const SLICE = 65536;
+
+export function captureJson(capture: Capture, rows?: PackedHitTable): string {
+  return [...captureJsonChunks(capture, rows)].join('');
 }

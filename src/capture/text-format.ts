@@ -25,18 +25,22 @@ export function formatStack(frames: Frame[]): string {
   return frames.map(formatFrame).join('\n');
 }
 
-function stackHeader(s: Stack, index: number, firstRow: number, c: Capture): string {
-  const where = firstRow >= 0 ? `, pid ${c.hits.pid[firstRow]}, tid ${c.hits.tid[firstRow]}` : '';
+/** The columns the text form reads: the capture's, or the tracer's typed ones. */
+type Rows = { length: number; stack: ArrayLike<number>; pid: ArrayLike<number>; tid: ArrayLike<number> };
+
+function stackHeader(s: Stack, index: number, firstRow: number, rows: Rows): string {
+  const where = firstRow >= 0 ? `, pid ${rows.pid[firstRow]}, tid ${rows.tid[firstRow]}` : '';
   const folded = s.folded ? ', other stacks past the distinct-stack limit (frame 0 only)' : '';
   return `stack ${index}: ${s.hook}, ${s.count} hit${s.count === 1 ? '' : 's'} (first: hit ${s.first}${where})${folded}`;
 }
 
-export function formatCapture(c: Capture): string {
+/** `rows`: the hit columns when they are not in `c.hits` (the CLI's typed ones). */
+export function formatCapture(c: Capture, rows: Rows = c.hits): string {
   const out: string[] = [];
   const firstRow = new Array<number>(c.stacks.length).fill(-1);
-  for (let i = c.hits.length - 1; i >= 0; i--) firstRow[c.hits.stack[i]] = i;
+  for (let i = rows.length - 1; i >= 0; i--) firstRow[rows.stack[i]] = i;
   c.stacks.forEach((s, i) => {
-    out.push(stackHeader(s, i, firstRow[i], c));
+    out.push(stackHeader(s, i, firstRow[i], rows));
     out.push(formatStack(s.frames));
   });
   if (c.crash) {

@@ -82,10 +82,11 @@ export async function main(args: string[]): Promise<number> {
     followChildren: !parsed.flags['no-follow'],
   };
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
-  const { capture } =
-    backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : await record(command, options);
+  // in this thread the hits stay in typed columns (`rows`) until they are written
+  const { capture, rows } =
+    backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : { ...(await record(command, options)), rows: undefined };
   // JSON goes out in pieces (a million hits would otherwise be one 40 MB string, then its copies)
-  const chunks = format === 'json' ? captureJsonChunks(capture) : [formatCapture(capture)];
+  const chunks = format === 'json' ? captureJsonChunks(capture, rows) : [formatCapture(capture, rows)];
   const output = parsed.flags.output as string | undefined;
   const fd = output ? fs.openSync(output, 'w') : 1;
   try {

@@ -11,6 +11,7 @@ import { openElfCached } from '../elf/elf-file';
 import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
 import type { RecordOptions, RecordResult } from '../record-options';
 import { preloadFfi } from './libc';
+import type { PackedHitTable } from '../capture/packed-hits';
 import type { TraceRequest, WorkerMessage } from './trace-request';
 
 let worker: Worker | null = null;
@@ -136,19 +137,20 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
 /**
  * Runs the tracer on the calling thread, blocking it until the program ends: for the CLI, which
  * has nothing else to do and saves the worker's start-up. No timeout or abort is possible here.
+ * The hits stay in typed columns (`rows`; `capture.hits` is empty) for captureJsonChunks().
  */
-export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult {
+export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult & { rows: PackedHitTable } {
   const { req, finish } = prepare(argv, options);
   // loaded here so that the worker-based path never pulls the tracer into the main thread
-  const { runTrace } = require('./run-trace') as typeof import('./run-trace');
-  let capture: RecordResult['capture'];
+  const { runTracePacked } = require('./run-trace') as typeof import('./run-trace');
+  let traced: ReturnType<typeof runTracePacked>;
   try {
-    capture = runTrace(req, () => {});
+    traced = runTracePacked(req, () => {});
   } catch (e) {
     finish();
     throw e;
   }
-  return { capture, ...finish() };
+  return { ...traced, ...finish() };
 }
 
 export async function recordWithPtrace(argv: string[], options: RecordOptions): Promise<RecordResult> {

@@ -1,6 +1,7 @@
 /** Runs one trace request with the tracer and turns the raw result into a Capture. */
 import { CaptureBuilder } from '../capture/model';
-import type { Capture, CrashInfo, HitTable } from '../capture/types';
+import { unpackHits, type PackedHitTable } from '../capture/packed-hits';
+import type { Capture, CrashInfo } from '../capture/types';
 import { Symbolizer } from '../symbolize/symbolizer';
 import { libc } from './libc';
 import type { TraceRequest } from './trace-request';
@@ -8,7 +9,18 @@ import { Tracer } from './tracer';
 
 const symbolizer = new Symbolizer();
 
+/** The capture with its hits as JSON arrays (what the worker hands the Jest environment). */
 export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Capture {
+  const { capture, rows } = runTracePacked(req, onPid);
+  capture.hits = unpackHits(rows);
+  return capture;
+}
+
+/**
+ * The capture with an empty `hits` table and the rows still in typed columns (the CLI writes
+ * them out from there: a million hits never become JavaScript arrays).
+ */
+export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void): { capture: Capture; rows: PackedHitTable } {
   const started = performance.now();
   const flag = new Int32Array(req.stopFlag);
   const tracer = new Tracer(libc(), {
@@ -33,10 +45,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
     return i;
   });
   const rows = raw.rows;
-  for (let i = 0; i < rows.stack.length; i++) rows.stack[i] = index[rows.stack[i]];
-  const table: HitTable = { length: rows.seq.length, seq: rows.seq, hook: rows.hook, pid: rows.pid, tid: rows.tid, stack: rows.stack, ns: rows.ns };
-  for (const [name, column] of Object.entries(rows.extra)) table[name] = Array.from(column, (v) => (v === undefined ? null : v));
-  builder.rowsFrom(table);
+  for (let i = 0; i < rows.length; i++) rows.stack[i] = index[rows.stack[i]];
   builder.drop(raw.dropped);
   let crash: CrashInfo | null = null;
   if (raw.crash) {
@@ -65,9 +74,10 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
     },
     warnings,
   });
+  capture.stats.recorded = rows.length;
   if (raw.foldedHits > 0) {
     capture.stats.foldedStacks = raw.foldedStacks;
     capture.stats.foldedHits = raw.foldedHits;
   }
-  return capture;
+  return { capture, rows };
 }

@@ -5,6 +5,7 @@
  * the run, from module snapshots taken when the stacks were recorded.
  */
 import * as fs from 'node:fs';
+import { PackedHits, type PackedHitTable } from '../capture/packed-hits';
 import type { HookResolution, ResolvedHook } from '../capture/types';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
 import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
@@ -80,24 +81,12 @@ export interface DistinctStack {
   index: number;
 }
 
-/**
- * The kept hits as columns (row i = one hit); `stack` indexes TraceResult.stacks. `extra` holds
- * optional per-hit columns (sparse: a row without a value has none).
- */
-export interface HitRows {
-  seq: number[];
-  hook: number[];
-  pid: number[];
-  tid: number[];
-  stack: number[];
-  ns: number[];
-  extra: Record<string, unknown[]>;
-}
 
 export interface TraceResult {
   exit: { code: number | null; signal: string | null };
   stacks: DistinctStack[];
-  rows: HitRows;
+  /** The kept hits (row i = one hit); `stack` indexes `stacks`; `extra` holds optional per-hit columns. */
+  rows: PackedHitTable;
   crash: RawCrash | null;
   hooks: HookResolution[];
   hitCount: number;
@@ -253,7 +242,7 @@ export class Tracer {
   private readonly stacks: DistinctStack[] = [];
   /** Distinct stacks by pc hash; a bucket holds the (rare) colliding ones and other hooks'. */
   private readonly stackBuckets = new Map<number, DistinctStack | DistinctStack[]>();
-  private readonly rows: HitRows = { seq: [], hook: [], pid: [], tid: [], stack: [], ns: [], extra: {} };
+  private readonly rows = new PackedHits();
   private readonly foldedKeys = new Set<number>();
   private foldedHits = 0;
   /** performance.now() when the program was started: hit timestamps count from here. */
@@ -353,7 +342,7 @@ export class Tracer {
     return {
       exit: this.rootExit,
       stacks: this.stacks,
-      rows: this.rows,
+      rows: this.rows.view(),
       crash: this.crash,
       hooks: this.resolutions,
       hitCount: this.hitCount,
@@ -866,15 +855,8 @@ export class Tracer {
 
   /** Appends one kept hit; `extra` values go into optional per-hit columns of the same name. */
   private recordRow(seq: number, hook: number, pid: number, tid: number, stack: number, ns: number, extra?: Record<string, unknown>): void {
-    const r = this.rows;
-    const row = r.seq.length;
-    r.seq.push(seq);
-    r.hook.push(hook);
-    r.pid.push(pid);
-    r.tid.push(tid);
-    r.stack.push(stack);
-    r.ns.push(ns);
-    if (extra) for (const name of Object.keys(extra)) (r.extra[name] ??= [])[row] = extra[name];
+    const row = this.rows.push(seq, hook, pid, tid, stack, ns);
+    if (extra) for (const name of Object.keys(extra)) this.rows.setExtra(row, name, extra[name]);
   }
 
   /** The index of this hook's distinct stack (counted once more), stored on first sight or folded past the limit. */
