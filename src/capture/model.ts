@@ -4,7 +4,7 @@
  * Jest's test sandbox.
  */
 import { CaptureFormatError } from '../errors';
-import type { PackedHitTable } from './packed-hits';
+import { HIT_COLUMNS, type PackedHits } from './packed-hits';
 import { CAPTURE_SCHEMA, type Capture, type CaptureStats, type CaptureV1, type Frame, type Hit, type HitTable, type HookResolution, type Stack } from './types';
 
 /** Everything of a Capture but its stacks, hits and schema (the part a backend fills itself). */
@@ -256,7 +256,7 @@ export function hitCount(capture: Capture, hook?: string): number {
  * JSON text of a capture, indented, with each hit column on one line (an indented column of a
  * million numbers would be ten times longer), in pieces: a writer never holds the whole text.
  */
-export function* captureJsonChunks(capture: Capture, rows?: PackedHitTable): Generator<string> {
+export function* captureJsonChunks(capture: Capture, rows?: PackedHits): Generator<string> {
   const placeholder = '"\\u0000hits"';
   const shape: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(capture)) shape[key] = key === 'hits' ? '\u0000hits' : value;
@@ -270,13 +270,19 @@ export function* captureJsonChunks(capture: Capture, rows?: PackedHitTable): Gen
   if (rows) {
     // typed columns, written a slice at a time
     yield `    "length": ${rows.length},\n`;
-    const columns: Array<[string, ArrayLike<number>]> = [['seq', rows.seq], ['hook', rows.hook], ['pid', rows.pid], ['tid', rows.tid], ['stack', rows.stack], ['ns', rows.ns]];
     const extras = Object.keys(rows.extra);
-    for (let c = 0; c < columns.length; c++) {
-      const [name, col] = columns[c];
+    for (let c = 0; c < HIT_COLUMNS.length; c++) {
+      const name = HIT_COLUMNS[c];
       yield `    ${JSON.stringify(name)}: [`;
-      for (let i = 0; i < col.length; i += SLICE) yield (i ? ',' : '') + Array.prototype.join.call(Array.prototype.slice.call(col, i, i + SLICE), ',');
-      yield `]${c < columns.length - 1 || extras.length ? ',' : ''}\n`;
+      let first = true;
+      for (const piece of rows.pieces(name)) {
+        // small strings die young; a whole chunk's text would go to the large-object space
+        for (let i = 0; i < piece.length; i += JSON_SLICE) {
+          yield (first ? '' : ',') + piece.subarray(i, i + JSON_SLICE).join(',');
+          first = false;
+        }
+      }
+      yield `]${c < HIT_COLUMNS.length - 1 || extras.length ? ',' : ''}\n`;
     }
     for (let k = 0; k < extras.length; k++) {
       const col = rows.extra[extras[k]];
@@ -292,9 +298,10 @@ export function* captureJsonChunks(capture: Capture, rows?: PackedHitTable): Gen
   yield '  }' + text.slice(at + placeholder.length) + '\n';
 }
 
-/** Numbers of a typed column joined per piece. */
-const SLICE = 65536;
 
-export function captureJson(capture: Capture, rows?: PackedHitTable): string {
+/** Numbers per piece of JSON text written from a typed column (under 100 KB of text). */
+const JSON_SLICE = 4096;
+
+export function captureJson(capture: Capture, rows?: PackedHits): string {
   return [...captureJsonChunks(capture, rows)].join('');
 }

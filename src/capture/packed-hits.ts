@@ -1,33 +1,33 @@
 /**
- * The hit table as the tracer fills it: typed-array columns (32 bytes a hit) that grow by half
- * when full, instead of six JavaScript arrays (48 bytes a hit plus their growth slack). A million
- * hits stay a few tens of MB; `toTable()` gives the JSON model's plain arrays.
+ * The hit table as the tracer fills it: typed-array columns (32 bytes a hit) in fixed chunks of
+ * rows, so growing never copies and a million hits take 32 MB instead of six JavaScript arrays
+ * (48 bytes a hit plus their growth slack). `unpackHits()` gives the JSON model's plain arrays.
  */
 import type { HitTable } from './types';
 
-/** The same columns as HitTable, typed; `extra` holds optional per-hit columns (sparse). */
-export interface PackedHitTable {
-  length: number;
-  seq: Float64Array;
-  hook: Int32Array;
-  pid: Int32Array;
-  tid: Int32Array;
-  stack: Int32Array;
-  ns: Float64Array;
-  extra: Record<string, unknown[]>;
-}
+export const HIT_COLUMNS = ['seq', 'hook', 'pid', 'tid', 'stack', 'ns'] as const;
+export type HitColumnName = (typeof HIT_COLUMNS)[number];
 
-const INITIAL = 1024;
+const CHUNK = 65536;
+
+type Chunk = Record<HitColumnName, Float64Array | Int32Array>;
+
+function newChunk(): Chunk {
+  return {
+    seq: new Float64Array(CHUNK),
+    hook: new Int32Array(CHUNK),
+    pid: new Int32Array(CHUNK),
+    tid: new Int32Array(CHUNK),
+    stack: new Int32Array(CHUNK),
+    ns: new Float64Array(CHUNK),
+  };
+}
 
 export class PackedHits {
   private n = 0;
-  private seq = new Float64Array(INITIAL);
-  private hook = new Int32Array(INITIAL);
-  private pid = new Int32Array(INITIAL);
-  private tid = new Int32Array(INITIAL);
-  private stack = new Int32Array(INITIAL);
-  private ns = new Float64Array(INITIAL);
-  private readonly extra: Record<string, unknown[]> = {};
+  private readonly chunks: Chunk[] = [];
+  /** Optional per-hit columns (such as `args`), sparse: a row without a value has none. */
+  readonly extra: Record<string, unknown[]> = {};
 
   get length(): number {
     return this.n;
@@ -36,68 +36,50 @@ export class PackedHits {
   /** Appends one row; returns its index. */
   push(seq: number, hook: number, pid: number, tid: number, stack: number, ns: number): number {
     const i = this.n;
-    if (i === this.seq.length) this.grow();
-    this.seq[i] = seq;
-    this.hook[i] = hook;
-    this.pid[i] = pid;
-    this.tid[i] = tid;
-    this.stack[i] = stack;
-    this.ns[i] = ns;
+    const at = i % CHUNK;
+    if (at === 0) this.chunks.push(newChunk());
+    const c = this.chunks[this.chunks.length - 1];
+    c.seq[at] = seq;
+    c.hook[at] = hook;
+    c.pid[at] = pid;
+    c.tid[at] = tid;
+    c.stack[at] = stack;
+    c.ns[at] = ns;
     this.n = i + 1;
     return i;
   }
 
-  /** Sets an optional per-hit value (such as `args`) of row `row`. */
   setExtra(row: number, name: string, value: unknown): void {
     (this.extra[name] ??= [])[row] = value;
   }
 
-  /** Views of the filled part (no copy). */
-  view(): PackedHitTable {
-    const n = this.n;
-    return {
-      length: n,
-      seq: this.seq.subarray(0, n),
-      hook: this.hook.subarray(0, n),
-      pid: this.pid.subarray(0, n),
-      tid: this.tid.subarray(0, n),
-      stack: this.stack.subarray(0, n),
-      ns: this.ns.subarray(0, n),
-      extra: this.extra,
-    };
+  get(column: HitColumnName, row: number): number {
+    return this.chunks[Math.floor(row / CHUNK)][column][row % CHUNK];
   }
 
-  private grow(): void {
-    const size = Math.ceil(this.seq.length * 1.5);
-    const more = <T extends Float64Array | Int32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(size);
-      b.set(a);
-      return b;
-    };
-    this.seq = more(this.seq);
-    this.hook = more(this.hook);
-    this.pid = more(this.pid);
-    this.tid = more(this.tid);
-    this.stack = more(this.stack);
-    this.ns = more(this.ns);
+  /** The filled parts of one column, chunk by chunk (views, no copy). */
+  *pieces(column: HitColumnName): Generator<Float64Array | Int32Array> {
+    for (let k = 0; k < this.chunks.length; k++) {
+      const filled = Math.min(CHUNK, this.n - k * CHUNK);
+      yield this.chunks[k][column].subarray(0, filled);
+    }
+  }
+
+  /** Rewrites the stack column in place (the tracer's stack numbers to the capture's). */
+  mapStacks(map: (stack: number) => number): void {
+    for (const piece of this.pieces('stack')) for (let i = 0; i < piece.length; i++) piece[i] = map(piece[i]);
   }
 }
 
 /** The JSON model's table (plain arrays; optional columns null-filled). */
-export function unpackHits(t: PackedHitTable): HitTable {
-  const table: HitTable = {
-    length: t.length,
-    seq: Array.from(t.seq),
-    hook: Array.from(t.hook),
-    pid: Array.from(t.pid),
-    tid: Array.from(t.tid),
-    stack: Array.from(t.stack),
-    ns: Array.from(t.ns),
+export function unpackHits(rows: PackedHits): HitTable {
+  const column = (name: HitColumnName): number[] => {
+    const out = new Array<number>(rows.length);
+    let i = 0;
+    for (const piece of rows.pieces(name)) for (let k = 0; k < piece.length; k++) out[i++] = piece[k];
+    return out;
   };
-  for (const [name, column] of Object.entries(t.extra)) {
-    const full = new Array<unknown>(t.length);
-    for (let i = 0; i < t.length; i++) full[i] = column[i] === undefined ? null : column[i];
-    table[name] = full;
-  }
+  const table: HitTable = { length: rows.length, seq: column('seq'), hook: column('hook'), pid: column('pid'), tid: column('tid'), stack: column('stack'), ns: column('ns') };
+  for (const [name, col] of Object.entries(rows.extra)) table[name] = Array.from({ length: rows.length }, (_, i) => col[i] ?? null);
   return table;
 }

@@ -25,20 +25,20 @@ export function formatStack(frames: Frame[]): string {
   return frames.map(formatFrame).join('\n');
 }
 
-/** The columns the text form reads: the capture's, or the tracer's typed ones. */
-type Rows = { length: number; stack: ArrayLike<number>; pid: ArrayLike<number>; tid: ArrayLike<number> };
+/** The hit columns the text form reads: the capture's, or the tracer's packed ones. */
+type Rows = { length: number; get(column: 'stack' | 'pid' | 'tid', row: number): number };
 
 function stackHeader(s: Stack, index: number, firstRow: number, rows: Rows): string {
-  const where = firstRow >= 0 ? `, pid ${rows.pid[firstRow]}, tid ${rows.tid[firstRow]}` : '';
+  const where = firstRow >= 0 ? `, pid ${rows.get('pid', firstRow)}, tid ${rows.get('tid', firstRow)}` : '';
   const folded = s.folded ? ', other stacks past the distinct-stack limit (frame 0 only)' : '';
   return `stack ${index}: ${s.hook}, ${s.count} hit${s.count === 1 ? '' : 's'} (first: hit ${s.first}${where})${folded}`;
 }
 
 /** `rows`: the hit columns when they are not in `c.hits` (the CLI's typed ones). */
-export function formatCapture(c: Capture, rows: Rows = c.hits): string {
+export function formatCapture(c: Capture, rows: Rows = { length: c.hits.length, get: (column, row) => c.hits[column][row] }): string {
   const out: string[] = [];
   const firstRow = new Array<number>(c.stacks.length).fill(-1);
-  for (let i = rows.length - 1; i >= 0; i--) firstRow[rows.stack[i]] = i;
+  for (let i = rows.length - 1; i >= 0; i--) firstRow[rows.get('stack', i)] = i;
   c.stacks.forEach((s, i) => {
     out.push(stackHeader(s, i, firstRow[i], rows));
     out.push(formatStack(s.frames));

@@ -11,7 +11,7 @@ import { openElfCached } from '../elf/elf-file';
 import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
 import type { RecordOptions, RecordResult } from '../record-options';
 import { preloadFfi } from './libc';
-import type { PackedHitTable } from '../capture/packed-hits';
+import type { PackedHits } from '../capture/packed-hits';
 import type { TraceRequest, WorkerMessage } from './trace-request';
 
 let worker: Worker | null = null;
@@ -139,7 +139,7 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
  * has nothing else to do and saves the worker's start-up. No timeout or abort is possible here.
  * The hits stay in typed columns (`rows`; `capture.hits` is empty) for captureJsonChunks().
  */
-export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult & { rows: PackedHitTable } {
+export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult & { rows: PackedHits } {
   const { req, finish } = prepare(argv, options);
   // loaded here so that the worker-based path never pulls the tracer into the main thread
   const { runTracePacked } = require('./run-trace') as typeof import('./run-trace');

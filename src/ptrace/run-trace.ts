@@ -1,6 +1,6 @@
 /** Runs one trace request with the tracer and turns the raw result into a Capture. */
 import { CaptureBuilder } from '../capture/model';
-import { unpackHits, type PackedHitTable } from '../capture/packed-hits';
+import { unpackHits, type PackedHits } from '../capture/packed-hits';
 import type { Capture, CrashInfo } from '../capture/types';
 import { Symbolizer } from '../symbolize/symbolizer';
 import { libc } from './libc';
@@ -20,7 +20,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
  * The capture with an empty `hits` table and the rows still in typed columns (the CLI writes
  * them out from there: a million hits never become JavaScript arrays).
  */
-export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void): { capture: Capture; rows: PackedHitTable } {
+export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void): { capture: Capture; rows: PackedHits } {
   const started = performance.now();
   const flag = new Int32Array(req.stopFlag);
   const tracer = new Tracer(libc(), {
@@ -45,7 +45,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
     return i;
   });
   const rows = raw.rows;
-  for (let i = 0; i < rows.length; i++) rows.stack[i] = index[rows.stack[i]];
+  rows.mapStacks((s) => index[s]);
   builder.drop(raw.dropped);
   let crash: CrashInfo | null = null;
   if (raw.crash) {

@@ -5,7 +5,7 @@
  * the run, from module snapshots taken when the stacks were recorded.
  */
 import * as fs from 'node:fs';
-import { PackedHits, type PackedHitTable } from '../capture/packed-hits';
+import { PackedHits } from '../capture/packed-hits';
 import type { HookResolution, ResolvedHook } from '../capture/types';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
 import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
@@ -86,7 +86,7 @@ export interface TraceResult {
   exit: { code: number | null; signal: string | null };
   stacks: DistinctStack[];
   /** The kept hits (row i = one hit); `stack` indexes `stacks`; `extra` holds optional per-hit columns. */
-  rows: PackedHitTable;
+  rows: PackedHits;
   crash: RawCrash | null;
   hooks: HookResolution[];
   hitCount: number;
@@ -342,7 +342,7 @@ export class Tracer {
     return {
       exit: this.rootExit,
       stacks: this.stacks,
-      rows: this.rows.view(),
+      rows: this.rows,
       crash: this.crash,
       hooks: this.resolutions,
       hitCount: this.hitCount,

@@ -9,7 +9,9 @@ import { DEFAULT_NORMALIZE } from '../../src/callpath/normalize';
 import { createRun } from '../../src/jest/run';
 import { matchers } from '../../src/jest/matchers';
 import { runSnapshotView } from '../../src/jest/serializer';
-import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
+import { recordInThisThread, recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
+import { unpackHits } from '../../src/capture/packed-hits';
+import { formatCapture } from '../../src/capture/text-format';
 import { tracedRun } from '../jest/runs';
 import '../../src/jest/matchers-types';
 
@@ -49,6 +51,20 @@ test('100,000 hits of one call path serialize to less than 5 MB, with exact coun
   // expanded hits share their stack's frames: no object graph per hit
   expect(run.hits[1].frames).toBe(run.capture.stacks[run.capture.hits.stack[1]].frames);
 }, 180000);
+
+test('the CLI path keeps the rows in typed chunks and writes the same JSON and text as the plain table', () => {
+  // 80,000 rows: more than one chunk of 65,536
+  const { capture, rows } = recordInThisThread([chain, '40000'], { hooks: ['leaf'], stdout: 'pipe', stderr: 'pipe' });
+  expect(capture.hits.length).toBe(0);
+  expect(rows.length).toBe(80000);
+  const plain = { ...capture, hits: unpackHits(rows) };
+  const json = JSON.parse(captureJson(capture, rows));
+  expect(json).toEqual(JSON.parse(captureJson(plain)));
+  expect(json.hits.seq).toEqual(Array.from({ length: 80000 }, (_, i) => i));
+  expect(json.stats).toMatchObject({ hits: 80000, recorded: 80000 });
+  expect(formatCapture(capture, rows)).toBe(formatCapture(plain));
+  expect(formatCapture(plain)).toMatch(/^stack 0: leaf, 40000 hits \(first: hit 0, pid \d+, tid \d+\)$/m);
+}, 120000);
 
 describe('maxHits bounds the hit records, not the counts', () => {
   test('callPaths, stacks, toHaveHit and the snapshot view give true counts past maxHits', async () => {
