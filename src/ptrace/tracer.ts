@@ -842,12 +842,13 @@ export class Tracer {
     const proc = thread.process;
     this.hitCount += bp.hooks.length;
     const n = this.unwindCurrent(proc, bp.address, regsBuf, windowed);
-    const pcs = this.pcs.subarray(0, n);
-    const hash = stackHash(pcs);
+    const hash = stackHash(this.pcs, n);
     const ns = Math.round((performance.now() - this.startedAt) * 1e6);
-    for (const h of bp.hooks) {
+    const hooks = bp.hooks;
+    for (let k = 0; k < hooks.length; k++) {
+      const h = hooks[k];
       const seq = this.seq++;
-      const stack = this.distinctStack(h, hash, pcs, proc.modules, bp.inlineEntry, seq);
+      const stack = this.distinctStack(h, hash, n, proc.modules, bp.inlineEntry, seq);
       if (++this.hitsPerHook[h] <= this.opts.maxHits) this.recordRow(seq, h, proc.pid, thread.tid, stack, ns);
       else this.dropped++;
     }
@@ -860,14 +861,22 @@ export class Tracer {
   }
 
   /** The index of this hook's distinct stack (counted once more), stored on first sight or folded past the limit. */
-  private distinctStack(hook: number, hash: number, pcs: Float64Array, modules: ModuleMap, atInlineEntry: boolean, seq: number): number {
+  private distinctStack(hook: number, hash: number, n: number, modules: ModuleMap, atInlineEntry: boolean, seq: number): number {
+    // the stack is this.pcs[0..n): nothing is allocated for a stack seen before
+    const pcs = this.pcs;
     const bucket = this.stackBuckets.get(hash);
     if (bucket !== undefined) {
-      const list = Array.isArray(bucket) ? bucket : [bucket];
-      for (const e of list) {
-        if (e.hook === hook && e.modules === modules && !e.folded && samePcs(e.pcs, pcs)) {
-          e.count++;
-          return e.index;
+      if (!Array.isArray(bucket)) {
+        if (bucket.hook === hook && bucket.modules === modules && !bucket.folded && samePcs(bucket.pcs, pcs, n)) {
+          bucket.count++;
+          return bucket.index;
+        }
+      } else {
+        for (const e of bucket) {
+          if (e.hook === hook && e.modules === modules && !e.folded && samePcs(e.pcs, pcs, n)) {
+            e.count++;
+            return e.index;
+          }
         }
       }
     }
@@ -878,17 +887,17 @@ export class Tracer {
       // past the limit: one catch-all per hook and frame 0, so memory stays bounded
       if (this.foldedKeys.size < 1000000) this.foldedKeys.add(hash * 31 + hook);
       this.foldedHits++;
-      const top = pcs.subarray(0, Math.min(1, pcs.length));
-      const key = -1 - (stackHash(top) * 31 + hook);
+      const top = pcs.slice(0, Math.min(1, n));
+      const key = -1 - (stackHash(top, top.length) * 31 + hook);
       const folded = this.stackBuckets.get(key) as DistinctStack | undefined;
       if (folded) {
         folded.count++;
         return folded.index;
       }
-      entry = { hook, pcs: top.slice(), frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, hash: key, index: this.stacks.length };
+      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, hash: key, index: this.stacks.length };
       this.stackBuckets.set(key, entry);
     } else {
-      entry = { hook, pcs: pcs.slice(), frameFlags: this.flags.slice(0, pcs.length), modules, atInlineEntry, count: 1, first: seq, folded: false, hash, index: this.stacks.length };
+      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, hash, index: this.stacks.length };
       if (bucket === undefined) this.stackBuckets.set(hash, entry);
       else if (Array.isArray(bucket)) bucket.push(entry);
       else this.stackBuckets.set(hash, [bucket, entry]);
@@ -952,10 +961,10 @@ type RegisterFileLike = Float64Array;
  * A 48-bit hash of a stack's pcs, for counting distinct stacks without building a string per hit
  * (a collision only makes the count one short).
  */
-function stackHash(pcs: Float64Array): number {
+function stackHash(pcs: Float64Array, n: number): number {
   let lo = 0x811c9dc5;
   let hi = 0x1234567;
-  for (let i = 0; i < pcs.length; i++) {
+  for (let i = 0; i < n; i++) {
     const pc = pcs[i];
     const a = pc % 0x1000000;
     const b = Math.floor(pc / 0x1000000);
@@ -965,9 +974,10 @@ function stackHash(pcs: Float64Array): number {
   return (hi & 0xffff) * 0x100000000 + lo;
 }
 
-function samePcs(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** a equals b[0..n). */
+function samePcs(a: Float64Array, b: Float64Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
