@@ -27,8 +27,17 @@ With no --hook, ustack only records the stack of a crash (a crash catcher).`;
  * start-up). False when the reader went away (`| head`): stop writing.
  */
 function writeAll(fd: number, text: string): boolean {
-  const data = Buffer.from(text);
+  // a string is written without a Buffer of our own (none pile up until the next GC); a short write falls back
   let done = 0;
+  try {
+    done = fs.writeSync(fd, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') return false;
+    if (code !== 'EAGAIN') throw e;
+  }
+  if (done >= Buffer.byteLength(text)) return true;
+  const data = Buffer.from(text);
   while (done < data.length) {
     try {
       done += fs.writeSync(fd, data, done);
