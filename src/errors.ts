@@ -97,6 +97,13 @@ export class ReportFormatError extends UstackError {
   }
 }
 
+/** A capture (JSON) of a schema this version does not read, or not a capture at all. */
+export class CaptureFormatError extends UstackError {
+  constructor(detail: string) {
+    super('USTACK_BAD_CAPTURE', `Cannot read the capture: ${detail}. This version reads capture schemas 1 and 2 (\`ustack record --format json\`, report.json); re-record it with a compatible jest-ustack version.`);
+  }
+}
+
 /** DWARF data that cannot be decoded (truncated or unknown encodings). */
 export class MalformedDwarfError extends UstackError {
   constructor(detail: string) {

@@ -18,8 +18,13 @@ export interface RecordOptions {
   stderr?: 'pipe' | 'inherit';
   /** Milliseconds; on expiry the whole traced tree is killed and the capture so far returned (stats.timedOut). */
   timeout?: number;
-  /** Per hook: keep the first N stacks, count the rest in stats.dropped. */
+  /**
+   * Per hook: keep the first N hits as records (default: every hit). Counts in `capture.stacks`,
+   * call paths and reports stay exact; hits past N only count in stats.dropped as not kept.
+   */
   maxHits?: number;
+  /** Distinct stacks stored (default 10,000); further ones are folded per hooked function (stats.foldedStacks). */
+  maxStacks?: number;
   /** Frames per stack (default 64). */
   maxFrames?: number;
   /** Trace forked/cloned children and exec'ed images (default true). */

@@ -1,5 +1,5 @@
 /** Identical call paths of one hook merged with a count, in order of first appearance. */
-import type { Hit } from '../capture/types';
+import type { Hit, Stack } from '../capture/types';
 import { callPathOf, type NormalizeOptions } from './normalize';
 import { splitCallPath } from './split';
 
@@ -14,18 +14,31 @@ export interface MergedCallPath {
 
 export const CALL_PATH_SEPARATOR = ' > ';
 
-/** Merges hits (optionally only those of `hook`) into distinct call paths per hook. */
-export function mergeCallPaths(hits: readonly Hit[], options: NormalizeOptions = {}, hook?: string): MergedCallPath[] {
+/** First step of a folded stack's path (capture.stacks past the distinct-stack limit keep only frame 0). */
+export const FOLDED_STEP = '(folded)';
+
+/** A hit counts once; a distinct stack counts its hits. */
+export function weightOf(item: Hit | Stack): number {
+  return 'count' in item ? item.count : 1;
+}
+
+export function firstSeqOf(item: Hit | Stack): number {
+  return 'first' in item ? item.first : item.seq;
+}
+
+/** Merges hits or distinct stacks with their counts (optionally only those of `hook`) into distinct call paths per hook. */
+export function mergeCallPaths(hits: readonly (Hit | Stack)[], options: NormalizeOptions = {}, hook?: string): MergedCallPath[] {
   const byKey = new Map<string, MergedCallPath>();
   const merged: MergedCallPath[] = [];
   for (const hit of hits) {
     if (hook !== undefined && hit.hook !== hook) continue;
     const path = callPathOf(hit.frames, options);
+    if ('folded' in hit && hit.folded) path.unshift(FOLDED_STEP);
     const key = `${hit.hook}\u0000${path.join('\u0000')}`;
     const seen = byKey.get(key);
-    if (seen) seen.count++;
+    if (seen) seen.count += weightOf(hit);
     else {
-      const entry = { hook: hit.hook, path, count: 1, firstSeq: hit.seq };
+      const entry = { hook: hit.hook, path, count: weightOf(hit), firstSeq: firstSeqOf(hit) };
       byKey.set(key, entry);
       merged.push(entry);
     }

@@ -2,7 +2,8 @@
  * Readable stacks for tests, snapshots and failure messages: normalized names with
  * `file:line` (relative to the project root, else the basename), never addresses or pids.
  */
-import type { Frame, Hit } from '../capture/types';
+import type { Frame, Hit, Stack } from '../capture/types';
+import { FOLDED_STEP, weightOf } from './merge';
 import { normalizeFrames, type NormalizeOptions } from './normalize';
 
 export interface StackFormatOptions extends NormalizeOptions {
@@ -50,17 +51,18 @@ export function formatStack(frames: readonly Frame[], options: StackFormatOption
 }
 
 /** Identical readable stacks of one hook merged with a count, in order of first appearance. */
-export function mergeStacks(hits: readonly Hit[], options: StackFormatOptions = {}, hook?: string): MergedStack[] {
+export function mergeStacks(hits: readonly (Hit | Stack)[], options: StackFormatOptions = {}, hook?: string): MergedStack[] {
   const byKey = new Map<string, MergedStack>();
   const merged: MergedStack[] = [];
   for (const hit of hits) {
     if (hook !== undefined && hit.hook !== hook) continue;
     const frames = formatStack(hit.frames, options);
+    if ('folded' in hit && hit.folded) frames.push(FOLDED_STEP);
     const key = `${hit.hook}\u0000${frames.join('\u0000')}`;
     const seen = byKey.get(key);
-    if (seen) seen.count++;
+    if (seen) seen.count += weightOf(hit);
     else {
-      const entry = { hook: hit.hook, count: 1, frames };
+      const entry = { hook: hit.hook, count: weightOf(hit), frames };
       byKey.set(key, entry);
       merged.push(entry);
     }

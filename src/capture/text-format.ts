@@ -1,10 +1,12 @@
 /**
- * The text form of a Capture: each hit as SystemTap's print_usyms(ubacktrace()) prints it,
- * one frame per line (`0x4116b0 : xmalloc+0x0/0x20 [/bin/ls]`), innermost first, with a header
- * per hit, and file:line and inline frames where DWARF has them.
+ * The text form of a Capture: each distinct stack once, as SystemTap's print_usyms(ubacktrace())
+ * prints it, one frame per line (`0x4116b0 : xmalloc+0x0/0x20 [/bin/ls]`), innermost first, with
+ * a header saying its hook, its hit count and its first hit, and file:line and inline frames where
+ * DWARF has them; with per-call values (--args, --returns), every call.
  */
 import { stripCppParameters } from '../callpath/names';
-import type { Capture, Frame, Hit } from './types';
+import { expandHits } from './model';
+import type { Capture, Frame, Hit, HitTable, Stack } from './types';
 import { formatCallLine, formatReturnLine } from './value-format';
 import { stripParameters } from '../symbolize/demangle';
 
@@ -27,23 +29,53 @@ export function formatStack(frames: Frame[]): string {
   return frames.map(formatFrame).join('\n');
 }
 
-/** `hit 3: leaf (pid ...)`; when the hook is a pattern or a plain name of a qualified function, the function hit is named too. */
-function hitHeader(h: Hit): string {
-  const hit = h.frames[0]?.symbol ? stripCppParameters(h.frames[0].symbol) : null;
-  const bareHook = h.hook.replace(/@.*$/, '');
-  const named = hit && hit !== bareHook ? `${hit} (hook ${h.hook})` : h.hook;
-  return `hit ${h.seq}: ${named} (pid ${h.pid}, tid ${h.tid})`;
+/** The hook, and the function hit when the hook is a pattern or a plain name of a qualified function. */
+function hookLabel(hook: string, frames: Frame[]): string {
+  const hit = frames[0]?.symbol ? stripCppParameters(frames[0].symbol) : null;
+  const bareHook = hook.replace(/@.*$/, '');
+  return hit && hit !== bareHook ? `${hit} (hook ${hook})` : hook;
 }
 
-/** Every hit's stack (and the crash's), as `ustack record` prints them to stdout or --output. */
-export function formatStacks(c: Capture): string {
+/** `hit 3: leaf (pid ...)`, for the per-call listing. */
+function hitHeader(h: Hit): string {
+  return `hit ${h.seq}: ${hookLabel(h.hook, h.frames)} (pid ${h.pid}, tid ${h.tid})`;
+}
+
+/** The hit columns the text form reads: the capture's, or the tracer's packed ones. */
+type Rows = { length: number; get(column: 'stack' | 'pid' | 'tid', row: number): number };
+
+function stackHeader(s: Stack, index: number, firstRow: number, rows: Rows): string {
+  const where = firstRow >= 0 ? `, pid ${rows.get('pid', firstRow)}, tid ${rows.get('tid', firstRow)}` : '';
+  const folded = s.folded ? ', other stacks past the distinct-stack limit (frame 0 only)' : '';
+  return `stack ${index}: ${hookLabel(s.hook, s.frames)}, ${s.count} hit${s.count === 1 ? '' : 's'} (first: hit ${s.first}${where})${folded}`;
+}
+
+/** True when the hits carry per-call values (--args / --returns): then each call is listed. */
+export function hasCallColumns(hits: HitTable): boolean {
+  return Array.isArray(hits.args) || Array.isArray(hits.return);
+}
+
+/**
+ * The stacks as `ustack record` prints them to stdout or --output: each distinct stack once with
+ * its count, or with --args/--returns every call with its values and stack (gdb's frame line and
+ * `finish`). `rows`: the hit columns when they are not in `c.hits` (the CLI's typed ones).
+ */
+export function formatStacks(c: Capture, rows: Rows = { length: c.hits.length, get: (column, row) => c.hits[column][row] }): string {
   const out: string[] = [];
-  for (const h of c.hits) {
-    out.push(hitHeader(h));
-    // parameters and return (--args / --returns), as gdb's frame line and `finish` print them
-    if (h.args) out.push(' ' + formatCallLine(stripParameters(h.frames[0]?.symbol ?? h.hook), h.args));
-    if (h.return !== undefined) out.push(' ' + formatReturnLine(h));
-    out.push(formatStack(h.frames));
+  if (hasCallColumns(c.hits)) {
+    for (const h of expandHits(c)) {
+      out.push(hitHeader(h));
+      if (h.args) out.push(' ' + formatCallLine(stripParameters(h.frames[0]?.symbol ?? h.hook), h.args));
+      if (h.return !== undefined) out.push(' ' + formatReturnLine(h));
+      out.push(formatStack(h.frames));
+    }
+  } else {
+    const firstRow = new Array<number>(c.stacks.length).fill(-1);
+    for (let i = rows.length - 1; i >= 0; i--) firstRow[rows.get('stack', i)] = i;
+    c.stacks.forEach((s, i) => {
+      out.push(stackHeader(s, i, firstRow[i], rows));
+      out.push(formatStack(s.frames));
+    });
   }
   if (c.crash) {
     const fault = c.crash.faultAddress ? ` at ${c.crash.faultAddress}` : '';
@@ -58,10 +90,11 @@ export function formatSummary(c: Capture): string {
   const out: string[] = [];
   const exit = c.exit.signal ? `killed by ${c.exit.signal}` : `exit code ${c.exit.code}`;
   const s = c.stats;
-  const extra = [s.dropped ? `${s.dropped} dropped past maxHits` : '', s.timedOut ? 'timed out' : '', s.killedLeftovers ? `${s.killedLeftovers} leftover process(es) killed` : '']
+  const extra = [s.dropped ? `${s.dropped} not kept as hit records past maxHits (counted)` : '', s.timedOut ? 'timed out' : '', s.killedLeftovers ? `${s.killedLeftovers} leftover process(es) killed` : '']
     .filter(Boolean)
     .join(', ');
-  out.push(`-- ${s.hits} hit(s), ${s.recorded} recorded, ${exit}, ${s.durationMs} ms${extra ? ', ' + extra : ''}`);
+  const folded = s.foldedHits ? `, ${s.foldedHits} hit(s) in folded stacks (${s.foldedStacks ?? '?'} distinct stacks past the limit)` : '';
+  out.push(`-- ${s.hits} hit(s), ${c.stacks.length} distinct stack(s), ${s.recorded} recorded, ${exit}, ${s.durationMs} ms${extra ? ', ' + extra : ''}${folded}`);
   for (const hook of c.hooks) {
     if (hook.resolved.length === 0) out.push(`-- hook ${hook.spec}: not planted`);
   }
@@ -70,6 +103,6 @@ export function formatSummary(c: Capture): string {
 }
 
 /** Stacks, then the summary and warnings: the whole capture as text. */
-export function formatCapture(c: Capture): string {
-  return formatStacks(c) + formatSummary(c);
+export function formatCapture(c: Capture, rows?: Rows): string {
+  return formatStacks(c, rows) + formatSummary(c);
 }

@@ -1,6 +1,10 @@
 /**
  * The backend-neutral, JSON-serializable result of one traced run.
  * `ustack record --format json` prints exactly a `Capture`.
+ *
+ * Schema 2: each distinct stack is stored once (`stacks`, with its hit count) and the hits are
+ * rows of a column table referring to it, so a hot function hit a million times costs a few
+ * bytes per hit. src/capture/model.ts builds, expands, upgrades and serializes captures.
  */
 
 /** One frame of a stack, innermost first. Addresses are hex strings ("0x55d0c3a00139"). */
@@ -28,12 +32,16 @@ export interface Frame {
   tailCall?: boolean;
 }
 
+/**
+ * One hit with its full stack: the expanded view that `run.hits`, `expandHits()` and the builder's
+ * input use (schema 1 stored one of these per hit). A Capture itself stores hits as table rows.
+ */
 export interface Hit {
   /** The hook spec that fired, exactly as the user wrote it. */
   hook: string;
   pid: number;
   tid: number;
-  /** Order of this hit within the capture, starting at 0. */
+  /** Order of this hit among all hits of the capture (kept or not), starting at 0. */
   seq: number;
   frames: Frame[];
   /** Parameters at entry, by name, in declaration order (`--args`). */
@@ -42,6 +50,46 @@ export interface Hit {
   return?: ReturnInfo | null;
   /** Why `return` is null: an exception or longjmp unwound through the call, the thread exited or crashed first, ... */
   noReturn?: NoReturnReason;
+  /** Nanoseconds since the traced program started, when the backend measures it. */
+  ns?: number;
+}
+
+/** One distinct stack of one hook, stored once however often it was hit. */
+export interface Stack {
+  /** The hook spec that fired. */
+  hook: string;
+  /** How many hits had exactly this stack: a true count, also past maxHits. */
+  count: number;
+  /** `seq` of the first hit with this stack. */
+  first: number;
+  /** Innermost first, symbolized once (inline and tail-call frames included). */
+  frames: Frame[];
+  /**
+   * Set on the catch-all stack of a hook once the distinct-stack limit was reached: it counts
+   * the further distinct stacks of that hooked function, and `frames` holds only frame 0.
+   */
+  folded?: true;
+}
+
+/**
+ * The hits as a table in columns (like the Firefox profiler's sample table): row i is one hit.
+ * Only the first `maxHits` hits per hook are rows; the counts in `stacks` are complete.
+ * A backend may add further columns of the same length (per-hit values such as `args`), with
+ * null where a hit has none; readers ignore columns they do not know.
+ */
+export interface HitTable {
+  length: number;
+  /** Order of the hit among all hits of the capture. */
+  seq: number[];
+  /** Index into `Capture.hooks`. */
+  hook: number[];
+  pid: number[];
+  tid: number[];
+  /** Index into `Capture.stacks`. */
+  stack: number[];
+  /** Nanoseconds since the traced program started (0 when the backend does not measure it). */
+  ns: number[];
+  [column: string]: unknown;
 }
 
 export interface CrashInfo extends Hit {
@@ -79,12 +127,19 @@ export interface ExitStatus {
 }
 
 export interface CaptureStats {
+  /** Every hit, per hook that fired (true count). */
   hits: number;
+  /** Rows kept in `hits` (at most maxHits per hook). */
   recorded: number;
+  /** Hits counted in `stacks` but not kept as rows (past maxHits). */
   dropped: number;
   durationMs: number;
-  /** Number of distinct stacks seen (counted even past maxHits). */
+  /** Number of distinct stacks seen (counted even past maxHits and past the stack limit). */
   uniqueStacks?: number;
+  /** Distinct stacks not stored because the stack limit was reached (their hits are in `folded` stacks). */
+  foldedStacks?: number;
+  /** Hits counted in `folded` stacks. */
+  foldedHits?: number;
   /** True when the run was stopped by the timeout. */
   timedOut?: boolean;
   /** Processes that outlived the main program and were killed at the end. */
@@ -93,13 +148,19 @@ export interface CaptureStats {
   returns?: number;
 }
 
+export const CAPTURE_SCHEMA = 2;
+
 export interface Capture {
-  schema: 1;
+  schema: typeof CAPTURE_SCHEMA;
   backend: 'ptrace' | 'stap';
   command: string[];
   exit: ExitStatus;
   hooks: HookResolution[];
-  hits: Hit[];
+  /** Distinct stacks per hook, in order of first appearance, each with its hit count. */
+  stacks: Stack[];
+  /** The hits in order, as references into `stacks` and `hooks`. */
+  hits: HitTable;
+  /** The stack at a fatal signal, in full. */
   crash: CrashInfo | null;
   stats: CaptureStats;
   /** Human-readable notes, e.g. "no debuginfo for /usr/lib/x86_64-linux-gnu/libc.so.6: install libc6-dbg". */
@@ -133,3 +194,9 @@ export interface ReturnInfo {
 
 /** Why a hooked call has `return: null`. */
 export type NoReturnReason = 'exception' | 'longjmp' | 'unwound' | 'exit' | 'crash' | 'killed' | 'inlined' | 'not-traced';
+
+/** Schema 1 (before distinct stacks): every hit with its full stack. Read by upgradeCapture(). */
+export interface CaptureV1 extends Omit<Capture, 'schema' | 'stacks' | 'hits'> {
+  schema: 1;
+  hits: Hit[];
+}

@@ -6,6 +6,8 @@
  * with the stacks; ustack exits with the program's code (128+signal when it was killed).
  */
 import * as fs from 'node:fs';
+import { captureJsonChunks } from '../capture/model';
+import { unpackHits } from '../capture/packed-hits';
 import { formatStacks, formatSummary } from '../capture/text-format';
 import { UsageError } from '../errors';
 import { record } from '../record';
@@ -30,7 +32,8 @@ CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+sign
                       Capture model. Default: text.
   --output FILE       write the stacks there instead of stdout. Default: stdout.
   --max-frames N      frames per stack. Default: 64.
-  --max-hits N        stacks kept per hook; later hits are counted, not kept. Default: 10000.
+  --max-hits N        hit records kept per hook; later hits are still counted in their distinct
+                      stacks. Default: every hit.
   --timeout SECONDS   kill the traced tree after this long and print what was captured.
                       Default: no limit.
   --no-follow         trace the first process only. Default: forked children, their threads and
@@ -41,6 +44,36 @@ CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+sign
                       Default: off.
   --returns           also stop at each hooked call's return: its return value and duration
                       (ptrace backend). Default: off.`;
+
+/**
+ * Writes to the fd directly (process.stdout would load Node's stream modules, a few ms of
+ * start-up). False when the reader went away (`| head`): stop writing.
+ */
+function writeAll(fd: number, text: string): boolean {
+  // a string is written without a Buffer of our own (none pile up until the next GC); a short write falls back
+  let done = 0;
+  try {
+    done = fs.writeSync(fd, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') return false;
+    if (code !== 'EAGAIN') throw e;
+  }
+  if (done >= Buffer.byteLength(text)) return true;
+  const data = Buffer.from(text);
+  while (done < data.length) {
+    try {
+      done += fs.writeSync(fd, data, done);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return false;
+      if (code !== 'EAGAIN') throw e;
+      // a non-blocking pipe that is full: wait for the reader without spinning hot
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+  return true;
+}
 
 export async function main(args: string[]): Promise<number> {
   const parsed = parseArgs(
@@ -85,12 +118,25 @@ export async function main(args: string[]): Promise<number> {
     returns: parsed.flags.returns ? true : undefined,
   };
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
-  const { capture } =
-    backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : await record(command, options);
-  const text = format === 'json' ? JSON.stringify(capture, null, 2) + '\n' : formatStacks(capture);
+  // in this thread the hits stay in typed columns (`rows`) until they are written
+  const recorded =
+    backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : { ...(await record(command, options)), rows: undefined };
+  const capture = recorded.capture;
+  let rows = recorded.rows;
+  if (rows && Object.keys(rows.extra).length > 0) {
+    // per-call values (--args/--returns) are objects anyway: read them from the plain table
+    capture.hits = unpackHits(rows);
+    rows = undefined;
+  }
+  // JSON goes out in pieces (a million hits would otherwise be one 40 MB string, then its copies)
+  const chunks = format === 'json' ? captureJsonChunks(capture, rows) : [formatStacks(capture, rows)];
   const output = parsed.flags.output as string | undefined;
-  if (output) fs.writeFileSync(output, text);
-  else process.stdout.write(text);
+  const fd = output ? fs.openSync(output, 'w') : 1;
+  try {
+    for (const chunk of chunks) if (!writeAll(fd, chunk)) break;
+  } finally {
+    if (output) fs.closeSync(fd);
+  }
   process.stderr.write(formatSummary(capture));
   if (capture.stats.timedOut) process.stderr.write(`ustack: the program timed out after ${timeout}s and was killed.\n`);
   if (capture.exit.signal) return 128 + (signalNumber(capture.exit.signal) ?? 0);

@@ -5,7 +5,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import { ElfFile, openElfCached } from './elf-file';
 
 export interface DebugFileOptions {
@@ -42,7 +41,7 @@ export function findSeparateDebugFile(elf: ElfFile, opts: DebugFileOptions = {})
 
 /** The CRC32 .gnu_debuglink stores (the zlib polynomial over the whole file). */
 export function debugLinkCrc(file: string): number {
-  return zlib.crc32(fs.readFileSync(file)) >>> 0;
+  return (require('node:zlib') as typeof import('node:zlib')).crc32(fs.readFileSync(file)) >>> 0;
 }
 
 function realpathOrNull(p: string): string | null {

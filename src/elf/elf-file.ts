@@ -4,7 +4,6 @@
  * section data (decompressed when SHF_COMPRESSED or .zdebug_*), and the symbol table.
  */
 import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
 import { BinaryNotFoundError, ElfFormatError, NotElfError } from '../errors';
 import { SymbolTable } from './symbol-table';
 import {
@@ -317,7 +316,7 @@ function decompressZdebug(path: string, section: string, data: Buffer): Buffer {
 function inflate(path: string, section: string, compressed: Buffer, size: number): Buffer {
   let out: Buffer;
   try {
-    out = zlib.inflateSync(compressed);
+    out = (require('node:zlib') as typeof import('node:zlib')).inflateSync(compressed);
   } catch (err) {
     throw new ElfFormatError(path, `section ${section} does not decompress (${(err as Error).message})`);
   }

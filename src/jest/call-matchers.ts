@@ -70,7 +70,7 @@ export function toHaveCalled(this: MatcherContext, received: unknown, hook: stri
     if (!KNOWN.includes(k)) throw new TypeError(`toHaveCalled: unknown key "${k}" (known: ${KNOWN.join(', ')})`);
   }
   const pattern = expectation.path !== undefined ? new CallPathPattern(expectation.path) : null;
-  const calls = callsOf(received.capture.hits, hook, runContext(received).normalize, false);
+  const calls = callsOf(received.hits, hook, runContext(received).normalize, false);
   const scored = calls.map((call) => ({ call, diff: differences(this, call, expectation, pattern) }));
   const matching = scored.filter((s) => s.diff.length === 0);
   const times = expectation.times;
@@ -95,7 +95,7 @@ export function toHaveCalled(this: MatcherContext, received: unknown, hook: stri
         return head + expectedLine + `Received: no call of ${u.printReceived(hook)} was recorded (hooks: ${hooks}).`;
       }
       const hints: string[] = [];
-      if (expectation.with !== undefined && calls.every((c) => Object.keys(c.args).length === 0) && !calls.some((c) => received.capture.hits.some((h) => h.args))) hints.push('Arguments were not recorded: pass { args: true } to trace().');
+      if (expectation.with !== undefined && calls.every((c) => Object.keys(c.args).length === 0) && !calls.some((c) => received.hits.some((h) => h.args))) hints.push('Arguments were not recorded: pass { args: true } to trace().');
       if ('returned' in expectation && calls.every((c) => !c.returned && !c.noReturn)) hints.push('Returns were not recorded: pass { returns: true } to trace().');
       const closest = [...scored].sort((a, b) => a.diff.length - b.diff.length).slice(0, CLOSEST);
       const counted = times !== undefined ? `${matching.length} of ${calls.length} call${calls.length === 1 ? '' : 's'} match` : `none of ${calls.length} call${calls.length === 1 ? '' : 's'} matches`;

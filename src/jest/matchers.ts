@@ -8,7 +8,7 @@ import { formatMergedCallPath, parseCallPathLine } from '../callpath/merge';
 import { normalizeFrames } from '../callpath/normalize';
 import { CallPathPattern, type FrameName } from '../callpath/pattern';
 import { InvalidMatcherArgumentError } from '../errors';
-import { crashStack, isRun, runCallPaths, runContext, runPathCandidates, type Run } from './run';
+import { crashStack, isRun, runCallPaths, runContext, runHitCount, runPathCandidates, type Run } from './run';
 import { toHaveCalled } from './call-matchers';
 
 type Result = SyncExpectationResult;
@@ -61,7 +61,7 @@ function hookSummary(run: Run): string {
   if (!specs.length) return 'no hooks were set';
   return specs
     .map((h) => {
-      const hits = run.capture.hits.filter((hit) => hit.hook === h.spec).length;
+      const hits = runHitCount(run, h.spec);
       return `${h.spec} (${h.resolved.length} function${h.resolved.length === 1 ? '' : 's'}, ${hits} hit${hits === 1 ? '' : 's'})`;
     })
     .join(', ');
@@ -186,15 +186,16 @@ function toHaveHit(this: MatcherContext, received: unknown, hook: string, option
   const times = checkOptions<{ times?: number }>(name, options, { times: aCount }).times;
   const glob = new CallPathPattern(hook).tokens[0];
   const normalize = runContext(received).normalize;
-  const count = received.hits.filter((hit) => {
-    if (hit.hook === hook) return true;
-    const frames = normalizeFrames(hit.frames.slice(0, 1), { ...normalize, startAtMain: false });
-    return frames.length > 0 && CallPathPattern.tokenAccepts(glob, frames[0]);
-  }).length;
+  // true counts from the distinct stacks (also past maxHits)
+  let count = 0;
+  for (const stack of received.capture.stacks) {
+    const frames = stack.hook === hook ? [] : normalizeFrames(stack.frames.slice(0, 1), { ...normalize, startAtMain: false });
+    if (stack.hook === hook || (frames.length > 0 && CallPathPattern.tokenAccepts(glob, frames[0]))) count += stack.count;
+  }
   const pass = times === undefined ? count > 0 : count === times;
   const expectation = times === undefined ? 'at least once' : `${times} time${times === 1 ? '' : 's'}`;
-  const dropped = received.capture.stats.dropped
-    ? `\n(${received.capture.stats.dropped} hits past maxHits were not recorded and are not counted.)`
+  const dropped = received.capture.stats.foldedHits
+    ? `\n(${received.capture.stats.foldedHits} hits had stacks past the distinct-stack limit; they are counted under their hooked function.)`
     : '';
   return {
     pass,

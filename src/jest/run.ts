@@ -9,6 +9,7 @@ import type { NormalizeOptions } from '../callpath/normalize';
 import { normalizeFrames } from '../callpath/normalize';
 import type { FrameName } from '../callpath/pattern';
 import { formatStack, mergeStacks } from '../callpath/stack-format';
+import { expandHits, hitCount, stacksOf } from '../capture/model';
 import { CALL_PATHS_MARKER, CONTEXT_KEY, RUN_MARKER, STACKS_MARKER } from './protocol';
 import { callsOf, type Call } from './calls';
 
@@ -27,16 +28,19 @@ export interface Run {
   readonly exit: ExitStatus;
   readonly stdout: string;
   readonly stderr: string;
-  /** Every recorded hit with its raw frames (addresses included), in order. */
+  /**
+   * The recorded hits with their raw frames (addresses included), in order: the first `maxHits`
+   * per hook. Built on first use from the capture's tables; counts are in callPaths() and stacks().
+   */
   readonly hits: Hit[];
   /** The stack at a fatal signal, or null. */
   readonly crash: CrashInfo | null;
   /** True when the program was killed because its time ran out (only seen with an explicit `timeout`). */
   readonly timedOut: boolean;
-  /** The raw Capture (its fields are documented on the `Capture` type). */
+  /** The raw Capture, schema 2: distinct stacks with counts, hits as table rows (design.md "Data model"). */
   readonly capture: Capture;
   /**
-   * Normalized call paths merged per hook with counts, in order of first appearance:
+   * Normalized call paths merged per hook with true counts (also past maxHits), in order of first appearance:
    * `["3× main > cfg_parse > parse_array > arena_alloc", ...]`. Only hits of `hook` when given
    * (the hook spec exactly as passed to trace()).
    */
@@ -89,9 +93,9 @@ export function realmRootDir(): string | undefined {
   return (globalThis as unknown as Record<symbol, { rootDir?: string } | undefined>)[CONTEXT_KEY]?.rootDir;
 }
 
-/** Merged call paths of a run (all hooks, or one). */
+/** Merged call paths of a run (all hooks, or one), counted from the capture's distinct stacks. */
 export function runCallPaths(run: Run, hook?: string): MergedCallPath[] {
-  return mergeCallPaths(run.capture.hits, runContext(run).normalize, hook);
+  return mergeCallPaths(stacksOf(run.capture, hook), runContext(run).normalize);
 }
 
 /** A merged call path with the distinct frame names (template arguments kept) of the hits behind it. */
@@ -105,10 +109,9 @@ export interface PathCandidate {
 export function runPathCandidates(run: Run, hook?: string): PathCandidate[] {
   const { normalize } = runContext(run);
   const byPath = new Map<string, Map<string, FrameName[]>>();
-  for (const hit of run.capture.hits) {
-    if (hook !== undefined && hit.hook !== hook) continue;
-    const named = normalizeFrames(hit.frames, normalize);
-    const key = `${hit.hook}\u0000${named.map((f) => f.name).join('\u0000')}`;
+  for (const stack of stacksOf(run.capture, hook)) {
+    const named = normalizeFrames(stack.frames, normalize);
+    const key = `${stack.hook}\u0000${named.map((f) => f.name).join('\u0000')}`;
     let variants = byPath.get(key);
     if (!variants) byPath.set(key, (variants = new Map()));
     const full = named.map((f) => f.withArgs).join('\u0000');
@@ -122,7 +125,12 @@ export function runPathCandidates(run: Run, hook?: string): PathCandidate[] {
 
 export function runStacks(run: Run, hook?: string): RunStack[] {
   const ctx = runContext(run);
-  return mergeStacks(run.capture.hits, { ...ctx.normalize, rootDir: ctx.rootDir }, hook);
+  return mergeStacks(stacksOf(run.capture, hook), { ...ctx.normalize, rootDir: ctx.rootDir });
+}
+
+/** True number of hits of one hook spec (all hooks when undefined), also past maxHits. */
+export function runHitCount(run: Run, hook?: string): number {
+  return hitCount(run.capture, hook);
 }
 
 /** The crash stack, innermost first, `name (file:line)`. */
@@ -131,12 +139,13 @@ export function crashStack(run: Run): string[] {
   return run.crash ? formatStack(run.crash.frames, { ...ctx.normalize, rootDir: ctx.rootDir }) : [];
 }
 
+const expandedHits = new WeakMap<Run, Hit[]>();
+
 class TracedRun implements Run {
   readonly command: string[];
   readonly exit: ExitStatus;
   readonly stdout: string;
   readonly stderr: string;
-  readonly hits: Hit[];
   readonly crash: CrashInfo | null;
   readonly timedOut: boolean;
   readonly capture: Capture;
@@ -146,13 +155,18 @@ class TracedRun implements Run {
     this.exit = capture.exit;
     this.stdout = stdout;
     this.stderr = stderr;
-    this.hits = capture.hits;
     this.crash = capture.crash;
     this.timedOut = capture.stats.timedOut === true;
     this.capture = capture;
     mark(this, RUN_MARKER, context);
     for (const value of [capture, capture.command, capture.hooks, capture.hits, capture.crash]) if (value) mark(value, CONTEXT_KEY, context);
     (globalThis as unknown as Record<symbol, unknown>)[CONTEXT_KEY] = { rootDir: context.rootDir };
+  }
+
+  get hits(): Hit[] {
+    let hits = expandedHits.get(this);
+    if (!hits) expandedHits.set(this, (hits = expandHits(this.capture)));
+    return hits;
   }
 
   callPaths(hook?: string): string[] {
@@ -164,7 +178,7 @@ class TracedRun implements Run {
   }
 
   calls(hook?: string, options: { raw?: boolean } = {}): Call[] {
-    return callsOf(this.capture.hits, hook, runContext(this).normalize, !options?.raw);
+    return callsOf(this.hits, hook, runContext(this).normalize, !options?.raw);
   }
 }
 

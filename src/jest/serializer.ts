@@ -26,7 +26,7 @@ export function runSnapshotView(run: Run): Record<string, unknown> {
   const { rootDir } = runContext(run);
   const hits: Record<string, number> = {};
   for (const h of run.capture.hooks) hits[h.spec] = 0;
-  for (const hit of run.capture.hits) hits[hit.hook] = (hits[hit.hook] ?? 0) + 1;
+  for (const stack of run.capture.stacks) hits[stack.hook] = (hits[stack.hook] ?? 0) + stack.count;
   return {
     command: run.command.map((arg) => (arg.startsWith('/') ? displayPath(arg, rootDir) : arg)),
     exit: run.timedOut ? 'timed out' : run.exit.signal ?? run.exit.code,
@@ -53,7 +53,7 @@ function isHookResolution(v: unknown): v is HookResolution {
   return isObject(v) && typeof v.spec === 'string' && Array.isArray(v.resolved);
 }
 function isCapture(v: unknown): v is Capture {
-  return isObject(v) && typeof v.schema === 'number' && Array.isArray(v.hits) && Array.isArray(v.hooks) && isObject(v.exit);
+  return isObject(v) && typeof v.schema === 'number' && isObject(v.hits) && Array.isArray(v.hooks) && isObject(v.exit);
 }
 function isListOf(v: unknown, item: (x: unknown) => boolean): v is unknown[] {
   return Array.isArray(v) && v.length > 0 && item(v[0]) && item(v[v.length - 1]);
@@ -106,7 +106,8 @@ function captureView(capture: Capture, ctx: RunContext): Record<string, unknown>
     command: commandView(capture.command, ctx),
     exit: capture.exit,
     hooks: capture.hooks.map((h) => hookView(h, ctx)),
-    hits: capture.hits.map((h) => hitView(h, ctx)),
+    // each distinct stack once with its true count (the hit rows hold only pids, tids and times)
+    stacks: capture.stacks.map((st) => ({ hook: st.hook, count: st.count, ...(st.folded ? { folded: true } : {}), stack: stackOf(st.frames, ctx) })),
     crash: capture.crash ? crashView(capture.crash, ctx) : null,
     stats,
     warnings: (capture.warnings ?? []).map((w) => scrubText(w, ctx.rootDir || undefined)),

@@ -33,7 +33,7 @@ export interface TraceOptions {
    * fails the test clearly instead of hitting Jest's bare timeout.
    */
   timeout?: number;
-  /** Stacks kept per hook; further hits are only counted (capture.stats.dropped). */
+  /** Hit records kept per hook (default: all); further hits are still counted in callPaths(), stacks() and toHaveHit. */
   maxHits?: number;
   /** Frames per stack (default 64). */
   maxFrames?: number;

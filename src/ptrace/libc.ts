@@ -3,7 +3,7 @@
  * reused for every call (ffi.load with a prebuilt object is the cheapest ffi-rs path, about
  * 3 µs per ptrace call against 4.5 µs for define() wrappers), and all out-parameters live in one malloc'ed arena viewed as an external Buffer.
  */
-import * as ffi from 'ffi-rs';
+import { ffi } from './ffi';
 
 const { DataType: T } = ffi;
 const LIB = 'libc';

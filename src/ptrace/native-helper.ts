@@ -4,8 +4,6 @@
  * folder. Returns null when neither works (no compiler): the tracer then uses pure ffi-rs.
  * USTACK_NATIVE=0 turns it off (the benchmark measures both paths).
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,8 +11,11 @@ import * as path from 'node:path';
 const LIB_NAME = 'libustack_stop.so';
 
 function packageRoot(): string {
-  // src/ptrace or dist/ptrace -> package root
-  return path.resolve(__dirname, '..', '..');
+  // src/ptrace, dist/ptrace or the bundled CLI in dist/: the nearest folder with our package.json
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..');
+  }
 }
 
 function sourcePath(): string | null {
@@ -28,6 +29,8 @@ export function compileNativeHelper(out: string, source = sourcePath()): void {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   const cc = process.env.CC || 'cc';
+  // child_process and crypto load only when the helper must be compiled (start-up of `ustack record`)
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
   execFileSync(cc, ['-O2', '-shared', '-fPIC', '-o', tmp, source], { stdio: ['ignore', 'ignore', 'pipe'] });
   fs.renameSync(tmp, out);
 }
@@ -39,6 +42,7 @@ export function nativeHelperPath(): string | null {
   const source = sourcePath();
   if (fs.existsSync(prebuilt) && (!source || fs.statSync(prebuilt).mtimeMs >= fs.statSync(source).mtimeMs)) return prebuilt;
   if (!source) return null;
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const key = createHash('sha1').update(fs.readFileSync(source)).digest('hex').slice(0, 12);
   const cached = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'jest-ustack', key, LIB_NAME);
   if (fs.existsSync(cached)) return cached;

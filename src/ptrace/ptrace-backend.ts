@@ -6,11 +6,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { openElfCached } from '../elf/elf-file';
 import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
 import type { RecordOptions, RecordResult } from '../record-options';
 import { preloadFfi } from './libc';
+import type { PackedHits } from '../capture/packed-hits';
 import type { TraceRequest, WorkerMessage } from './trace-request';
 
 let worker: Worker | null = null;
@@ -23,10 +24,13 @@ function getWorker(): Worker {
   // ffi-rs must also be loaded on the main thread, or the process crashes when the worker exits
   preloadFfi();
   // From TypeScript sources (ts-jest) the worker runs the compiled copy in dist/ (`npm run build`).
-  const candidates = [path.join(__dirname, 'worker.js'), path.resolve(__dirname, '..', '..', 'dist', 'ptrace', 'worker.js')];
+  // next to this module, or under dist/ptrace/ from the bundled CLI (dist/cli.js) and from TypeScript sources
+  const candidates = [path.join(__dirname, 'worker.js'), path.join(__dirname, 'ptrace', 'worker.js'), path.resolve(__dirname, '..', '..', 'dist', 'ptrace', 'worker.js')];
   const script = candidates.find((c) => fs.existsSync(c));
-  if (!script) throw new UstackError('USTACK_NOT_BUILT', `The tracer worker is missing (${candidates[1]}). Run \`npm run build\` first.`);
-  const w = new Worker(script);
+  if (!script) throw new UstackError('USTACK_NOT_BUILT', `The tracer worker is missing (${candidates[2]}). Run \`npm run build\` first.`);
+  // loaded here: the CLI traces on its main thread and never needs worker_threads
+  const { Worker: WorkerClass } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const w = new WorkerClass(script);
   w.on('message', (m: WorkerMessage) => {
     const p = pending.get(m.id);
     if (!p) return;
@@ -92,9 +96,11 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
   const file = resolveProgram(argv[0] ?? '', cwd, env);
   checkProgram(file, argv[0]);
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-run-'));
   const stdoutMode = options.stdout ?? 'pipe';
   const stderrMode = options.stderr ?? 'pipe';
+  const needsFiles = stdoutMode !== 'inherit' || stderrMode !== 'inherit' || (options.stdin !== undefined && options.stdin !== 'ignore' && options.stdin !== 'inherit');
+  // the CLI passes all stdio through: no folder to make and remove
+  const tmp = needsFiles ? fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-run-')) : '';
   let stdin: string | 'inherit' = '/dev/null';
   if (options.stdin === 'inherit') stdin = 'inherit';
   else if (options.stdin !== undefined && options.stdin !== 'ignore') {
@@ -113,7 +119,8 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
     newProcessGroup: stdin !== 'inherit',
     hooks: options.hooks,
     maxFrames: options.maxFrames ?? 64,
-    maxHits: options.maxHits ?? 10000,
+    maxHits: options.maxHits ?? Infinity,
+    maxStacks: options.maxStacks,
     followChildren: options.followChildren ?? true,
     args: options.args,
     returns: options.returns,
@@ -123,7 +130,7 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
   const finish = () => {
     const read = (p: string | 'inherit') => (p === 'inherit' ? '' : fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
     const out = { stdout: read(req.stdout), stderr: read(req.stderr) };
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     return out;
   };
   return { req, finish };
@@ -132,19 +139,20 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
 /**
  * Runs the tracer on the calling thread, blocking it until the program ends: for the CLI, which
  * has nothing else to do and saves the worker's start-up. No timeout or abort is possible here.
+ * The hits stay in typed columns (`rows`; `capture.hits` is empty) for captureJsonChunks().
  */
-export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult {
+export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult & { rows: PackedHits } {
   const { req, finish } = prepare(argv, options);
   // loaded here so that the worker-based path never pulls the tracer into the main thread
-  const { runTrace } = require('./run-trace') as typeof import('./run-trace');
-  let capture: RecordResult['capture'];
+  const { runTracePacked } = require('./run-trace') as typeof import('./run-trace');
+  let traced: ReturnType<typeof runTracePacked>;
   try {
-    capture = runTrace(req, () => {});
+    traced = runTracePacked(req, () => {});
   } catch (e) {
     finish();
     throw e;
   }
-  return { capture, ...finish() };
+  return { ...traced, ...finish() };
 }
 
 export async function recordWithPtrace(argv: string[], options: RecordOptions): Promise<RecordResult> {

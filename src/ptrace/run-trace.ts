@@ -1,6 +1,8 @@
 /** Runs one trace request with the tracer and turns the raw result into a Capture. */
-import type { Capture, CrashInfo, Hit, HookResolution } from '../capture/types';
-import type { RawStack } from './tracer';
+import { CaptureBuilder } from '../capture/model';
+import { unpackHits, type PackedHits } from '../capture/packed-hits';
+import type { Capture, CrashInfo, HookResolution } from '../capture/types';
+import type { CallRecord } from './tracer';
 import { Symbolizer } from '../symbolize/symbolizer';
 import { libc } from './libc';
 import type { TraceRequest } from './trace-request';
@@ -23,13 +25,25 @@ function inlinedHookNames(hooks: HookResolution[]): Map<string, string[]> {
   return out;
 }
 
+/** The capture with its hits as JSON arrays (what the worker hands the Jest environment). */
 export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Capture {
+  const { capture, rows } = runTracePacked(req, onPid);
+  capture.hits = unpackHits(rows);
+  return capture;
+}
+
+/**
+ * The capture with an empty `hits` table and the rows still in typed columns (the CLI writes
+ * them out from there: a million hits never become JavaScript arrays).
+ */
+export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void): { capture: Capture; rows: PackedHits } {
   const started = performance.now();
   const flag = new Int32Array(req.stopFlag);
   const tracer = new Tracer(libc(), {
     hooks: req.hooks,
     maxFrames: req.maxFrames,
     maxHits: req.maxHits,
+    maxStacks: req.maxStacks,
     followChildren: req.followChildren,
     pinCpu: req.pinCpu,
     shouldStop: () => Atomics.load(flag, 0) !== 0,
@@ -39,14 +53,22 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
   });
   const raw = tracer.run(req);
   const durationMs = performance.now() - started;
-  const hits: Hit[] = [];
+  const builder = new CaptureBuilder(raw.hooks, { maxStacks: Infinity });
   const inlineAt = inlinedHookNames(raw.hooks);
-  for (const h of raw.hits) {
-    const mod = h.pcs.length ? h.modules.find(h.pcs[0]) : null;
-    const hookedInline = mod ? inlineAt.get(`${mod.path}:0x${(h.pcs[0] - mod.bias).toString(16)}`) : undefined;
-    const frames = symbolizer.stack(h.pcs, h.frameFlags, h.modules, true, hookedInline);
-    for (const hook of h.hooks) hits.push({ hook: req.hooks[hook], pid: h.pid, tid: h.tid, seq: hits.length, frames, ...callValues(h, req) });
-  }
+  // symbolized once per distinct stack; stacks that symbolize alike (other processes, a changed module list) merge
+  const index = raw.stacks.map((s) => {
+    const mod = s.pcs.length ? s.modules.find(s.pcs[0]) : null;
+    const hookedInline = mod ? inlineAt.get(`${mod.path}:0x${(s.pcs[0] - mod.bias).toString(16)}`) : undefined;
+    const frames = symbolizer.stack(s.pcs, s.frameFlags, s.modules, true, hookedInline);
+    const hook = req.hooks[s.hook];
+    const i = s.folded ? builder.foldedIndex(hook, frames, s.first) : builder.stackIndex(hook, frames, s.first);
+    builder.count(i, s.count, s.first);
+    return i;
+  });
+  const rows = raw.rows;
+  rows.mapStacks((s) => index[s]);
+  callValueColumns(rows, req);
+  builder.drop(raw.dropped);
   let crash: CrashInfo | null = null;
   if (raw.crash) {
     const c = raw.crash;
@@ -54,41 +76,49 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
       hook: '',
       pid: c.pid,
       tid: c.tid,
-      seq: hits.length,
+      seq: c.seq,
       frames: symbolizer.stack(c.pcs, c.frameFlags, c.modules),
       signal: c.signal,
       faultAddress: c.faultAddress === null ? null : '0x' + c.faultAddress.toString(16),
     };
   }
   const warnings = [...raw.warnings, ...symbolizer.takeWarnings()];
-  return {
-    schema: 1,
+  const capture = builder.build({
     backend: 'ptrace',
     command: req.argv,
     exit: raw.exit,
-    hooks: raw.hooks,
-    hits,
     crash,
     stats: {
       hits: raw.hitCount,
-      recorded: hits.length,
-      dropped: raw.dropped,
       durationMs: Math.round(durationMs * 10) / 10,
       uniqueStacks: raw.uniqueStacks,
       killedLeftovers: raw.killedLeftovers,
       ...(raw.returns !== undefined ? { returns: raw.returns } : {}),
     },
-    ...(warnings.length ? { warnings } : {}),
-  };
+    warnings,
+  });
+  capture.stats.recorded = rows.length;
+  if (raw.foldedHits > 0) {
+    capture.stats.foldedStacks = raw.foldedStacks;
+    capture.stats.foldedHits = raw.foldedHits;
+  }
+  return { capture, rows };
 }
 
-/** The issue-13 fields of a hit: `args` with --args, `return` (and `noReturn`) with --returns. */
-function callValues(h: RawStack, req: TraceRequest): Pick<Hit, 'args' | 'return' | 'noReturn'> {
-  const out: Pick<Hit, 'args' | 'return' | 'noReturn'> = {};
-  if (req.args) out.args = h.args ?? {};
-  if (req.returns) {
-    out.return = h.ret ?? null;
-    if (!h.ret) out.noReturn = h.noReturn ?? 'unwound';
+/**
+ * The per-call values of the kept hits (`call` records shared by the rows of one stop, completed
+ * at the call's return) as the capture's columns: `args` with --args, `return` and `noReturn` with --returns.
+ */
+function callValueColumns(rows: PackedHits, req: TraceRequest): void {
+  const calls = rows.extra.call as (CallRecord | undefined)[] | undefined;
+  delete rows.extra.call;
+  if (!req.args && !req.returns) return;
+  for (let i = 0; i < rows.length; i++) {
+    const c = calls?.[i];
+    if (req.args) rows.setExtra(i, 'args', c?.args ?? {});
+    if (req.returns) {
+      rows.setExtra(i, 'return', c?.ret ?? null);
+      if (!c?.ret) rows.setExtra(i, 'noReturn', c?.noReturn ?? 'unwound');
+    }
   }
-  return out;
 }

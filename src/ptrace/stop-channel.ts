@@ -3,7 +3,7 @@
  * one behaviour: NativeStopChannel batches the system calls of a breakpoint hit into one ffi-rs
  * call (native/stop_loop.c); FfiStopChannel makes them one by one through ffi-rs.
  */
-import * as ffi from 'ffi-rs';
+import { ffi } from './ffi';
 import * as C from './constants';
 import { Libc, OFF_REGS } from './libc';
 import { nativeHelperPath } from './native-helper';

@@ -7,7 +7,10 @@ export interface TraceRequest extends SpawnRequest {
   id: number;
   hooks: string[];
   maxFrames: number;
+  /** Hit records kept per hook (Infinity: every hit); counts stay exact. */
   maxHits: number;
+  /** Distinct stacks stored before further ones are folded (default 10,000). */
+  maxStacks?: number;
   followChildren: boolean;
   pinCpu: boolean;
   /** Parameters at entry / returns with values and durations (issue 13). */

@@ -5,6 +5,7 @@
  * the run, from module snapshots taken when the stacks were recorded.
  */
 import * as fs from 'node:fs';
+import { PackedHits } from '../capture/packed-hits';
 import type { ArgValue, HookResolution, NoReturnReason, ResolvedHook, ReturnInfo } from '../capture/types';
 import type { FunctionSignature } from '../dwarf/parameters';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
@@ -45,6 +46,8 @@ export interface TracerOptions {
   args?: boolean;
   /** Also stop at each hooked call's return: return value and duration (issue 13). */
   returns?: boolean;
+  /** Distinct stacks stored (default 10,000); further ones are folded into one stack per hook and breakpoint. */
+  maxStacks?: number;
 }
 
 /** A recorded stack before symbolization. */
@@ -58,6 +61,10 @@ export interface RawStack {
   modules: ModuleMap;
   /** Stopped at an inlined copy's entry: symbolize frame 0 into its inline frames. */
   atInlineEntry?: boolean;
+}
+
+/** The values of one hooked call (`args`/`returns` options): filled at entry, completed at its return. Kept rows share it as their `call` column. */
+export interface CallRecord {
   /** Parameters at entry (`args` option). */
   args?: Record<string, ArgValue>;
   /** The call's return (`returns` option); null when it never returned, with `noReturn` saying why. */
@@ -70,14 +77,38 @@ export interface RawCrash extends RawStack {
   faultAddress: number | null;
 }
 
+/** One distinct stack of one hook, before symbolization, with its true hit count. */
+export interface DistinctStack {
+  hook: number;
+  pcs: Float64Array;
+  frameFlags: Uint8Array;
+  modules: ModuleMap;
+  /** Stopped at an inlined copy's entry: symbolize frame 0 into its inline frames. */
+  atInlineEntry: boolean;
+  count: number;
+  /** seq of its first hit. */
+  first: number;
+  /** The catch-all of this hook and breakpoint past the stack limit: pcs holds frame 0 only. */
+  folded: boolean;
+  hash: number;
+  /** Its index in TraceResult.stacks. */
+  index: number;
+}
+
+
 export interface TraceResult {
   exit: { code: number | null; signal: string | null };
-  hits: RawStack[];
+  stacks: DistinctStack[];
+  /** The kept hits (row i = one hit); `stack` indexes `stacks`; `extra` holds optional per-hit columns. */
+  rows: PackedHits;
   crash: RawCrash | null;
   hooks: HookResolution[];
   hitCount: number;
   dropped: number;
   uniqueStacks: number;
+  /** Distinct stacks folded past the stack limit (counted up to a bound), and their hits. */
+  foldedStacks: number;
+  foldedHits: number;
   killedLeftovers: number;
   stopped: boolean;
   warnings: string[];
@@ -109,7 +140,7 @@ interface Breakpoint {
 
 /** What a pending return carries: the recorded hit (null past maxHits or in a fork's copy) and how to decode the value. */
 interface CallData {
-  hit: RawStack | null;
+  hit: CallRecord | null;
   sig: FunctionSignature | null;
 }
 
@@ -258,7 +289,14 @@ export class Tracer {
   private readonly processes = new Map<number, TracedProcess>();
   /** Stops of tids whose creation event has not been seen yet. */
   private readonly early = new Map<number, number>();
-  private readonly hits: RawStack[] = [];
+  private readonly stacks: DistinctStack[] = [];
+  /** Distinct stacks by pc hash; a bucket holds the (rare) colliding ones and other hooks'. */
+  private readonly stackBuckets = new Map<number, DistinctStack | DistinctStack[]>();
+  private readonly rows = new PackedHits();
+  private readonly foldedKeys = new Set<number>();
+  private foldedHits = 0;
+  /** performance.now() when the program was started: hit timestamps count from here. */
+  private startedAt = 0;
   private readonly hitsPerHook: number[];
   private readonly uniquePerHook: Set<number>[];
   private readonly warnings: string[] = [];
@@ -318,6 +356,7 @@ export class Tracer {
   run(req: SpawnRequest): TraceResult {
     const libc = this.libc;
     const previousAffinity = this.opts.pinCpu ? libc.getAffinity(0) : [];
+    this.startedAt = performance.now();
     const pid = spawnStopped(libc, req);
     this.rootPid = pid;
     this.opts.onProcess?.(pid);
@@ -365,12 +404,15 @@ export class Tracer {
     for (const s of this.uniquePerHook) unique += s.size;
     return {
       exit: this.rootExit,
-      hits: this.hits,
+      stacks: this.stacks,
+      rows: this.rows,
       crash: this.crash,
       hooks: this.resolutions,
       hitCount: this.hitCount,
       dropped: this.dropped,
       uniqueStacks: unique,
+      foldedStacks: this.foldedKeys.size,
+      foldedHits: this.foldedHits,
       killedLeftovers: this.killedLeftovers,
       stopped: this.stopped,
       warnings: this.warnings,
@@ -901,41 +943,87 @@ export class Tracer {
     return n;
   }
 
-  private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, windowed: boolean): RawStack | null {
+  private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, windowed: boolean): CallRecord | null {
     const proc = thread.process;
     this.hitCount += bp.hooks.length;
     const n = this.unwindCurrent(proc, bp.address, regsBuf, windowed);
-    const pcs = this.pcs.subarray(0, n);
-    let key = -1;
-    const keep: number[] = [];
-    for (const h of bp.hooks) {
-      const count = ++this.hitsPerHook[h];
-      const unique = this.uniquePerHook[h];
-      if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add(key < 0 ? (key = stackHash(pcs)) : key);
-      if (count <= this.opts.maxHits) keep.push(h);
-      else this.dropped++;
-    }
-    if (keep.length === 0) return null;
-    const hit: RawStack = {
-      hooks: keep,
-      pid: proc.pid,
-      tid: thread.tid,
-      seq: this.seq++,
-      pcs: pcs.slice(),
-      frameFlags: this.flags.slice(0, n),
-      modules: proc.modules,
-      atInlineEntry: bp.inlineEntry,
-    };
-    if (this.opts.args && this.calls) {
+    const hash = stackHash(this.pcs, n);
+    const ns = Math.round((performance.now() - this.startedAt) * 1e6);
+    const hooks = bp.hooks;
+    const call: CallRecord | null = this.opts.args || this.opts.returns ? {} : null;
+    if (call && this.opts.args && this.calls) {
       const sig = this.calls.signature(proc.modules, bp.address, bp.inlineEntry);
-      if (sig) hit.args = this.calls.arguments(sig, regsBuf, thread.tid, proc.memory);
+      if (sig) call.args = this.calls.arguments(sig, regsBuf, thread.tid, proc.memory);
       else if (!this.noSignature.has(bp.address)) {
         this.noSignature.add(bp.address);
         this.warnings.push(`No DWARF description of the function at 0x${bp.address.toString(16)} in ${bp.module}: its parameters are not recorded (build it with -g, or install its debug-info package).`);
       }
     }
-    this.hits.push(hit);
-    return hit;
+    const extra = call ? { call } : undefined;
+    let kept = false;
+    for (let k = 0; k < hooks.length; k++) {
+      const h = hooks[k];
+      const seq = this.seq++;
+      const stack = this.distinctStack(h, hash, n, proc.modules, bp.inlineEntry, seq);
+      if (++this.hitsPerHook[h] <= this.opts.maxHits) {
+        this.recordRow(seq, h, proc.pid, thread.tid, stack, ns, extra);
+        kept = true;
+      } else this.dropped++;
+    }
+    return kept ? call : null;
+  }
+
+  /** Appends one kept hit; `extra` values go into optional per-hit columns of the same name. */
+  private recordRow(seq: number, hook: number, pid: number, tid: number, stack: number, ns: number, extra?: Record<string, unknown>): void {
+    const row = this.rows.push(seq, hook, pid, tid, stack, ns);
+    if (extra) for (const name of Object.keys(extra)) this.rows.setExtra(row, name, extra[name]);
+  }
+
+  /** The index of this hook's distinct stack (counted once more), stored on first sight or folded past the limit. */
+  private distinctStack(hook: number, hash: number, n: number, modules: ModuleMap, atInlineEntry: boolean, seq: number): number {
+    // the stack is this.pcs[0..n): nothing is allocated for a stack seen before
+    const pcs = this.pcs;
+    const bucket = this.stackBuckets.get(hash);
+    if (bucket !== undefined) {
+      if (!Array.isArray(bucket)) {
+        if (bucket.hook === hook && bucket.modules === modules && !bucket.folded && samePcs(bucket.pcs, pcs, n)) {
+          bucket.count++;
+          return bucket.index;
+        }
+      } else {
+        for (const e of bucket) {
+          if (e.hook === hook && e.modules === modules && !e.folded && samePcs(e.pcs, pcs, n)) {
+            e.count++;
+            return e.index;
+          }
+        }
+      }
+    }
+    const unique = this.uniquePerHook[hook];
+    if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add(hash);
+    let entry: DistinctStack;
+    if (this.stacks.length >= (this.opts.maxStacks ?? 10000)) {
+      // past the limit: one catch-all per hook and frame 0, so memory stays bounded
+      if (this.foldedKeys.size < 1000000) this.foldedKeys.add(hash * 31 + hook);
+      this.foldedHits++;
+      const top = pcs.slice(0, Math.min(1, n));
+      const key = -1 - (stackHash(top, top.length) * 31 + hook);
+      const folded = this.stackBuckets.get(key) as DistinctStack | undefined;
+      if (folded) {
+        folded.count++;
+        return folded.index;
+      }
+      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, hash: key, index: this.stacks.length };
+      this.stackBuckets.set(key, entry);
+    } else {
+      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, hash, index: this.stacks.length };
+      if (bucket === undefined) this.stackBuckets.set(hash, entry);
+      else if (Array.isArray(bucket)) bucket.push(entry);
+      else this.stackBuckets.set(hash, [bucket, entry]);
+    }
+    this.stacks.push(entry);
+    return entry.index;
+
   }
 
   // ---- return breakpoints (issue 13; bookkeeping in return-breakpoints.ts) ----
@@ -998,7 +1086,7 @@ export class Tracer {
   }
 
   /** At a hooked function's first instruction: wait for its return at [rsp]. */
-  private trackCall(thread: Thread, bp: Breakpoint, regsBuf: Buffer, hit: RawStack | null): void {
+  private trackCall(thread: Thread, bp: Breakpoint, regsBuf: Buffer, hit: CallRecord | null): void {
     const proc = thread.process;
     if (bp.inlineEntry) {
       // an inlined copy has no return to stop at
@@ -1115,10 +1203,10 @@ type RegisterFileLike = Float64Array;
  * A 48-bit hash of a stack's pcs, for counting distinct stacks without building a string per hit
  * (a collision only makes the count one short).
  */
-function stackHash(pcs: Float64Array): number {
+function stackHash(pcs: Float64Array, n: number): number {
   let lo = 0x811c9dc5;
   let hi = 0x1234567;
-  for (let i = 0; i < pcs.length; i++) {
+  for (let i = 0; i < n; i++) {
     const pc = pcs[i];
     const a = pc % 0x1000000;
     const b = Math.floor(pc / 0x1000000);
@@ -1126,6 +1214,13 @@ function stackHash(pcs: Float64Array): number {
     hi = Math.imul(hi ^ b ^ (lo >>> 7), 0x5bd1e995) >>> 0;
   }
   return (hi & 0xffff) * 0x100000000 + lo;
+}
+
+/** a equals b[0..n). */
+function samePcs(a: Float64Array, b: Float64Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The module of the process's executable (/proc/PID/exe), not the first mapping, which may be a library. */

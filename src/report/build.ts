@@ -74,7 +74,7 @@ export function localizeCapture(capture: Capture, rootDir: string): Capture {
     ...capture,
     command: capture.command.map((arg) => localize(arg, rootDir) ?? arg),
     hooks: capture.hooks.map((h) => ({ ...h, resolved: h.resolved.map((r) => ({ ...r, module: localize(r.module, rootDir) ?? r.module })) })),
-    hits: capture.hits.map((h) => ({ ...h, frames: localizeFrames(h.frames, rootDir) })),
+    stacks: capture.stacks.map((s) => ({ ...s, frames: localizeFrames(s.frames, rootDir) })),
     crash: capture.crash ? { ...capture.crash, frames: localizeFrames(capture.crash.frames, rootDir) } : null,
   };
 }

@@ -17,15 +17,15 @@ export function testLabel(title: string[], fullName: string): string {
 
 export function renderFolded(report: UstackReport): string {
   const counts = new Map<string, number>();
-  const add = (frames: string[]) => {
+  const add = (frames: string[], n = 1) => {
     const key = frames.map(foldedFrame).join(';');
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    counts.set(key, (counts.get(key) ?? 0) + n);
   };
   for (const file of report.files) {
     for (const test of file.tests) {
       const root = [file.path, testLabel(test.title, test.fullName)];
       for (const capture of test.captures) {
-        for (const hit of capture.hits) add([...root, `[hook ${hit.hook}]`, ...hitPath(hit).map((f) => f.name)]);
+        for (const stack of capture.stacks) add([...root, `[hook ${stack.hook}]`, ...hitPath(stack).map((f) => f.name)], stack.count);
         if (capture.crash) add([...root, `[crash ${capture.crash.signal}]`, ...hitPath(capture.crash).map((f) => f.name)]);
       }
     }

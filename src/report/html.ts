@@ -3,7 +3,7 @@
  * test and hook, drawn with absolutely positioned divs, plus the crash stacks and failures.
  */
 import type { UstackReport } from './model';
-import { buildFlameTree, type FlameNode, hitPath, hitsOf, hooksOf, stackLines } from './stacks';
+import { buildFlameTree, type FlameNode, hitPath, hitTotal, hooksOf, keptHitsOfHook, stackLines, stacksOfHook } from './stacks';
 import { crashTitle, describeExit } from './summary';
 import { testLabel } from './folded';
 import { collectWarnings } from './warnings';
@@ -88,13 +88,13 @@ export function htmlData(report: UstackReport): HtmlData {
         for (const c of test.captures) for (const h of hooksOf(c)) if (!hooks.includes(h)) hooks.push(h);
         const graphs = hooks
           .map((hook) => {
-            const hits = hitsOf(test.captures, hook);
-            return { hook, hits: hits.length, tree: buildFlameTree(hook, hits.map(hitPath)) };
+            const stacks = stacksOfHook(test.captures, hook);
+            return { hook, hits: hitTotal(stacks), tree: buildFlameTree(hook, stacks.map(hitPath), stacks.map((s) => s.count)) };
           });
         const crashes = test.captures
           .filter((c) => c.crash)
           .map((c) => ({ title: crashTitle(c), command: c.command.join(' '), lines: stackLines(c.crash!.frames) }));
-        const calls = hooks.map((hook) => htmlCalls(hook, hitsOf(test.captures, hook))).filter((c): c is HtmlCalls => c !== null);
+        const calls = hooks.map((hook) => htmlCalls(hook, keptHitsOfHook(test.captures, hook))).filter((c): c is HtmlCalls => c !== null);
         return {
           ...(calls.length ? { calls } : {}),
           name: testLabel(test.title, test.fullName),

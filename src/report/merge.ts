@@ -1,7 +1,8 @@
 /** Combines report.json files of sharded runs (`jest --shard=i/n`) into one report. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ReportFormatError } from '../errors';
+import { upgradeCapture } from '../capture/model';
+import { ReportFormatError, UstackError } from '../errors';
 import { computeTotals, REPORT_KIND, REPORT_SCHEMA, type ReportFile, type UstackReport } from './model';
 import { REPORT_FILES } from './write';
 
@@ -23,9 +24,22 @@ export function readReport(location: string): UstackReport {
   }
   const r = data as Partial<UstackReport>;
   if (!r || typeof r !== 'object' || r.kind !== REPORT_KIND) throw new ReportFormatError(file, 'not a jest-ustack report (no "kind": "jest-ustack-report")');
-  if (r.schema !== REPORT_SCHEMA) throw new ReportFormatError(file, `report schema ${String(r.schema)}, this version reads schema ${REPORT_SCHEMA}`);
+  const schema = r.schema as number | undefined;
+  if (schema !== REPORT_SCHEMA && schema !== 1) throw new ReportFormatError(file, `report schema ${String(r.schema)}, this version reads schemas 1 and ${REPORT_SCHEMA}`);
   if (!Array.isArray(r.files) || !Array.isArray(r.runs)) throw new ReportFormatError(file, 'missing "files" or "runs"');
-  return r as UstackReport;
+  // schema 1 (older shards) stored every hit's stack: read its captures into the tables of schema 2
+  for (const f of r.files) {
+    for (const t of f.tests ?? []) {
+      t.captures = (t.captures ?? []).map((c, i) => {
+        try {
+          return upgradeCapture(c);
+        } catch (e) {
+          throw new ReportFormatError(file, `capture ${i + 1} of test "${t.fullName}" in ${f.path}: ${e instanceof UstackError ? e.message : String(e)}`);
+        }
+      });
+    }
+  }
+  return { ...r, schema: REPORT_SCHEMA } as UstackReport;
 }
 
 export interface MergeResult {

@@ -2,9 +2,11 @@
  * The data behind every reporter output: `report.json` holds exactly a `UstackReport`, and
  * summary.md, stacks.folded and index.html are regenerated from it (also after a merge).
  */
+import { hitCount } from '../capture/model';
 import type { Capture } from '../capture/types';
 
-export const REPORT_SCHEMA = 1;
+/** 2: captures are capture schema 2 (distinct stacks + hit table). Schema-1 reports are read and upgraded. */
+export const REPORT_SCHEMA = 2;
 export const REPORT_KIND = 'jest-ustack-report';
 
 /** Jest's per-test statuses plus 'unknown' for captures whose test Jest did not report. */
@@ -75,7 +77,7 @@ export function computeTotals(files: ReportFile[]): ReportTotals {
       else if (test.status !== 'unknown') totals.skipped++;
       for (const capture of test.captures) {
         totals.captures++;
-        totals.hits += capture.stats?.hits ?? capture.hits.length;
+        totals.hits += capture.stats?.hits ?? hitCount(capture);
         if (capture.crash) totals.crashes++;
       }
     }

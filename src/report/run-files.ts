@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { upgradeCapture } from '../capture/model';
 import type { Capture } from '../capture/types';
 
 export interface TestTraces {
@@ -51,7 +52,11 @@ export function readRunDirectory(runDir: string): TestFileTraces[] {
     .readdirSync(runDir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8')) as TestFileTraces);
+    .map((f) => {
+      const data = JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8')) as TestFileTraces;
+      for (const t of data.tests) t.captures = t.captures.map(upgradeCapture);
+      return data;
+    });
 }
 
 /** What one test file's environment wrote, or null (no traces, or not written yet). */

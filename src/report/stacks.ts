@@ -2,7 +2,9 @@
  * Turns the hits of captures into what the outputs draw: caller-first call paths (normalized
  * like the serializer), merged with counts, and trees for flame graphs.
  */
-import type { Capture, Frame, Hit } from '../capture/types';
+import type { Capture, Frame, Hit, Stack } from '../capture/types';
+import { expandHits } from '../capture/model';
+import { FOLDED_STEP } from '../callpath/merge';
 import { normalizeFrames } from '../callpath/normalize';
 
 export interface PathFrame {
@@ -31,33 +33,48 @@ export function frameLocation(frame: Pick<Frame, 'file' | 'line'>): string | nul
   return frame.line != null ? `${frame.file}:${frame.line}` : frame.file;
 }
 
-/** The caller-first, normalized path of one hit. */
-export function hitPath(hit: Hit): PathFrame[] {
-  return normalizeFrames(hit.frames).map((f) => ({ name: f.name, location: frameLocation(f.frame) }));
+/** The caller-first, normalized path of one hit or distinct stack (a folded stack starts with "(folded)"). */
+export function hitPath(hit: Hit | Stack): PathFrame[] {
+  const path = normalizeFrames(hit.frames).map((f) => ({ name: f.name, location: frameLocation(f.frame) }));
+  if ('folded' in hit && hit.folded) path.unshift({ name: FOLDED_STEP, location: null });
+  return path;
 }
 
 /** Hooks in the order the capture declares them, then any hook only seen in hits. */
 export function hooksOf(capture: Capture): string[] {
   const hooks = capture.hooks.map((h) => h.spec);
-  for (const hit of capture.hits) if (!hooks.includes(hit.hook)) hooks.push(hit.hook);
+  for (const stack of capture.stacks) if (!hooks.includes(stack.hook)) hooks.push(stack.hook);
   return hooks;
 }
 
-export function hitsOf(captures: Capture[], hook: string): Hit[] {
-  const out: Hit[] = [];
-  for (const c of captures) for (const h of c.hits) if (h.hook === hook) out.push(h);
+/** The distinct stacks of one hook over several captures, each with its hit count. */
+export function stacksOfHook(captures: Capture[], hook: string): Stack[] {
+  const out: Stack[] = [];
+  for (const c of captures) for (const s of [...c.stacks].sort((a, b) => a.first - b.first)) if (s.hook === hook) out.push(s);
   return out;
 }
 
-/** Identical paths merged with a count, in order of first appearance. */
-export function mergePaths(hits: Hit[]): MergedPath[] {
+/** The kept hits of one hook over several captures, with their per-call values (arguments, returns). */
+export function keptHitsOfHook(captures: Capture[], hook: string): Hit[] {
+  return captures.flatMap((c) => expandHits(c).filter((h) => h.hook === hook));
+}
+
+/** True number of hits of these stacks. */
+export function hitTotal(stacks: readonly Stack[]): number {
+  let n = 0;
+  for (const s of stacks) n += s.count;
+  return n;
+}
+
+/** Identical paths merged with their counts, in order of first appearance. */
+export function mergePaths(stacks: readonly Stack[]): MergedPath[] {
   const byText = new Map<string, MergedPath>();
-  for (const hit of hits) {
-    const frames = hitPath(hit);
+  for (const stack of stacks) {
+    const frames = hitPath(stack);
     const text = frames.map((f) => f.name).join(' > ');
     const seen = byText.get(text);
-    if (seen) seen.count++;
-    else byText.set(text, { frames, text, count: 1 });
+    if (seen) seen.count += stack.count;
+    else byText.set(text, { frames, text, count: stack.count });
   }
   return [...byText.values()];
 }
@@ -66,12 +83,13 @@ export function formatMergedPath(p: MergedPath): string {
   return `${p.count}× ${p.text}`;
 }
 
-/** A flame-graph tree (root = `rootName`) of caller-first paths. */
-export function buildFlameTree(rootName: string, paths: PathFrame[][]): FlameNode {
+/** A flame-graph tree (root = `rootName`) of caller-first paths, each counted `weights[i]` times (default 1). */
+export function buildFlameTree(rootName: string, paths: PathFrame[][], weights?: readonly number[]): FlameNode {
   const root: FlameNode = { name: rootName, value: 0, locations: [], children: [] };
   const locationCounts = new Map<FlameNode, Map<string, number>>();
-  for (const path of paths) {
-    root.value++;
+  paths.forEach((path, i) => {
+    const weight = weights?.[i] ?? 1;
+    root.value += weight;
     let node = root;
     for (const frame of path) {
       let child = node.children.find((c) => c.name === frame.name);
@@ -79,15 +97,15 @@ export function buildFlameTree(rootName: string, paths: PathFrame[][]): FlameNod
         child = { name: frame.name, value: 0, locations: [], children: [] };
         node.children.push(child);
       }
-      child.value++;
+      child.value += weight;
       if (frame.location) {
         let counts = locationCounts.get(child);
         if (!counts) locationCounts.set(child, (counts = new Map()));
-        counts.set(frame.location, (counts.get(frame.location) ?? 0) + 1);
+        counts.set(frame.location, (counts.get(frame.location) ?? 0) + weight);
       }
       node = child;
     }
-  }
+  });
   for (const [node, counts] of locationCounts) {
     node.locations = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
   }

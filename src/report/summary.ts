@@ -1,7 +1,8 @@
 /** summary.md: per test file and test, the hooks, hit counts, merged call paths, crash stacks and failures. */
 import type { Capture } from '../capture/types';
 import type { ReportTest, UstackReport } from './model';
-import { formatMergedPath, hitsOf, hooksOf, mergePaths, stackLines } from './stacks';
+import { hitCount } from '../capture/model';
+import { formatMergedPath, hitTotal, hooksOf, keptHitsOfHook, mergePaths, stackLines, stacksOfHook } from './stacks';
 import { callStatsMarkdown } from './call-stats';
 
 export interface SummaryOptions {
@@ -45,21 +46,22 @@ export function crashTitle(c: Capture): string {
 }
 
 function captureSection(c: Capture, opts: Required<SummaryOptions>, out: string[]): void {
-  const hits = c.stats?.hits ?? c.hits.length;
-  const dropped = c.stats?.dropped ? `, ${c.stats.dropped} not recorded` : '';
+  const hits = c.stats?.hits ?? hitCount(c);
+  const dropped = c.stats?.foldedHits ? `, ${c.stats.foldedHits} in stacks folded past the distinct-stack limit` : '';
   out.push(`${inlineCode(c.command.join(' '))} — ${describeExit(c)} — ${hits} hit${hits === 1 ? '' : 's'}${dropped} (${c.backend})`);
   out.push('');
   for (const hook of hooksOf(c)) {
-    const hookHits = hitsOf([c], hook);
-    const paths = mergePaths(hookHits);
-    out.push(`- **${escapeMd(hook)}**: ${hookHits.length} hit${hookHits.length === 1 ? '' : 's'}${paths.length ? `, ${paths.length} distinct path${paths.length === 1 ? '' : 's'}` : ''}`);
+    const hookStacks = stacksOfHook([c], hook);
+    const hookHits = hitTotal(hookStacks);
+    const paths = mergePaths(hookStacks);
+    out.push(`- **${escapeMd(hook)}**: ${hookHits} hit${hookHits === 1 ? '' : 's'}${paths.length ? `, ${paths.length} distinct path${paths.length === 1 ? '' : 's'}` : ''}`);
     if (paths.length) {
       const shown = paths.slice(0, opts.maxStacksPerHook).map(formatMergedPath);
       if (paths.length > shown.length) shown.push(`… ${paths.length - shown.length} more (see report.json)`);
       out.push('', fence(shown.join('\n')).replace(/^/gm, '  '), '');
     }
     // arguments, returns and durations per path (issue 13)
-    const calls = callStatsMarkdown(hookHits, opts.maxStacksPerHook);
+    const calls = callStatsMarkdown(keptHitsOfHook([c], hook), opts.maxStacksPerHook);
     if (calls.length) out.push(...calls.map((l) => '  ' + l), '');
   }
   if (c.crash) {

@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Capture, Frame, Hit, HookResolution } from '../capture/types';
+import { CaptureBuilder } from '../capture/model';
+import type { Capture, Frame, HookResolution } from '../capture/types';
 import { BackendUnavailableError, BinaryNotFoundError, UsageError } from '../errors';
 import { openElfCached } from '../elf';
 import type { RecordOptions, RecordResult } from '../record-options';
@@ -270,39 +271,31 @@ export async function recordWithStap(
   rawHits.sort((a, b) => a.id - b.id);
   const own = symbolize ? null : createStapSymbolizer();
   const finish = symbolize ?? own!.symbolize;
-  const hits: Hit[] = rawHits.map((h, seq) => {
-    const frames = h.frames.slice(0, maxFrames);
-    return {
-      hook: plan.probes[h.hookIndex]?.hook.spec ?? String(h.hookIndex),
-      pid: h.pid,
-      tid: h.tid,
-      seq,
-      frames: finish(frames),
-    };
+  // one builder turns full-frame hits into the schema-2 tables (src/capture/model.ts)
+  const builder = new CaptureBuilder(resolveHooks(binary, plan.probes, libraries));
+  rawHits.forEach((h, seq) => {
+    builder.add({ hook: plan.probes[h.hookIndex]?.hook.spec ?? String(h.hookIndex), pid: h.pid, tid: h.tid, seq, frames: finish(h.frames.slice(0, maxFrames)) });
   });
+  const recorded = rawHits.length;
   const total = [...parser.totals.values()].reduce((a, b) => a + b, 0);
-  const totalHits = parser.totals.size ? Math.max(total, hits.length) : hits.length;
+  const totalHits = parser.totals.size ? Math.max(total, recorded) : recorded;
   const exit = childExit(stapStderr) ?? { code: 0, signal: null };
   const warnings = [...diagnosis.warnings, ...(own?.takeWarnings() ?? []), ...stapWarnings(stapStderr), ...otherLines.map((l) => `stap: ${l}`)];
   if (rawHits.some((h) => !h.complete)) warnings.push('some stacks were cut short: stap stopped in the middle of a hit');
 
-  const capture: Capture = {
-    schema: 1,
+  const capture: Capture = builder.build({
     backend: 'stap',
     command: argv,
     exit,
-    hooks: resolveHooks(binary, plan.probes, libraries),
-    hits,
     crash: null,
     stats: {
       hits: totalHits,
-      recorded: hits.length,
-      dropped: totalHits - hits.length,
+      dropped: totalHits - recorded,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
       ...(timedOut ? { timedOut: true } : {}),
     },
-    ...(warnings.length ? { warnings } : {}),
-  };
+    warnings,
+  });
   return { capture, stdout: stdoutMode === 'pipe' ? programStdout : '', stderr: programStderr };
 }
 

@@ -18,7 +18,6 @@
  * The package ships as an ES module for bundlers; its wasm-bindgen glue is a few lines, so the
  * module is instantiated here directly. Names that are not mangled are returned unchanged.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
 // The compiler's lib setting (ES2022, no DOM) has no WebAssembly types: the few used here.
@@ -117,6 +116,7 @@ let cxxfiltMissing = false;
 function cxxfilt(name: string): string {
   if (cxxfiltMissing) return name;
   try {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process'); // rare fallback: not loaded at start-up
     return execFileSync('c++filt', ['--', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10000 }).trim() || name;
   } catch {
     cxxfiltMissing = true;

@@ -3,6 +3,7 @@
  * stripping template arguments, and matching `<...>` steps. Names come from a real g++ -O2 build
  * (nm + c++filt) and from gdb backtraces of it; our tracer's paths are compared with gdb's.
  */
+import { expandHits } from '../../src/capture/model';
 import { execFileSync } from 'node:child_process';
 import { buildFixture } from '../helpers/fixtures';
 import { gdbHits } from './gdb-frames';
@@ -131,7 +132,7 @@ describe('real -O2 stacks: our tracer against gdb', () => {
   test('the same call paths as gdb, with and without template arguments; the issue pattern matches', async () => {
     const bin = binary();
     const oracle = gdbHits([bin, '1+2*3'], hooks);
-    const ours = (await record([bin, '1+2*3'], { hooks, timeout: 60000 })).capture.hits;
+    const ours = expandHits((await record([bin, '1+2*3'], { hooks, timeout: 60000 })).capture);
     expect(ours.length).toBe(oracle.length);
     for (const normalize of [{}, { stripTemplateArgs: false }]) {
       const expected = mergeCallPaths(oracle, normalize).map((m) => [m.count, joinCallPath(m.path)]).sort();

@@ -21,17 +21,18 @@ function lineOf(source: string, text: string): number {
 }
 
 describe('ustack record', () => {
-  test('text output reads like print_usyms(ubacktrace()), with a header per hit and file:line', () => {
+  test('text output reads like print_usyms(ubacktrace()), one header per distinct stack with its count, and file:line', () => {
     const r = ustack(['record', '--hook', 'leaf', '--', chain, '1']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('total=26'); // the program's own stdout comes first, untouched
-    expect(lines[1]).toMatch(/^hit 0: leaf \(pid \d+, tid \d+\)$/);
+    expect(lines[1]).toMatch(/^stack 0: leaf, 1 hit \(first: hit 0, pid \d+, tid \d+\)$/);
     expect(lines[2]).toMatch(new RegExp(`^ 0x[0-9a-f]+ : leaf\\+0x0/0x[0-9a-f]+ \\[${chain.replace(/[.]/g, '\\.')}\\] at .*chain\\.c:${lineOf('chain.c', 'long leaf(')}$`));
     expect(lines[3]).toMatch(new RegExp(`^ 0x[0-9a-f]+ : mid\\+0x[0-9a-f]+/0x[0-9a-f]+ \\[.*\\] at .*chain\\.c:${lineOf('chain.c', 'long mid(')}$`));
+    expect(r.stdout).toMatch(/^stack 1: leaf, 1 hit \(first: hit 1, pid \d+, tid \d+\)$/m); // leaf via the second mid() call in top
     // the summary goes to stderr, never between the program's output and the stacks
     expect(r.stdout).not.toMatch(/hit\(s\)/);
-    expect(r.stderr).toMatch(/^-- 2 hit\(s\), 2 recorded, exit code 0/);
+    expect(r.stderr).toMatch(/^-- 2 hit\(s\), 2 distinct stack\(s\), 2 recorded, exit code 0/);
   });
 
   test('stacks go to --output or stdout; summary and warnings to stderr', () => {
@@ -40,16 +41,16 @@ describe('ustack record', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('hi\n'); // the program's output only
     const stacks = fs.readFileSync(out, 'utf8');
-    expect(stacks).toMatch(/^hit 0: /);
+    expect(stacks).toMatch(/^stack 0: /);
     expect(stacks).not.toMatch(/warning:|hit\(s\)/);
-    expect(r.stderr).toMatch(/-- 2 hit\(s\), 1 recorded, exit code 0, .*1 dropped past maxHits/);
+    expect(r.stderr).toMatch(/-- 2 hit\(s\), \d+ distinct stack\(s\), 1 recorded, exit code 0, .*1 not kept as hit records past maxHits \(counted\)/);
     expect(r.stderr).toMatch(/warning: No debug information for \/usr\/bin\/cat/);
   });
 
   test('with a glob, the header names the function that was hit', () => {
     const r = ustack(['record', '--hook', 'l?af', '--', chain, '1']);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toMatch(/^hit 0: leaf \(hook l\?af\) \(pid \d+, tid \d+\)$/);
+    expect(r.stdout.split('\n')[1]).toMatch(/^stack 0: leaf \(hook l\?af\), 1 hit \(first: hit 0, pid \d+, tid \d+\)$/);
   });
 
   test('record --help states the default of every option', () => {
@@ -57,9 +58,9 @@ describe('ustack record', () => {
     // one block per option: its line and the indented lines under it
     const blocks = help.split(/\n(?=  --)/).slice(1);
     const flags = blocks.map((b) => b.trim().split(/\s/)[0]);
-    expect(flags).toEqual(['--hook', '--format', '--output', '--max-frames', '--max-hits', '--timeout', '--no-follow', '--backend']);
+    expect(flags).toEqual(['--hook', '--format', '--output', '--max-frames', '--max-hits', '--timeout', '--no-follow', '--backend', '--args', '--returns']);
     for (const b of blocks) expect([b.trim().split(/\s/)[0], /Default: /.test(b)]).toEqual([b.trim().split(/\s/)[0], true]);
-    expect(help).toMatch(/--max-hits N[\s\S]*Default: 10000/);
+    expect(help).toMatch(/--max-hits N[\s\S]*Default: every hit/);
     expect(help).toMatch(/--max-frames N[\s\S]*Default: 64/);
   });
 
@@ -69,12 +70,19 @@ describe('ustack record', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('total=26\n');
     const c = JSON.parse(fs.readFileSync(out, 'utf8'));
-    expect(c).toMatchObject({ schema: 1, backend: 'ptrace', command: [chain, '1'], exit: { code: 0, signal: null }, crash: null });
+    expect(c).toMatchObject({ schema: 2, backend: 'ptrace', command: [chain, '1'], exit: { code: 0, signal: null }, crash: null });
     expect(c.hooks).toEqual([{ spec: 'mid', resolved: [{ module: chain, symbol: 'mid', address: expect.stringMatching(/^0x[0-9a-f]+$/) }] }]);
-    expect(c.hits).toHaveLength(2);
-    expect(c.hits[0].frames).toHaveLength(3);
-    expect(c.hits[0].frames[0]).toMatchObject({ symbol: 'mid', symbolOffset: 0, inlined: false, module: chain, offset: c.hooks[0].resolved[0].address });
+    // mid is called from two places in top: two distinct stacks, each hit once, each stored once
+    expect(c.stacks).toHaveLength(2);
+    expect(c.stacks.map((s: { hook: string; count: number; first: number }) => [s.hook, s.count, s.first])).toEqual([['mid', 1, 0], ['mid', 1, 1]]);
+    expect(c.stacks[0].frames).toHaveLength(3);
+    expect(c.stacks[0].frames[0]).toMatchObject({ symbol: 'mid', symbolOffset: 0, inlined: false, module: chain, offset: c.hooks[0].resolved[0].address });
+    expect(c.hits).toMatchObject({ length: 2, seq: [0, 1], hook: [0, 0], stack: [0, 1] });
+    expect(c.hits.pid[0]).toBe(c.hits.tid[0]);
+    expect(c.hits.ns[1]).toBeGreaterThan(c.hits.ns[0]);
     expect(c.stats).toMatchObject({ hits: 2, recorded: 2, dropped: 0 });
+    // one line per hit column, not one per number
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/\n {4}"seq": \[0,1\],\n/);
   });
 
   test('stdin passes through to the program', () => {
@@ -83,7 +91,7 @@ describe('ustack record', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith('hello\n')).toBe(true);
     // the header names the function hit (libc's DWARF name for read) and the hook
-    expect(r.stdout).toMatch(/hit 0: \S+read \(hook read@libc\.so\.6\)/);
+    expect(r.stdout).toMatch(/stack 0: \S+read \(hook read@libc\.so\.6\), \d+ hits? \(first: hit 0/);
   });
 
   test('the exit code is the program\'s, 128+signal when it was killed', () => {

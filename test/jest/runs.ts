@@ -8,10 +8,10 @@ export async function tracedRun(
   source: string,
   args: string[],
   hooks: string[],
-  opts: { flags?: string[]; variant?: string; rootDir?: string; normalize?: NormalizeOptions; timeout?: number } = {},
+  opts: { flags?: string[]; variant?: string; rootDir?: string; normalize?: NormalizeOptions; timeout?: number; maxHits?: number; maxStacks?: number } = {},
 ): Promise<Run> {
   const bin = buildFixture(source, { flags: opts.flags, variant: opts.variant });
-  const result = await record([bin, ...args], { hooks, timeout: opts.timeout ?? 30000 });
+  const result = await record([bin, ...args], { hooks, timeout: opts.timeout ?? 30000, maxHits: opts.maxHits, maxStacks: opts.maxStacks });
   const capture = JSON.parse(JSON.stringify(result.capture));
   return createRun(capture, result.stdout, result.stderr, { normalize: { ...DEFAULT_NORMALIZE, ...opts.normalize }, rootDir: opts.rootDir ?? '/nonexistent' });
 }

@@ -3,6 +3,7 @@
  * like the native one: same hits, same stacks.
  */
 process.env.USTACK_NATIVE = '0';
+import { expandHits } from '../../src/capture/model';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { buildFixture } from '../helpers/fixtures';
 import { namesUpToMain } from '../helpers/gdb';
@@ -16,7 +17,7 @@ test.each([
   const bin = buildFixture('chain.c', { flags, variant: variant.replace(/\W+/g, '') });
   const viaFfi = await recordWithPtrace([bin, '3'], { hooks: ['leaf', 'top'] });
   expect(viaFfi.capture.stats.hits).toBe(9);
-  const names = viaFfi.capture.hits.map((h) => namesUpToMain(h.frames.map((f) => ({ func: f.symbol ?? '??' }))).join(' > '));
+  const names = expandHits(viaFfi.capture).map((h) => namesUpToMain(h.frames.map((f) => ({ func: f.symbol ?? '??' }))).join(' > '));
   expect(names).toEqual([
     'top > main',
     'leaf > mid > top > main',

@@ -3,6 +3,7 @@
  * stack (frame 0 up to main, or the thread's start routine) equal gdb's `bt` at the same
  * breakpoint, hit for hit, and the hit counts equal the true call counts.
  */
+import { expandHits } from '../../src/capture/model';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import type { Capture, Frame } from '../../src/capture/types';
 import { buildFixture } from '../helpers/fixtures';
@@ -31,14 +32,14 @@ async function compareWithGdb(argv: string[], hooks: string[], gdbBreaks = hooks
   // `lock add %rdi,sink(%rip)`); with it off gdb steps in place with all threads stopped
   const setup = options.threaded ? ['set displaced-stepping off'] : [];
   const oracle = gdbBacktraces(argv, { breakpoints: gdbBreaks, maxStops: 200, startAt: options.startAt, setup });
-  if (oracle.length < 200) expect(capture.hits).toHaveLength(oracle.length); // hit counts equal gdb's
+  if (oracle.length < 200) expect(expandHits(capture)).toHaveLength(oracle.length); // hit counts equal gdb's
   expect(oracle.length).toBeGreaterThan(0);
-  const ours = capture.hits.slice(0, oracle.length).map((h) => ourNames(h.frames));
+  const ours = expandHits(capture).slice(0, oracle.length).map((h) => ourNames(h.frames));
   const theirs = oracle.map(gdbNames);
   if (options.threaded) {
     // threads interleave differently under two tracers: compare the distinct stacks; the callers check the true call count
     const distinct = (list: string[][]) => [...new Set(list.map((s) => s.join(' > ')))].sort();
-    expect(distinct(capture.hits.map((h) => ourNames(h.frames)))).toEqual(distinct(theirs));
+    expect(distinct(expandHits(capture).map((h) => ourNames(h.frames)))).toEqual(distinct(theirs));
   } else {
     expect(ours).toEqual(theirs);
   }
@@ -46,7 +47,7 @@ async function compareWithGdb(argv: string[], hooks: string[], gdbBreaks = hooks
 }
 
 function countBy(capture: Capture, hook: string): number {
-  return capture.hits.filter((h) => h.hook === hook).length;
+  return expandHits(capture).filter((h) => h.hook === hook).length;
 }
 
 describe.each([
@@ -63,7 +64,7 @@ describe.each([
     expect(countBy(capture, 'top')).toBe(5);
     expect(countBy(capture, 'mid')).toBe(10);
     expect(countBy(capture, 'leaf')).toBe(10);
-    expect(capture.hits[0].frames[0]).toMatchObject({ symbol: 'top', symbolOffset: 0 });
+    expect(expandHits(capture)[0].frames[0]).toMatchObject({ symbol: 'top', symbolOffset: 0 });
     expect(capture.exit).toEqual({ code: 0, signal: null });
   });
 });
@@ -76,7 +77,7 @@ describe('four threads', () => {
   ])('every hit of leaf is caught with its stack up to start_thread (%s)', async (_v, b) => {
     const capture = await compareWithGdb([b, '25'], ['leaf'], ['leaf'], { threaded: true });
     expect(countBy(capture, 'leaf')).toBe(100);
-    const tids = new Set(capture.hits.map((h) => h.tid));
+    const tids = new Set(expandHits(capture).map((h) => h.tid));
     expect(tids.size).toBe(4);
   });
 });
@@ -89,7 +90,7 @@ describe('hooks in libc and frames through libc', () => {
   test('malloc@libc.so.6 hits equal gdb, including calls made inside libc', async () => {
     // gdb's `break malloc` also stops in ld.so's private malloc and at malloc@plt; `*malloc` once libc is loaded is libc's only
     const capture = await compareWithGdb([bin, '12'], ['malloc@libc.so.6'], ['*malloc'], { startAt: 'main' });
-    expect(capture.hits).toHaveLength(3); // make_items, the label, stdio's buffer for puts
+    expect(expandHits(capture)).toHaveLength(3); // make_items, the label, stdio's buffer for puts
     expect(capture.hooks[0].resolved[0].module).toMatch(/libc\.so\.6$/);
   });
 });

@@ -8,6 +8,7 @@
  * program's own calls go to (its copy_block calls are not hit at all). The truth is read from the
  * process itself: after the first call, the executable's memcpy GOT slot holds the implementation.
  */
+import { expandHits } from '../../src/capture/model';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { buildFixture } from '../helpers/fixtures';
 import { runGdbScript } from '../helpers/gdb';
@@ -35,7 +36,7 @@ test('memcpy hooks the implementation the resolver chose on this CPU, and every 
   const { capture: again } = await recordWithPtrace([bin, '1'], { hooks: [truth] });
   expect(ifunc.map((r) => r.address)).toContain(again.hooks[0].resolved[0].address);
   // the program's three copy_block calls, each stopped in that implementation
-  const fromProgram = capture.hits.filter((h) => h.frames[1]?.symbol === 'copy_block');
+  const fromProgram = expandHits(capture).filter((h) => h.frames[1]?.symbol === 'copy_block');
   expect(fromProgram).toHaveLength(3);
   for (const h of fromProgram) {
     expect(h.frames[2].symbol).toBe('main');
@@ -46,6 +47,6 @@ test('memcpy hooks the implementation the resolver chose on this CPU, and every 
 
 test('the resolver itself is not a hit (gdb reports one there)', async () => {
   const { capture } = await recordWithPtrace([bin, '2'], { hooks: ['memcpy'] });
-  for (const h of capture.hits) expect(h.frames[0].symbol).not.toMatch(/ifunc|selector/);
-  expect(capture.hits.filter((h) => h.frames[1]?.symbol === 'copy_block')).toHaveLength(2);
+  for (const h of expandHits(capture)) expect(h.frames[0].symbol).not.toMatch(/ifunc|selector/);
+  expect(expandHits(capture).filter((h) => h.frames[1]?.symbol === 'copy_block')).toHaveLength(2);
 });

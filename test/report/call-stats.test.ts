@@ -3,6 +3,7 @@
  * path, the call count, how many returned (and why not), duration percentiles and the first
  * call's arguments and return, from a real run with arguments and returns recorded.
  */
+import { expandHits } from '../../src/capture/model';
 import * as path from 'node:path';
 import type { Capture } from '../../src/capture/types';
 import { formatDuration } from '../../src/capture/value-format';
@@ -45,8 +46,8 @@ test('nearest-rank percentiles', () => {
 });
 
 test('per path: calls, returns with reasons, duration percentiles and the first call', () => {
-  const xalloc = callStatsByPath(capture.hits.filter((h) => h.hook === 'xalloc'));
-  const durations = capture.hits.filter((h) => h.hook === 'xalloc').map((h) => h.return!.durationNs).sort((a, b) => a - b);
+  const xalloc = callStatsByPath(expandHits(capture).filter((h) => h.hook === 'xalloc'));
+  const durations = expandHits(capture).filter((h) => h.hook === 'xalloc').map((h) => h.return!.durationNs).sort((a, b) => a - b);
   expect(xalloc).toEqual([
     {
       path: 'main > xalloc',
@@ -57,7 +58,7 @@ test('per path: calls, returns with reasons, duration percentiles and the first 
       example: { call: expect.stringMatching(/^xalloc \(n=32, tag=0x[0-9a-f]+ "lex", flags=1\)$/), return: expect.stringMatching(/^=> 0x[0-9a-f]+$/) },
     },
   ]);
-  const jumper = callStatsByPath(capture.hits.filter((h) => h.hook === 'jumper'));
+  const jumper = callStatsByPath(expandHits(capture).filter((h) => h.hook === 'jumper'));
   expect(jumper.map((s) => [s.path, s.calls, s.returned, s.noReturn, s.durations])).toEqual([
     ['main > jumper', 1, 0, { longjmp: 1 }, null],
     ['main > jumper > jumper', 1, 0, { longjmp: 1 }, null],
@@ -71,7 +72,7 @@ test('summary.md has a table of calls per path under each hook', () => {
   expect(md).toContain('| 1 | 1 | ');
   expect(md).toMatch(/\| 1 \| 1 \| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \| `main > fact > fact` \| `fact \(n=3\) => 6` \|/);
   expect(md).toContain('| 1 | 0 (1 longjmp) | – | – | – | – | `main > jumper` | `jumper (depth=2) => no return (longjmp)` |');
-  const fastest = formatDuration(Math.min(...capture.hits.filter((h) => h.hook === 'xalloc').map((h) => h.return!.durationNs)));
+  const fastest = formatDuration(Math.min(...expandHits(capture).filter((h) => h.hook === 'xalloc').map((h) => h.return!.durationNs)));
   expect(md).toContain(`| 2 | 2 | ${fastest} |`);
 });
 

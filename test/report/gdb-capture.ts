@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { captureFromHits } from '../../src/capture/model';
 import type { Capture, Frame, Hit } from '../../src/capture/types';
 import { runGdbScript } from '../helpers/gdb';
 
@@ -76,15 +77,7 @@ export function gdbCapture(argv: string[], hooks: string[], cwd: string): Captur
   } else if (after) {
     exit = { code: /^\d+$/.test(after[1]) ? Number(after[1]) : 0, signal: null };
   }
-  return {
-    schema: 1,
-    backend: 'ptrace',
-    command: argv,
-    exit,
-    hooks: hooks.map((spec) => ({ spec, resolved: [{ module: binary, symbol: spec, address: '0x0' }] })),
-    hits,
-    crash,
-    stats: { hits: hits.length, recorded: hits.length, dropped: 0, durationMs: Date.now() - started },
-    stdout,
-  };
+  const resolved = hooks.map((spec) => ({ spec, resolved: [{ module: binary, symbol: spec, address: '0x0' }] }));
+  const capture = captureFromHits({ backend: 'ptrace', command: argv, exit, crash, stats: { hits: hits.length, durationMs: Date.now() - started } }, resolved, hits);
+  return { ...capture, stdout };
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/report';
+import { expandHits } from '../../src/capture/model';
 import type { Capture } from '../../src/capture/types';
 import { buildReport } from '../../src/report/build';
 import { mergeReports, readReport } from '../../src/report/merge';
@@ -104,6 +105,38 @@ test('`ustack report merge` regenerates every output from the merged data', asyn
   expect(folded.split('\n').filter((l) => l.startsWith('test/parse.test.js;parses;[hook parse_string];main;')).length).toBeGreaterThan(1);
   const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
   expect(html).toContain('shards 1/2, 2/2');
+});
+
+test('a shard written before capture schema 2 (every hit with its stack) still merges, with the same counts and paths', async () => {
+  // the schema-1 form of the same real capture: report schema 1, one full stack per hit
+  const { stacks: _stacks, hits: _rows, ...rest } = shard1.files[0].tests[0].captures[0];
+  const v1Capture = { ...rest, schema: 1, hits: expandHits(shard1.files[0].tests[0].captures[0]).map(({ ns: _ns, ...h }) => h) };
+  const v1Report = { ...shard1, schema: 1, files: [{ ...shard1.files[0], tests: [{ ...shard1.files[0].tests[0], captures: [v1Capture] }] }] };
+  const oldDir = path.join(dir, 'old-shard');
+  fs.mkdirSync(oldDir, { recursive: true });
+  fs.writeFileSync(path.join(oldDir, 'report.json'), JSON.stringify(v1Report));
+  const upgraded = readReport(oldDir);
+  expect(upgraded.schema).toBe(2);
+  const capture = upgraded.files[0].tests[0].captures[0];
+  expect(capture.schema).toBe(2);
+  expect(capture.stacks.reduce((n, s) => n + s.count, 0)).toBe(9);
+  expect(capture.hits.length).toBe(9);
+  expect(capture.stacks.map((s) => [s.hook, s.count, s.frames])).toEqual(shard1.files[0].tests[0].captures[0].stacks.map((s) => [s.hook, s.count, s.frames]));
+
+  const out = path.join(dir, 'merged-old');
+  const r = await runCli(['merge', oldDir, path.join(dir, 'shard-2'), '--output', out]);
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toContain('2 traced runs, 9 hits, 1 crashes');
+  const fresh = path.join(dir, 'merged-new');
+  await runCli(['merge', path.join(dir, 'shard-1'), path.join(dir, 'shard-2'), '--output', fresh]);
+  const withoutDate = (f: string) => fs.readFileSync(f, 'utf8');
+  expect(withoutDate(path.join(out, 'summary.md'))).toBe(withoutDate(path.join(fresh, 'summary.md')));
+  expect(withoutDate(path.join(out, 'stacks.folded'))).toBe(withoutDate(path.join(fresh, 'stacks.folded')));
+
+  // a capture of an unknown schema inside a report: a clear error naming it
+  const broken = { ...v1Report, files: [{ ...v1Report.files[0], tests: [{ ...v1Report.files[0].tests[0], captures: [{ ...v1Capture, schema: 7 }] }] }] };
+  fs.writeFileSync(path.join(oldDir, 'report.json'), JSON.stringify(broken));
+  expect(() => readReport(oldDir)).toThrow(expect.objectContaining({ code: 'USTACK_BAD_REPORT', message: expect.stringMatching(/capture 1 of test "parses" in test\/parse\.test\.js: .*capture schema 7/) }));
 });
 
 test('bad inputs fail with a code and a message saying what to pass', async () => {

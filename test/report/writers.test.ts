@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expandHits } from '../../src/capture/model';
 import type { Capture } from '../../src/capture/types';
 import { buildReport, type JestFileResultLike } from '../../src/report/build';
 import { renderFolded } from '../../src/report/folded';
@@ -26,7 +27,7 @@ let report: UstackReport;
 /** gdb's view of a capture: caller-first names from main, counted. */
 function expectedPaths(c: Capture, hook: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const hit of c.hits.filter((h) => h.hook === hook)) {
+  for (const hit of expandHits(c).filter((h) => h.hook === hook)) {
     const names = hit.frames.map((f) => f.symbol ?? '??');
     const upToMain = names.slice(0, names.indexOf('main') + 1).reverse().join(' > ');
     counts.set(upToMain, (counts.get(upToMain) ?? 0) + 1);
@@ -88,8 +89,8 @@ beforeAll(() => {
 
 test('gdb produced real stacks for the writers', () => {
   expect(parseRun.exit).toEqual({ code: 0, signal: null });
-  expect(parseRun.hits.filter((h) => h.hook === 'parse_string')).toHaveLength(9);
-  expect(parseRun.hits.filter((h) => h.hook === 'arena_alloc').length).toBeGreaterThan(20);
+  expect(expandHits(parseRun).filter((h) => h.hook === 'parse_string')).toHaveLength(9);
+  expect(expandHits(parseRun).filter((h) => h.hook === 'arena_alloc').length).toBeGreaterThan(20);
   expect(errorRun.exit.code).toBe(1);
   expect(crashRun.crash?.signal).toBe('SIGSEGV');
   expect(crashRun.crash?.frames[0].symbol).toBe('lookup_step');
@@ -106,7 +107,7 @@ describe('report.json model', () => {
       ['later', 'todo', 0],
     ]);
     expect(crashFile.tests[1].failureMessages[0]).toBe('expect(run).toExitWith(0)\n\nkilled by SIGSEGV');
-    const frame = report.files[1].tests[0].captures[0].hits[0].frames[0];
+    const frame = report.files[1].tests[0].captures[0].stacks[0].frames[0];
     expect(frame.file).toMatch(/^src\/(arena|parse)\.c$/);
     // the binary lives outside rootDir: kept absolute
     expect(report.files[1].tests[0].captures[0].command[0]).toBe(binary);
@@ -117,7 +118,7 @@ describe('report.json model', () => {
       failed: 1,
       skipped: 1,
       captures: 3,
-      hits: parseRun.hits.length + errorRun.hits.length,
+      hits: expandHits(parseRun).length + expandHits(errorRun).length,
       crashes: 1,
     });
   });
@@ -130,7 +131,7 @@ describe('summary.md', () => {
       const expected = expectedPaths(parseRun, hook);
       expect(expected.size).toBeGreaterThan(1);
       for (const [p, n] of expected) expect(md).toContain(`${n}× ${p}\n`);
-      expect(md).toContain(`**${hook.replace(/_/g, '\\_')}**: ${parseRun.hits.filter((h) => h.hook === hook).length} hits`);
+      expect(md).toContain(`**${hook.replace(/_/g, '\\_')}**: ${expandHits(parseRun).filter((h) => h.hook === hook).length} hits`);
     }
     expect(md).toContain('1× main > load > cfg_parse > parse_value > parse_object > parse_value > parse_object > parse_value > parse_array > expect > cfg_error');
   });
@@ -176,7 +177,7 @@ describe('stacks.folded', () => {
       expect(line).toMatch(/^[^;\n]+(;[^;\n]+)+ \d+$/);
       total += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
-    expect(total).toBe(parseRun.hits.length + errorRun.hits.length + 1);
+    expect(total).toBe(expandHits(parseRun).length + expandHits(errorRun).length + 1);
     expect(new Set(lines.map((l) => l.slice(0, l.lastIndexOf(' ')))).size).toBe(lines.length);
     for (const [p, n] of expectedPaths(parseRun, 'parse_string')) {
       expect(lines).toContain(`test/parse.test.js;parse › arena;[hook parse_string];${p.split(' > ').join(';')} ${n}`);
@@ -192,7 +193,7 @@ describe('index.html', () => {
     const data = htmlData(report);
     const parseTest = data.files[1].tests[0];
     expect(parseTest.graphs.map((g) => [g.hook, g.hits])).toEqual([
-      ['arena_alloc', parseRun.hits.filter((h) => h.hook === 'arena_alloc').length],
+      ['arena_alloc', expandHits(parseRun).filter((h) => h.hook === 'arena_alloc').length],
       ['parse_string', 9],
     ]);
     const tree = parseTest.graphs[1].tree;

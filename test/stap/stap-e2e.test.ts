@@ -32,7 +32,7 @@ function recordJson(backend: 'ptrace' | 'stap', hooks: string[], argv: string[])
 }
 
 function paths(capture: Capture): string[] {
-  return mergeCallPaths(capture.hits).map((m) => `${m.hook}: ${joinCallPath(m.path)} x${m.count}`);
+  return mergeCallPaths(capture.stacks).map((m) => `${m.hook}: ${joinCallPath(m.path)} x${m.count}`);
 }
 
 const cases: Array<{ name: string; src: string; flags?: string[]; libs?: string[]; hooks: string[]; args: string[] }> = [

@@ -4,6 +4,7 @@
  * main. gdb stops with `break *ADDRESS` at the exact entry our hooks use (gdb runs without ASLR,
  * so a PIE executable sits at 0x555555554000).
  */
+import { expandHits } from '../../src/capture/model';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -84,7 +85,7 @@ async function compare(argv: string[], hooks: string[], maxStops = 12): Promise<
   expect(addresses.length).toBeGreaterThan(0);
   const stops = gdbStops(argv, addresses, maxStops);
   expect(stops.length).toBeGreaterThan(0);
-  const mine = capture.hits.slice(0, stops.length).map((h) => ours(h.frames));
+  const mine = expandHits(capture).slice(0, stops.length).map((h) => ours(h.frames));
   expect(mine).toEqual(stops.map((s, i) => alignLambdas(theirs(s, mine[i]?.[0]?.name ?? ''), mine[i] ?? [])));
   return capture;
 }
@@ -97,7 +98,7 @@ describe('C at -O2 -g: static helpers inlined into their callers', () => {
   ])('inline frames and file:line equal gdb (%s)', async (variant, flags) => {
     const bin = buildFixture('src_inline.c', { flags, variant: variant.replace(/\W+/g, '') });
     const capture = await compare([bin, '3'], ['leaf']);
-    const frames = capture.hits[0].frames;
+    const frames = expandHits(capture)[0].frames;
     expect(frames.slice(0, 5).map((f) => [f.symbol, f.inlined])).toEqual([
       ['leaf', false],
       ['scale', true],
@@ -119,12 +120,12 @@ describe('C++: namespaces, templates, overloads, lambdas, exceptions', () => {
     // At -O2 Shape::area(int) tail-calls clamp_value: its frame is rebuilt from DW_TAG_call_site data, as gdb does
     const hooks = ['geo::detail::clamp_value', 'geo::Shape::area', 'geo::Stack::push', 'by_descending'];
     const capture = await compare([bin, '4'], hooks, 30);
-    const hooked = new Set(capture.hits.map((h) => comparable(h.frames[0].symbol!)));
+    const hooked = new Set(expandHits(capture).map((h) => comparable(h.frames[0].symbol!)));
     expect(hooked).toEqual(new Set(hooks));
     // both overloads of area and both instances of the template are hooked
     expect(capture.hooks.find((h) => h.spec === 'geo::Shape::area')!.resolved).toHaveLength(2);
     expect(capture.hooks.find((h) => h.spec === 'geo::Stack::push')!.resolved).toHaveLength(2);
-    const lambda = capture.hits.find((h) => h.hook === 'by_descending')!;
+    const lambda = expandHits(capture).find((h) => h.hook === 'by_descending')!;
     if (variant === '-O0') {
       // a real frame: named from its mangled ELF symbol, fully qualified
       expect(lambda.frames[1].symbol).toMatch(/^main::\{lambda\(int, int\)#1\}::operator\(\)/);
@@ -132,7 +133,7 @@ describe('C++: namespaces, templates, overloads, lambdas, exceptions', () => {
     } else {
       // inlined into libstdc++'s comparator wrapper: DWARF's name, as gdb prints it
       expect(lambda.frames[1]).toMatchObject({ symbol: 'operator()', inlined: true });
-      const clamp = capture.hits.find((h) => h.hook === 'geo::detail::clamp_value')!;
+      const clamp = expandHits(capture).find((h) => h.hook === 'geo::detail::clamp_value')!;
       expect(clamp.frames[1]).toMatchObject({ symbol: 'geo::Shape::area(int) const', tailCall: true });
     }
   });
@@ -141,8 +142,8 @@ describe('C++: namespaces, templates, overloads, lambdas, exceptions', () => {
     const bin = buildFixture('src_cpp.cc', { flags: ['-O0', '-g'] });
     const { capture, stdout } = await recordWithPtrace([bin, '4'], { hooks: ['__cxa_throw@libstdc++.so.6'] });
     expect(stdout).toContain('caught: too many sides');
-    expect(capture.hits).toHaveLength(1);
-    const names = capture.hits[0].frames.map((f) => comparable(f.symbol ?? '??'));
+    expect(expandHits(capture)).toHaveLength(1);
+    const names = expandHits(capture)[0].frames.map((f) => comparable(f.symbol ?? '??'));
     expect(names.slice(0, 3)).toEqual(['__cxa_throw', 'geo::Shape::check', 'main']);
   });
 });
@@ -154,7 +155,7 @@ describe('Rust: module paths, generics, closures', () => {
   ])('stacks of #[inline(never)] functions equal gdb (%s)', async (variant, flags) => {
     const bin = buildFixture('src_rust.rs', { flags, variant: variant.replace(/\W+/g, '') });
     const capture = await compare([bin], ['src_rust::parser::parse_value', 'src_rust::parser::lexer::next_token'], 20);
-    expect(capture.hits[0].frames[0].symbol).toMatch(/^src_rust::parser::/);
+    expect(expandHits(capture)[0].frames[0].symbol).toMatch(/^src_rust::parser::/);
   });
 });
 
@@ -169,7 +170,7 @@ describe('separate debug info and stripped binaries', () => {
     execFileSync('objcopy', [`--add-gnu-debuglink=${bin}.debug`, bin], { cwd: dir });
     const viaDebugLink = await recordWithPtrace([bin, '2'], { hooks: ['leaf'] });
     const direct = await recordWithPtrace([original, '2'], { hooks: ['leaf'] });
-    const strip = (c: Capture) => c.hits.map((h) => h.frames.map((f) => [f.symbol, f.file, f.line, f.inlined]));
+    const strip = (c: Capture) => expandHits(c).map((h) => h.frames.map((f) => [f.symbol, f.file, f.line, f.inlined]));
     expect(strip(viaDebugLink.capture)).toEqual(strip(direct.capture));
     expect(viaDebugLink.capture.warnings ?? []).not.toContainEqual(expect.stringContaining(bin));
   });
@@ -182,8 +183,8 @@ describe('separate debug info and stripped binaries', () => {
     execFileSync('strip', ['--strip-all', bin]);
     // no symbol is left for `leaf`: hook it by address-free means is impossible, so trace a libc function instead
     const { capture } = await recordWithPtrace([bin, '2'], { hooks: ['printf@libc.so.6'] });
-    expect(capture.hits).toHaveLength(1);
-    const caller = capture.hits[0].frames[1];
+    expect(expandHits(capture)).toHaveLength(1);
+    const caller = expandHits(capture)[0].frames[1];
     expect(caller.module).toBe(bin);
     expect(caller.symbol === null || caller.symbol === 'main').toBe(true);
     expect(caller.offset).toMatch(/^0x[0-9a-f]+$/);
@@ -199,11 +200,11 @@ describe('hooks on functions that exist only inlined', () => {
     const { capture } = await recordWithPtrace([bin, '3'], { hooks: ['scale'] });
     expect(capture.hooks[0].resolved.length).toBeGreaterThan(0);
     expect(capture.hooks[0].resolved.every((r) => r.inlined)).toBe(true);
-    expect(capture.hits).toHaveLength(3); // one per call, as at -O0
-    expect(capture.hits[0].frames[0]).toMatchObject({ symbol: 'scale', inlined: true });
+    expect(expandHits(capture)).toHaveLength(3); // one per call, as at -O0
+    expect(expandHits(capture)[0].frames[0]).toMatchObject({ symbol: 'scale', inlined: true });
     const stops = gdbStops([bin, '3'], ['scale'], 10);
     expect(stops).toHaveLength(3);
-    const mine = capture.hits.map((h) => ours(h.frames));
+    const mine = expandHits(capture).map((h) => ours(h.frames));
     expect(mine).toEqual(stops.map((s) => theirs(s, 'scale')));
   });
 });

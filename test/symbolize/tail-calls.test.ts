@@ -3,6 +3,7 @@
  * call-site information, against gdb's `bt` at the same breakpoints: names, file:line, the pc
  * gdb prints for them (just past the jump), and nothing when the path is ambiguous.
  */
+import { expandHits } from '../../src/capture/model';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -81,16 +82,16 @@ describe.each([
   });
 
   test('every stack equals gdb bt: names, file:line and the pc past each jump', () => {
-    expect(capture.hits.map((h) => h.hook)).toEqual(hooks);
+    expect(expandHits(capture).map((h) => h.hook)).toEqual(hooks);
     expect(stops).toHaveLength(hooks.length);
     for (let i = 0; i < hooks.length; i++) {
-      const frames = capture.hits[i].frames;
+      const frames = expandHits(capture)[i].frames;
       expect(ourRows(frames, moduleBias(capture, frames, bin))).toEqual(gdbRows(stops[i]));
     }
   });
 
   test('one tail call, a chain of two, none when two paths lead to the leaf, only what all paths share, and across units', () => {
-    const names = (i: number) => capture.hits[i].frames.map((f) => `${f.symbol}${f.tailCall ? '*' : ''}`).slice(0, capture.hits[i].frames.findIndex((f) => f.symbol === 'main') + 1);
+    const names = (i: number) => expandHits(capture)[i].frames.map((f) => `${f.symbol}${f.tailCall ? '*' : ''}`).slice(0, expandHits(capture)[i].frames.findIndex((f) => f.symbol === 'main') + 1);
     expect(names(0)).toEqual(['leaf_one', 'middle_one*', 'outer_one', 'main']);
     expect(names(1)).toEqual(['second_hop', 'first_hop*', 'outer_two', 'main']);
     expect(names(2)).toEqual(['leaf_two', 'second_hop*', 'first_hop*', 'outer_two', 'main']);
@@ -98,9 +99,9 @@ describe.each([
     expect(names(4)).toEqual(['leaf_hub', 'hub*', 'outer_hub', 'main']);
     // the callee is a declaration in the caller's unit, found through the ELF symbol table
     expect(names(5)).toEqual(['far_leaf', 'far_middle*', 'outer_far', 'main']);
-    expect(capture.hits[5].frames[1].file).toMatch(/src_tailcall_other\.c$/);
+    expect(expandHits(capture)[5].frames[1].file).toMatch(/src_tailcall_other\.c$/);
     // the machine-stack frames are not marked
-    expect(capture.hits[0].frames.filter((f) => f.tailCall)).toHaveLength(1);
+    expect(expandHits(capture)[0].frames.filter((f) => f.tailCall)).toHaveLength(1);
   });
 
   test('DebugInfo: call sites, tail-call sites and the chain search against objdump', () => {
@@ -148,7 +149,7 @@ describe('a tail call inside a shared library (glibc qsort -> __qsort_r, libc6-d
     const stops = gdbPythonStacks(argv, ['by_value'], { maxStops: 3 });
     expect(stops).toHaveLength(3);
     const row = (name: string, inlined: boolean, file: string | null, line: number | null) => `${name}${inlined ? ' [inlined]' : ''} ${file ? path.basename(file) : '?'}:${line}`;
-    const ours = capture.hits.slice(0, 3).map((h) => {
+    const ours = expandHits(capture).slice(0, 3).map((h) => {
       const rows: string[] = [];
       for (const f of h.frames) {
         rows.push(row(f.symbol ?? '??', f.inlined, f.file, f.line));
@@ -157,8 +158,8 @@ describe('a tail call inside a shared library (glibc qsort -> __qsort_r, libc6-d
       return rows;
     });
     expect(ours).toEqual(stops.map((s) => s.map((f) => row(f.func, f.inlined, f.file, f.line))));
-    const qsortFrame = capture.hits[0].frames.find((f) => /qsort$/.test(f.symbol ?? '') && !/_r$/.test(f.symbol ?? ''));
+    const qsortFrame = expandHits(capture)[0].frames.find((f) => /qsort$/.test(f.symbol ?? '') && !/_r$/.test(f.symbol ?? ''));
     expect(qsortFrame).toMatchObject({ tailCall: true, module: expect.stringMatching(/libc\.so\.6$/) });
-    if (extra.length) expect(capture.hits[0].frames.find((f) => f.symbol === 'sort_items')).toMatchObject({ tailCall: true, module: bin });
+    if (extra.length) expect(expandHits(capture)[0].frames.find((f) => f.symbol === 'sort_items')).toMatchObject({ tailCall: true, module: bin });
   });
 });

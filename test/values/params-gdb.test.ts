@@ -5,6 +5,7 @@
  * double, structs by value in registers and in memory, an unused parameter, recursion, a thread,
  * longjmp). Hit and return counts equal gdb's; no return breakpoint is left in the code.
  */
+import { expandHits } from '../../src/capture/model';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
@@ -42,23 +43,23 @@ function maskStack(v: unknown): unknown {
  * ustack saw return; the tests assert separately which calls were unwound.
  */
 function unwound(capture: Capture, i: number): boolean {
-  const h = capture.hits[i];
+  const h = expandHits(capture)[i];
   return GDB_MISREADS_RETURN.has(h.hook.replace(/@.*$/, '')) || h.noReturn === 'exception' || h.noReturn === 'longjmp';
 }
 
 function ours(capture: Capture) {
-  return capture.hits.map((h, i) => {
+  return expandHits(capture).map((h, i) => {
     const func = h.hook.replace(/@.*$/, '');
     return { func, args: h.args, ...(unwound(capture, i) ? {} : { returned: h.return ? { value: h.return.value } : null }) };
   });
 }
 
 function theirs(calls: GdbCall[], capture: Capture) {
-  return calls.map((c, i) => ({ func: c.func, args: c.args, ...(i < capture.hits.length && unwound(capture, i) ? {} : { returned: c.returned ?? null }) }));
+  return calls.map((c, i) => ({ func: c.func, args: c.args, ...(i < expandHits(capture).length && unwound(capture, i) ? {} : { returned: c.returned ?? null }) }));
 }
 
 function gdbReturns(calls: GdbCall[], capture: Capture): number {
-  return calls.filter((c, i) => c.returned && !(i < capture.hits.length && unwound(capture, i))).length;
+  return calls.filter((c, i) => c.returned && !(i < expandHits(capture).length && unwound(capture, i))).length;
 }
 
 describe.each([
@@ -88,11 +89,11 @@ describe.each([
   test('hit and return counts equal gdb', () => {
     expect(capture.stats.hits).toBe(oracle.length);
     expect(capture.stats.returns).toBe(gdbReturns(oracle, capture));
-    expect(capture.hits.filter((h) => h.return).length).toBe(capture.stats.returns);
+    expect(expandHits(capture).filter((h) => h.return).length).toBe(capture.stats.returns);
   });
 
   test('calls that longjmp left say so', () => {
-    const jumps = capture.hits.filter((h) => h.hook.startsWith('jumper@'));
+    const jumps = expandHits(capture).filter((h) => h.hook.startsWith('jumper@'));
     expect(jumps.length).toBeGreaterThan(0);
     for (const h of jumps) {
       expect(h.return).toBeNull();
@@ -161,7 +162,7 @@ describe.each([
   test('this, references, a non-trivial class by value, and a throwing call equal gdb', async () => {
     const bin = buildFixture('params_cpp.cc', { flags, variant: variant.slice(1) });
     const capture = await compareLanguage(bin, CPP_FUNCTIONS);
-    const thrown = capture.hits.filter((h) => h.hook.startsWith('shapes::checked@') && h.args?.v === -1);
+    const thrown = expandHits(capture).filter((h) => h.hook.startsWith('shapes::checked@') && h.args?.v === -1);
     expect(thrown).toHaveLength(1);
     expect(thrown[0]).toMatchObject({ return: null, noReturn: 'exception' });
     // the throw path is split off into checked.cold at -O2: not an entry, never hooked (as gdb's break)
@@ -183,9 +184,9 @@ test.each([['0'], ['2']])('Rust at opt-level=%s: integers, references, &str, boo
 test('inlined copies at -O2: the inlined block\'s arguments as gdb shows them there; no return to stop at', async () => {
   const bin = buildFixture('src_inline.c', { flags: ['-O2', '-g'], variant: 'O2' });
   const capture = await compareLanguage(bin, ['scale', 'accumulate']);
-  expect(capture.hits.length).toBeGreaterThan(1);
-  for (const h of capture.hits) expect(h).toMatchObject({ return: null, noReturn: 'inlined' });
-  expect(capture.hits.find((h) => h.hook.startsWith('accumulate@'))!.args).toEqual({ n: 3 });
+  expect(expandHits(capture).length).toBeGreaterThan(1);
+  for (const h of expandHits(capture)) expect(h).toMatchObject({ return: null, noReturn: 'inlined' });
+  expect(expandHits(capture).find((h) => h.hook.startsWith('accumulate@'))!.args).toEqual({ n: 3 });
 });
 
 describe.each([
@@ -216,7 +217,7 @@ test('tail calls at -O2: a function that jumps to another returns with it, both 
     { func: 'second_hop', what: 'return', truths: [10], why },
     { func: 'leaf_two', what: 'return', truths: [10], why },
   ]);
-  const byHook = (name: string) => capture.hits.filter((h) => h.hook.startsWith(name + '@'));
+  const byHook = (name: string) => expandHits(capture).filter((h) => h.hook.startsWith(name + '@'));
   // middle_one ends in `jmp leaf_one`: both return leaf_one's value at middle_one's return address
   expect(byHook('middle_one')[0].return!.value).toBe(byHook('leaf_one')[0].return!.value);
   expect(byHook('first_hop')[0].return!.value).toBe(byHook('leaf_two')[0].return!.value);
