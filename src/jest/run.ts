@@ -37,7 +37,7 @@ export interface Run {
   readonly crash: CrashInfo | null;
   /** True when the program was killed because its time ran out (only seen with an explicit `timeout`). */
   readonly timedOut: boolean;
-  /** The raw Capture, schema 2: distinct stacks with counts, hits as table rows (design.md "Data model"). */
+  /** The raw Capture, schema 2: distinct stacks with counts, hits as table rows (README "Command line"). */
   readonly capture: Capture;
   /**
    * Normalized call paths merged per hook with true counts (also past maxHits), in order of first appearance:

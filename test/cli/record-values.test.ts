@@ -5,6 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { buildFixture } from '../helpers/fixtures';
+import { expandHits } from '../../src/capture/model';
+import type { Capture } from '../../src/capture/types';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
 const bin = buildFixture('params.c', { libs: ['-lpthread'] });
@@ -35,13 +37,16 @@ test('--returns adds the return value and duration, or why there was none', () =
 test('--format json carries args, return and noReturn per hit and the return count', () => {
   const r = ustack(['record', '--format', 'json', '--args', '--returns', '--hook', 'fact', '--hook', 'jumper', '--', bin]);
   expect(r.code).toBe(0);
-  const c = JSON.parse(r.stdout.slice(r.stdout.indexOf('{\n')));
-  const facts = c.hits.filter((h: { hook: string }) => h.hook === 'fact');
-  expect(facts.map((h: { args: unknown }) => h.args)).toEqual([{ n: 4 }, { n: 3 }, { n: 2 }, { n: 1 }]);
-  expect(facts.map((h: { return: { value: number } }) => h.return.value)).toEqual([24, 6, 2, 1]);
-  for (const h of facts) expect(h.return.durationNs).toBeGreaterThan(0);
-  const jumps = c.hits.filter((h: { hook: string }) => h.hook === 'jumper');
-  expect(jumps.map((h: { return: null; noReturn: string }) => [h.return, h.noReturn])).toEqual([
+  const c = JSON.parse(r.stdout.slice(r.stdout.indexOf('{\n'))) as Capture;
+  // schema 2: the values are per-hit columns next to seq, pid and stack
+  expect(c.hits.args).toHaveLength(c.hits.length);
+  const hits = expandHits(c);
+  const facts = hits.filter((h) => h.hook === 'fact');
+  expect(facts.map((h) => h.args)).toEqual([{ n: 4 }, { n: 3 }, { n: 2 }, { n: 1 }]);
+  expect(facts.map((h) => h.return!.value)).toEqual([24, 6, 2, 1]);
+  for (const h of facts) expect(h.return!.durationNs).toBeGreaterThan(0);
+  const jumps = hits.filter((h) => h.hook === 'jumper');
+  expect(jumps.map((h) => [h.return, h.noReturn])).toEqual([
     [null, 'longjmp'],
     [null, 'longjmp'],
     [null, 'longjmp'],
