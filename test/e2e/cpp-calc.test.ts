@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { UstackReport } from '../../src/report/model';
 import { chromiumOrSkipReason, dumpDom } from '../report/chromium';
+import { runGdbScript } from '../helpers/gdb';
 import { JestProject, ROOT, type JestResult } from './jest-project';
 
 const CALC = { calc: ['cpp_calc.cc', { flags: ['-O2', '-g', '-pthread'], variant: 'O2' }] } as Record<string, [string, { flags: string[]; variant: string }]>;
@@ -31,10 +32,10 @@ function file(name: string) {
 }
 
 test('the whole project passes, and report.json says so', () => {
-  expect(result.output).toMatch(/Tests:\s+13 passed, 13 total/);
+  expect(result.output).toMatch(/Tests:\s+17 passed, 17 total/);
   expect(result.status).toBe(0);
   expect(report.runs[0].success).toBe(true);
-  expect(report.totals).toMatchObject({ failed: 0, passed: 13 });
+  expect(report.totals).toMatchObject({ failed: 0, passed: 17 });
 });
 
 test('each concurrent test, beforeAll hook and describe block keeps its own traced runs', () => {
@@ -79,6 +80,29 @@ test('without the reporter, the environment prints the warnings once per file', 
   expect(r.status).toBe(0);
   expect(r.output.split('libz-never-loaded.so.1 was never loaded').length - 1).toBe(1);
   expect(r.output).toContain('● jest-ustack warning in __tests__/warnings.test.ts:');
+});
+
+/** gdb's hit count of each `break SPEC` over one run of the program. */
+function gdbHitCounts(argv: string[], specs: string[]): number[] {
+  const commands = ['set breakpoint pending off', 'set pagination off'];
+  for (const spec of specs) commands.push(`break ${spec}`, 'commands', 'silent', 'continue', 'end');
+  commands.push('run', 'info breakpoints');
+  const out = runGdbScript(argv, commands, { cwd: project.dir });
+  // `info breakpoints`: one row per breakpoint, then "breakpoint already hit N time(s)" when it was hit
+  const rows = out.split(/\n(?=\d+\s+breakpoint\s)/).slice(1);
+  expect(rows).toHaveLength(specs.length);
+  return rows.map((row) => Number(/already hit (\d+) time/.exec(row)?.[1] ?? 0));
+}
+
+test('hit counts of functions with .cold parts equal gdb\'s breakpoint hit counts', () => {
+  const tests = file('counts.test.ts').tests;
+  expect(tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
+  for (const t of tests) {
+    const [capture] = t.captures;
+    const specs = capture.hooks.map((h) => h.spec);
+    const ours = specs.map((spec) => capture.stacks.filter((s) => s.hook === spec).reduce((n, s) => n + s.count, 0));
+    expect({ input: capture.command[1], counts: ours }).toEqual({ input: capture.command[1], counts: gdbHitCounts(['./build/calc', capture.command[1]], specs) });
+  }
 });
 
 test('docblock hooks are defaults: a call with its own hooks (or []) replaces them, errors name the pragma', () => {
