@@ -2,6 +2,7 @@
  * run.calls(), toHaveCalled and the serializer's masking of call lists (issue 13), on real runs of
  * the params fixture with arguments and returns recorded by the real tracer.
  */
+import { failure } from '../helpers/matcher-failure';
 import { format } from 'pretty-format';
 import { buildFixture } from '../helpers/fixtures';
 import { record } from '../../src/record';
@@ -13,15 +14,6 @@ import '../../src/jest/matchers-types';
 
 expect.extend(matchers);
 
-const ANSI = /\u001b\[[0-9;]*m/g;
-function failure(fn: () => void): string {
-  try {
-    fn();
-  } catch (e: any) {
-    return String(e.message).replace(ANSI, '');
-  }
-  throw new Error('expected the assertion to fail');
-}
 
 async function run(hooks: string[], opts: { args?: boolean; returns?: boolean }): Promise<Run> {
   const bin = buildFixture('params.c', { libs: ['-lpthread'] });

@@ -3,6 +3,7 @@
  * real tracer: template steps and operator frames in matchers, masked snapshots of every raw value
  * a run hands out, frame-per-line call-path snapshots, option type checks, warnings in messages.
  */
+import { failure } from '../helpers/matcher-failure';
 import { format } from 'pretty-format';
 import { tracedRun } from './runs';
 import { matchers } from '../../src/jest/matchers';
@@ -17,15 +18,6 @@ expect.extend(matchers);
 const FLAGS = ['-O2', '-g', '-std=c++20'];
 const ROOT = '/work/nonexistent-root';
 const print = (val: unknown) => format(val, { plugins: [serializer], escapeString: false, printBasicPrototype: false });
-const ANSI = /\u001b\[[0-9;]*m/g;
-function failure(fn: () => void): string {
-  try {
-    fn();
-  } catch (e: any) {
-    return String(e.message).replace(ANSI, '');
-  }
-  throw new Error('expected the assertion to fail');
-}
 
 const HOOKS = ['calc::node_alloc', 'calc::operator>', 'calc::Lexer::operator>>', 'calc::Ptr<calc::Node>::operator->'];
 let calc: Run;

@@ -1,3 +1,4 @@
+import { failure } from '../helpers/matcher-failure';
 import { tracedRun } from './runs';
 import { matchers } from '../../src/jest/matchers';
 import type { Run } from '../../src/jest/run';
@@ -5,15 +6,6 @@ import '../../src/jest/matchers-types';
 
 expect.extend(matchers);
 
-const ANSI = /\u001b\[[0-9;]*m/g;
-function failure(fn: () => void): string {
-  try {
-    fn();
-  } catch (e: any) {
-    return String(e.message).replace(ANSI, '');
-  }
-  throw new Error('expected the assertion to fail');
-}
 
 let chain: Run;
 let crash: Run;
