@@ -140,3 +140,10 @@ export class NoTraceEnvironmentError extends UstackError {
     super('USTACK_NO_ENVIRONMENT', 'trace() needs the jest-ustack test environment. Set `preset: "jest-ustack"` or `testEnvironment: "jest-ustack/environment"` in your Jest config (or add a `@jest-environment jest-ustack/environment` docblock to this file).');
   }
 }
+
+/** USTACK_STAP_MODULES names a folder of prebuilt probe modules, and it has none for this run. */
+export class StapModuleMissingError extends UstackError {
+  constructor(module: string, release: string) {
+    super('USTACK_STAP_NO_MODULE', `No prebuilt probe module for this run: ${module} does not exist, and this host has no kernel headers to compile one. Build it on a machine with a compiler and the headers of kernel ${release} (compileStapModule() with the same program path, hooks and limits), or unset USTACK_STAP_MODULES where stap can compile.`);
+  }
+}

@@ -29,6 +29,12 @@ export interface StapScriptPlan {
   libraries: string[];
 }
 
+/**
+ * Probe placement: stap puts `.function()` probes after the prologue by default (frame 0 at
+ * `leaf+0x7`); at the entry, as gdb's and the ptrace backend's breakpoints, when told never to search.
+ */
+export const STAP_PLACEMENT = '--prologue-searching=never';
+
 /** `-D` definitions that size stap's buffers and limits for `maxFrames` frames per stack. */
 export function stapLimitDefines(maxFrames: number): string[] {
   const frames = Math.max(1, Math.floor(maxFrames));
