@@ -201,13 +201,15 @@ export async function recordWithStap(
 
   const { execa } = await importEsm('execa');
   const input = options.stdin;
+  // 'inherit' and 'ignore' are modes, not data for the program
+  const isData = Buffer.isBuffer(input) || (typeof input === 'string' && input !== 'inherit' && input !== 'ignore');
   const child = execa(tool, stapArgs, {
     cwd: options.cwd,
     env,
     extendEnv: false,
     reject: false,
-    stdin: typeof input === 'string' || Buffer.isBuffer(input) ? 'pipe' : (input ?? 'ignore'),
-    input: typeof input === 'string' || Buffer.isBuffer(input) ? input : undefined,
+    stdin: isData ? 'pipe' : (input ?? 'ignore'),
+    input: isData ? input : undefined,
     stdout: stdoutMode === 'inherit' ? 'inherit' : 'pipe',
     stderr: 'pipe',
     buffer: true,

@@ -21,13 +21,21 @@ export function prebuiltModuleDir(env: NodeJS.ProcessEnv = process.env): string 
   return dir ? path.resolve(dir) : null;
 }
 
-/** Kernel release of a kernel build tree (its include/config/kernel.release). */
+/** Kernel release (`uname -r`) a kernel build tree builds modules for: its UTS_RELEASE. */
 export function kernelReleaseOf(kernelBuildDir: string): string {
+  // include/config/kernel.release can hold the upstream version instead (Debian: "6.1.192" for 6.1.0-57-amd64)
+  const uts = path.join(kernelBuildDir, 'include', 'generated', 'utsrelease.h');
+  try {
+    const m = /#define UTS_RELEASE "([^"]+)"/.exec(fs.readFileSync(uts, 'utf8'));
+    if (m) return m[1];
+  } catch {
+    /* fall through */
+  }
   const file = path.join(kernelBuildDir, 'include', 'config', 'kernel.release');
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
-    throw new UsageError(`${kernelBuildDir} is not a kernel build tree (no ${file}): pass the headers folder of the target kernel, e.g. /usr/src/linux-headers-RELEASE.`);
+    throw new UsageError(`${kernelBuildDir} is not a kernel build tree (no ${uts}): pass the headers folder of the target kernel, e.g. /usr/src/linux-headers-RELEASE.`);
   }
 }
 
