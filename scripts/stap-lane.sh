@@ -88,8 +88,10 @@ boot() {
   rm -f "$job/console.log" "$job/job.rc"
   log "booting the guest (job $job)"
   # -append carries the job folder; the init script mounts it writable over its host path
-  timeout "${USTACK_STAP_LANE_TIMEOUT:-900}" qemu-system-x86_64 -nographic -no-reboot -m 3G -smp 2 \
-    -accel tcg,thread=multi -cpu max \
+  local accel=(-accel tcg,thread=multi)
+  [ -w /dev/kvm ] && accel=(-accel kvm "${accel[@]}")   # kvm where there is one, else software emulation
+  timeout "${USTACK_STAP_LANE_TIMEOUT:-900}" qemu-system-x86_64 -nographic -no-reboot -m 3G -smp 2 -nic none \
+    "${accel[@]}" -cpu max \
     -kernel "$DIR/kernel/boot/vmlinuz-$kv" -initrd "$DIR/initrd.gz" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs local,path="$job",mount_tag=job,security_model=none,multidevs=remap \

@@ -44,6 +44,17 @@ export function moduleOffsetOf(frame: RawStapFrame): number | null {
 
 const hex = (n: number) => '0x' + n.toString(16);
 
+/**
+ * stap's runtime keeps only the tail of a long module path ("...mp/jest-ustack-fixtures/x/prog"):
+ * the known module (the program, its libraries) that ends with that tail, else the text as it came.
+ */
+export function expandModulePath(module: string | null, known: string[]): string | null {
+  if (!module || !module.startsWith('...')) return module;
+  const tail = module.slice(3);
+  const matches = known.filter((k) => k.endsWith(tail));
+  return matches.length === 1 ? matches[0] : module;
+}
+
 /** Frame model of stap's frames, with file/line null (the default when no symbolizer is given). */
 export function framesFromStap(frames: RawStapFrame[]): Frame[] {
   return frames.map((f) => {

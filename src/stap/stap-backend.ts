@@ -16,7 +16,8 @@ import { openElfCached } from '../elf';
 import type { RecordOptions, RecordResult } from '../record-options';
 import { diagnoseStap, whichSync } from './diagnose';
 import { FileTail } from './file-tail';
-import { HookProbe } from './hook-probes';
+import { HookProbe, sharedLibrariesOf } from './hook-probes';
+import { expandModulePath } from './raw-frames';
 import { createStapSymbolizer } from './stap-symbolize';
 import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
 import { STAP_PLACEMENT, StapScriptPlan, stapLimitDefines } from './script';
@@ -283,6 +284,8 @@ export async function recordWithStap(
   }
 
   rawHits.sort((a, b) => a.id - b.id);
+  const knownModules = [binary, ...sharedLibrariesOf(binary), ...plan.libraries];
+  for (const h of rawHits) for (const f of h.frames) f.module = expandModulePath(f.module, knownModules);
   const own = symbolize ? null : createStapSymbolizer();
   const finish = symbolize ?? own!.symbolize;
   const hits: Hit[] = rawHits.map((h, seq) => {

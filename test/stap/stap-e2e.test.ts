@@ -33,6 +33,7 @@ interface Case {
   args: string[];
   /** Threads interleave differently between runs: compare the merged paths as sets. */
   threaded?: boolean;
+  maxFrames?: number;
 }
 
 const cases: Case[] = [
@@ -42,7 +43,11 @@ const cases: Case[] = [
   { name: 'qsort-malloc', src: 'libc_calls.c', hooks: ['by_value', 'malloc@libc.so.6'], args: ['12'] },
   { name: 'fork', src: 'fork_exec.c', hooks: ['parent_work', 'child_work'], args: [] },
   { name: 'crash', src: 'crash_null.c', hooks: ['inner', 'middle'], args: [] },
+  // 153 frames: beyond stap's default MAXBACKTRACE and MAXSTRINGLEN
+  { name: 'deep', src: 'deep.c', hooks: ['bottom'], args: ['150'], maxFrames: 200 },
 ];
+
+const optionsOf = (c: Case) => ({ hooks: c.hooks, maxHits: 100000, ...(c.maxFrames ? { maxFrames: c.maxFrames } : {}) });
 
 const binaryOf = (c: Case) => buildFixture(c.src, { flags: c.flags ?? ['-O0', '-g'], libs: c.libs, variant: `stap-${c.name}` });
 
@@ -103,7 +108,7 @@ async function runLane(dir: string): Promise<{ job: string; results: Map<string,
   fs.chmodSync(projectBinary, 0o755);
 
   const compiles = [
-    ...cases.map((c) => ({ binary: binaryOf(c), options: { hooks: c.hooks, maxHits: 100000 } })),
+    ...cases.map((c) => ({ binary: binaryOf(c), options: optionsOf(c) })),
     // what the Jest environment asks for: the test's hooks, no limits
     { binary: projectBinary, options: { hooks: PROJECT_HOOKS } },
   ];
@@ -111,7 +116,7 @@ async function runLane(dir: string): Promise<{ job: string; results: Map<string,
     await compileStapModule(c.binary, c.options, target);
   });
 
-  const runs = cases.map((c) => ({ name: c.name, argv: [binaryOf(c), ...c.args], options: { hooks: c.hooks, maxHits: 100000 } }));
+  const runs = cases.map((c) => ({ name: c.name, argv: [binaryOf(c), ...c.args], options: optionsOf(c) }));
   fs.writeFileSync(path.join(job, 'runs.json'), JSON.stringify(runs, null, 2));
   const node = process.execPath;
   fs.writeFileSync(
@@ -167,7 +172,7 @@ if (mode === 'none') {
     }, 25 * 60 * 1000);
 
     async function stapCapture(c: Case): Promise<Capture> {
-      if (!lanes) return (await recordWithStap([binaryOf(c), ...c.args], { hooks: c.hooks, maxHits: 100000 })).capture;
+      if (!lanes) return (await recordWithStap([binaryOf(c), ...c.args], optionsOf(c))).capture;
       const r = lanes.results.get(c.name);
       if (!r) throw new Error(`the guest wrote no result for ${c.name}`);
       if (!r.ok) throw new Error(`stap run of ${c.name} failed in the guest: ${r.error?.code}: ${r.error?.message}`);
@@ -176,13 +181,14 @@ if (mode === 'none') {
 
     test.each(cases)('$name', async (c) => {
       const viaStap = await stapCapture(c);
-      const { capture: viaPtrace } = await recordWithPtrace([binaryOf(c), ...c.args], { hooks: c.hooks, maxHits: 100000 });
+      const { capture: viaPtrace } = await recordWithPtrace([binaryOf(c), ...c.args], optionsOf(c));
       expect(viaStap.backend).toBe('stap');
       expect(viaStap.hits.length).toBeGreaterThan(0);
       expect(viaStap.exit).toEqual(viaPtrace.exit);
       expect(countsByHook(viaStap)).toEqual(countsByHook(viaPtrace));
       // stap's probes sit at the function entry, like ptrace's breakpoints
       for (const h of viaStap.hits) expect(h.frames[0]).toMatchObject({ symbol: h.hook.replace(/@.*$/, ''), symbolOffset: 0 });
+      if (c.maxFrames) expect(viaStap.hits.map((h) => h.frames.length)).toEqual(viaPtrace.hits.map((h) => h.frames.length));
       if (c.threaded) {
         expect(merged(viaStap).sort()).toEqual(merged(viaPtrace).sort());
         expect(new Set(viaStap.hits.map((h) => h.tid)).size).toBe(new Set(viaPtrace.hits.map((h) => h.tid)).size);
