@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<{ main(args: string[]): Promise<num
   symbols: () => import('./cli/symbols'),
   doctor: () => import('./cli/doctor'),
   report: () => import('./cli/report'),
+  'stap-compile': () => import('./cli/stap-compile'),
 };
 
 const usage = `Usage: ustack <command> [options]
@@ -16,6 +17,7 @@ Commands:
   symbols  list the functions a hook pattern resolves to in a binary
   doctor   say which backends (ptrace, stap) can run on this host, and why not
   report   merge reports of sharded Jest runs (ustack report merge DIR... --output DIR)
+  stap-compile  build a stap probe module here for a host that only has staprun
 
 Run \`ustack <command> --help\` for a command's options.`;
 

@@ -5,11 +5,20 @@
  */
 import type { Frame } from '../capture/types';
 import { openElfCached } from '../elf';
+import { symbolSource } from '../elf/debuginfo';
 import type { ElfFile } from '../elf';
 import type { RawStapFrame } from './record-parser';
 
 const PAGE = 0x1000;
 const PF_X = 1;
+
+function symbolSourceOrSelf(elf: ElfFile): ElfFile {
+  try {
+    return symbolSource(elf);
+  } catch {
+    return elf;
+  }
+}
 
 function openOrNull(module: string): ElfFile | null {
   try {
@@ -25,7 +34,9 @@ export function moduleOffsetOf(frame: RawStapFrame): number | null {
   const elf = openOrNull(frame.module);
   if (!elf) return null;
   if (frame.symbol && frame.symbolOffset !== null) {
-    const syms = elf.symbols().byName(frame.symbol);
+    // libc.so.6 keeps start_thread, __GI___clone3, ... only in its separate debug file's .symtab
+    let syms = elf.symbols().byName(frame.symbol);
+    if (!syms.length) syms = symbolSourceOrSelf(elf).symbols().byName(frame.symbol);
     const sym = syms.find((s) => s.isFunction && (frame.symbolSize === null || s.size === frame.symbolSize)) ?? syms[0];
     if (sym) return sym.address + frame.symbolOffset;
   }

@@ -51,7 +51,8 @@ export function createStapSymbolizer(): { symbolize: (frames: RawStapFrame[]) =>
     }
     if (changed || !map) map = new ModuleMap([...biases].flatMap(([m, b]) => mappingsAt(m, b)));
     const pcs = new Float64Array(frames.map((f) => f.pc));
-    const out = symbolizer.stack(pcs, new Uint8Array(frames.length), map);
+    // frame 0 is a probe at the function's entry (--prologue-searching=never), as at a ptrace breakpoint
+    const out = symbolizer.stack(pcs, new Uint8Array(frames.length), map, true);
     // frames outside every known module keep what stap said about them
     return out.length ? out : framesFromStap(frames);
   };

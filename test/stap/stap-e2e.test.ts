@@ -187,7 +187,9 @@ if (mode === 'none') {
       expect(viaStap.exit).toEqual(viaPtrace.exit);
       expect(countsByHook(viaStap)).toEqual(countsByHook(viaPtrace));
       // stap's probes sit at the function entry, like ptrace's breakpoints
-      for (const h of viaStap.hits) expect(h.frames[0]).toMatchObject({ symbol: h.hook.replace(/@.*$/, ''), symbolOffset: 0 });
+      const frame0 = (capture: Capture) => [...new Set(capture.hits.map((h) => `${h.hook}: ${h.frames[0].symbol}+${h.frames[0].symbolOffset}`))].sort();
+      expect(frame0(viaStap)).toEqual(frame0(viaPtrace));
+      for (const h of viaStap.hits) expect(h.frames[0].symbolOffset).toBe(0);
       if (c.maxFrames) expect(viaStap.hits.map((h) => h.frames.length)).toEqual(viaPtrace.hits.map((h) => h.frames.length));
       if (c.threaded) {
         expect(merged(viaStap).sort()).toEqual(merged(viaPtrace).sort());
