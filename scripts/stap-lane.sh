@@ -90,7 +90,8 @@ boot() {
   # -append carries the job folder; the init script mounts it writable over its host path
   local accel=(-accel tcg,thread=multi)
   [ -w /dev/kvm ] && accel=(-accel kvm "${accel[@]}")   # kvm where there is one, else software emulation
-  timeout "${USTACK_STAP_LANE_TIMEOUT:-900}" qemu-system-x86_64 -nographic -no-reboot -m 3G -smp 2 -nic none \
+  # one vCPU by default: with two, a run once locked both CPUs up in the kernel (soft lockup, 2026-12-01)
+  timeout "${USTACK_STAP_LANE_TIMEOUT:-900}" qemu-system-x86_64 -nographic -no-reboot -m 3G -smp "${USTACK_STAP_LANE_CPUS:-1}" -nic none \
     "${accel[@]}" -cpu max \
     -kernel "$DIR/kernel/boot/vmlinuz-$kv" -initrd "$DIR/initrd.gz" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Capture, Hit } from '../../src/capture/types';
 import { joinCallPath, mergeCallPaths } from '../../src/callpath';
+import { BackendUnavailableError } from '../../src/errors';
 import { diagnoseStapSync, whichSync } from '../../src/stap/diagnose';
 import { recordWithStap } from '../../src/stap/stap-backend';
 import { compileStapModule } from '../../src/stap/stap-module';
@@ -215,5 +216,15 @@ if (mode === 'none') {
         expect(fs.readFileSync(path.join(lanes!.job, 'jest.rc'), 'utf8').trim()).toBe('0');
       });
     }
+  });
+}
+
+if (!local.canRun) {
+  test("on this host (no module loading) recordWithStap fails at once with doctor's reason and exit code 2", async () => {
+    const binary = buildFixture('chain.c', { variant: 'stap-e2e' });
+    const err = await recordWithStap([binary, '1'], { hooks: ['leaf'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(local.reasons[0]);
   });
 }
