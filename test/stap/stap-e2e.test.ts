@@ -112,14 +112,18 @@ async function runLane(dir: string): Promise<{ job: string; results: Map<string,
   fs.copyFileSync(buildFixture('chain.c', { variant: 'stap-project' }), projectBinary);
   fs.chmodSync(projectBinary, 0o755);
 
-  const compiles = [
-    ...cases.map((c) => ({ binary: binaryOf(c), options: optionsOf(c) })),
-    // what the Jest environment asks for: the test's hooks, no limits
-    { binary: projectBinary, options: { hooks: PROJECT_HOOKS } },
+  const compiles: Array<() => Promise<unknown>> = [
+    ...cases.map((c) => () => compileStapModule(binaryOf(c), optionsOf(c), target)),
+    // the Jest project's module through the CLI: what the environment will ask for (the test's hooks, no limits)
+    async () => {
+      const cli = await run(process.execPath, [
+        path.join(ROOT, 'dist', 'cli.js'), 'stap-compile', '--kernel', target.kernelBuildDir, '--runtime', target.runtimeDir, '--out', target.outDir,
+        ...PROJECT_HOOKS.flatMap((h) => ['--hook', h]), '--', projectBinary,
+      ]);
+      if (cli.code !== 0 || !fs.existsSync(cli.stdout.trim())) throw new Error(`ustack stap-compile failed (${cli.code}): ${cli.stderr}`);
+    },
   ];
-  await inBatches(compiles, 2, async (c) => {
-    await compileStapModule(c.binary, c.options, target);
-  });
+  await inBatches(compiles, 2, (compile) => compile().then(() => undefined));
 
   const runs = cases.map((c) => ({ name: c.name, argv: [binaryOf(c), ...c.args], options: optionsOf(c) }));
   fs.writeFileSync(path.join(job, 'runs.json'), JSON.stringify(runs, null, 2));
