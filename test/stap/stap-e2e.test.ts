@@ -125,7 +125,11 @@ async function runLane(dir: string): Promise<{ job: string; results: Map<string,
   ];
   await inBatches(compiles, 2, (compile) => compile().then(() => undefined));
 
-  const runs = cases.map((c) => ({ name: c.name, argv: [binaryOf(c), ...c.args], options: optionsOf(c) }));
+  const runs = [
+    ...cases.map((c) => ({ name: c.name, argv: [binaryOf(c), ...c.args], options: optionsOf(c) })),
+    // no module was compiled for these hooks, and the guest has no headers to compile one
+    { name: 'no-module', argv: [binaryOf(cases[0]), '1'], options: { hooks: ['top'], maxHits: 7 } },
+  ];
   fs.writeFileSync(path.join(job, 'runs.json'), JSON.stringify(runs, null, 2));
   const node = process.execPath;
   fs.writeFileSync(
@@ -141,7 +145,7 @@ async function runLane(dir: string): Promise<{ job: string; results: Map<string,
   );
   const boot = await run('bash', [path.join(ROOT, 'scripts', 'stap-lane.sh'), 'boot', dir, job], { timeout: 20 * 60 * 1000 });
   const results = new Map<string, GuestResult>();
-  for (const c of cases) {
+  for (const c of [...cases, { name: 'no-module' }]) {
     const file = path.join(job, 'captures', `${c.name}.json`);
     if (fs.existsSync(file)) results.set(c.name, JSON.parse(fs.readFileSync(file, 'utf8')) as GuestResult);
   }
@@ -215,6 +219,13 @@ if (mode === 'none') {
         expect(text).toMatch(/^stap: can run$/m);
         expect(text).toContain('prebuilt modules');
         expect(fs.readFileSync(path.join(lanes!.job, 'doctor.rc'), 'utf8').trim()).toBe('0');
+      });
+
+      test('without headers and without a prebuilt module for the run, the error says which module to build', () => {
+        const r = lanes!.results.get('no-module');
+        expect(r?.ok).toBe(false);
+        expect(r?.error).toMatchObject({ name: 'StapModuleMissingError', code: 'USTACK_STAP_NO_MODULE' });
+        expect(r?.error?.message).toMatch(/modules\/ustack_[0-9a-f]{24}\.ko does not exist.*headers of kernel 6\.1\./);
       });
 
       test('a Jest project with @ustack-backend stap passes inside the guest', () => {
