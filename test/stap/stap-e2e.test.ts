@@ -225,7 +225,9 @@ if (mode === 'none') {
         const r = lanes!.results.get('no-module');
         expect(r?.ok).toBe(false);
         expect(r?.error).toMatchObject({ name: 'StapModuleMissingError', code: 'USTACK_STAP_NO_MODULE' });
-        expect(r?.error?.message).toMatch(/modules\/ustack_[0-9a-f]{24}\.ko does not exist.*headers of kernel 6\.1\./);
+        const release = fs.readFileSync(path.join(lane!, 'kernel-release'), 'utf8').trim();
+        expect(r?.error?.message).toMatch(/modules\/ustack_[0-9a-f]{24}\.ko does not exist/);
+        expect(r?.error?.message).toContain(`headers of kernel ${release}`);
       });
 
       test('a Jest project with @ustack-backend stap passes inside the guest', () => {
