@@ -42,6 +42,7 @@ export function formatDoctorReport(r: DoctorReport): string {
     `  kernel config ${d.kernelConfigSource ?? 'not readable'}: CONFIG_MODULES ${yesNo(d.configModules)}, CONFIG_UPROBES ${yesNo(d.configUprobes)}; ` +
       `/proc/modules ${d.procModulesExists ? 'present' : 'absent'}; modules_disabled ${d.modulesDisabled === null ? 'absent' : d.modulesDisabled ? '1' : '0'}`,
   );
+  if (d.prebuiltModules) out.push(`  prebuilt modules ${d.prebuiltModules} (USTACK_STAP_MODULES)`);
   out.push(`  kernel headers ${d.kernelBuildDir ?? 'missing'}; root ${yesNo(d.root)}; stap groups ${d.stapGroups.join(', ') || 'none'}`);
   if (d.binary) {
     const b = d.binary;

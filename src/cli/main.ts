@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<{ main(args: string[]): Promise<num
   symbols: () => import('./symbols'),
   doctor: () => import('./doctor'),
   report: () => import('./report'),
+  'stap-compile': () => import('./stap-compile'),
 };
 
 const usage = `Usage: ustack <command> [options]
@@ -15,6 +16,7 @@ Commands:
   symbols  list the functions a hook pattern resolves to in a binary
   doctor   say which backends (ptrace, stap) can run on this host, and why not
   report   merge reports of sharded Jest runs (ustack report merge DIR... --output DIR)
+  stap-compile  build a stap probe module here for a host that only has staprun
 
 Run \`ustack <command> --help\` for a command's options.`;
 

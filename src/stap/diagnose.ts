@@ -33,6 +33,8 @@ export interface StapDiagnosis {
     kernelRelease: string;
     /** /lib/modules/RELEASE/build when it exists. */
     kernelBuildDir: string | null;
+    /** USTACK_STAP_MODULES: the folder of modules compiled elsewhere for this kernel, or null. */
+    prebuiltModules: string | null;
     /** Where the kernel config was read from, or null. */
     kernelConfigSource: string | null;
     /** CONFIG_MODULES of the running kernel (null: config not readable). */
@@ -150,12 +152,18 @@ export function diagnoseStapSync(binary?: string): StapDiagnosis {
   const warnings: string[] = [];
   const release = os.release();
   const stapPath = whichSync('stap');
+  // compile here, run there: prebuilt modules need staprun, not the translator or kernel headers
+  const moduleDir = process.env.USTACK_STAP_MODULES ? path.resolve(process.env.USTACK_STAP_MODULES) : null;
+  const staprunPath = whichSync('staprun');
   let stapVersion: string | null = null;
   if (stapPath) {
     stapVersion = versionOf(stapPath);
+  } else if (moduleDir && staprunPath) {
+    warnings.push(`stap is not installed: only the prebuilt modules in ${moduleDir} (USTACK_STAP_MODULES) can run, with ${staprunPath}`);
   } else {
     reasons.push('stap is not installed or not on PATH: install the systemtap package (apt-get install systemtap / dnf install systemtap)');
   }
+  if (moduleDir && !staprunPath) reasons.push(`USTACK_STAP_MODULES is set but staprun is not on PATH: install systemtap-runtime`);
 
   const config = readKernelConfig(release);
   const kernelConfigSource = config === null ? null : fs.existsSync('/proc/config.gz') ? '/proc/config.gz' : `/boot/config-${release}`;
@@ -175,7 +183,9 @@ export function diagnoseStapSync(binary?: string): StapDiagnosis {
 
   const buildDir = `/lib/modules/${release}/build`;
   const kernelBuildDir = fs.existsSync(buildDir) ? buildDir : null;
-  if (!kernelBuildDir) {
+  if (!kernelBuildDir && moduleDir) {
+    warnings.push(`the kernel headers for ${release} are missing (${buildDir}): only the prebuilt modules in ${moduleDir} (USTACK_STAP_MODULES) can run`);
+  } else if (!kernelBuildDir) {
     reasons.push(`the kernel headers for ${release} are missing (${buildDir} does not exist): install linux-headers-${release} (Debian/Ubuntu) or kernel-devel-${release} (Fedora/RHEL)`);
   }
 
@@ -209,6 +219,7 @@ export function diagnoseStapSync(binary?: string): StapDiagnosis {
       stapVersion,
       kernelRelease: release,
       kernelBuildDir,
+      prebuiltModules: moduleDir,
       kernelConfigSource,
       configModules,
       configUprobes,

@@ -83,7 +83,8 @@ export interface HookProbe {
 /** Probe points for one hook. `libraries` are the binary's shared libraries (absolute, real paths). */
 export function probePointsFor(binary: string, hook: ParsedHook, libraries: string[]): HookProbe {
   const proc = `process(${stapString(binary)})`;
-  const fn = `.function(${stapString(hook.func)}).call`;
+  // no `.call`: inlined copies are probed too, as ptrace's hooks and gdb's `break` do
+  const fn = `.function(${stapString(hook.func)})`;
   if (hook.module !== null) {
     const base = path.basename(hook.module);
     if (hook.module === binary || base === path.basename(binary)) return { hook, points: [`${proc}${fn}`], libraries: [] };

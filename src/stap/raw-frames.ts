@@ -5,11 +5,20 @@
  */
 import type { Frame } from '../capture/types';
 import { openElfCached } from '../elf';
+import { symbolSource } from '../elf/debuginfo';
 import type { ElfFile } from '../elf';
 import type { RawStapFrame } from './record-parser';
 
 const PAGE = 0x1000;
 const PF_X = 1;
+
+function symbolSourceOrSelf(elf: ElfFile): ElfFile {
+  try {
+    return symbolSource(elf);
+  } catch {
+    return elf;
+  }
+}
 
 function openOrNull(module: string): ElfFile | null {
   try {
@@ -25,7 +34,9 @@ export function moduleOffsetOf(frame: RawStapFrame): number | null {
   const elf = openOrNull(frame.module);
   if (!elf) return null;
   if (frame.symbol && frame.symbolOffset !== null) {
-    const syms = elf.symbols().byName(frame.symbol);
+    // libc.so.6 keeps start_thread, __GI___clone3, ... only in its separate debug file's .symtab
+    let syms = elf.symbols().byName(frame.symbol);
+    if (!syms.length) syms = symbolSourceOrSelf(elf).symbols().byName(frame.symbol);
     const sym = syms.find((s) => s.isFunction && (frame.symbolSize === null || s.size === frame.symbolSize)) ?? syms[0];
     if (sym) return sym.address + frame.symbolOffset;
   }
@@ -43,6 +54,17 @@ export function moduleOffsetOf(frame: RawStapFrame): number | null {
 }
 
 const hex = (n: number) => '0x' + n.toString(16);
+
+/**
+ * stap's runtime keeps only the tail of a long module path ("...mp/jest-ustack-fixtures/x/prog"):
+ * the known module (the program, its libraries) that ends with that tail, else the text as it came.
+ */
+export function expandModulePath(module: string | null, known: string[]): string | null {
+  if (!module || !module.startsWith('...')) return module;
+  const tail = module.slice(3);
+  const matches = known.filter((k) => k.endsWith(tail));
+  return matches.length === 1 ? matches[0] : module;
+}
 
 /** Frame model of stap's frames, with file/line null (the default when no symbolizer is given). */
 export function framesFromStap(frames: RawStapFrame[]): Frame[] {

@@ -55,6 +55,7 @@ export interface ParsedUsymdata {
 const HEX = '(?:0x)?[0-9a-fA-F]+';
 const WITH_SYMBOL = new RegExp(`^(.+?)\\+(${HEX})/(${HEX})(?: \\[(.*)\\])?( \\(inexact\\))?$`);
 const MODULE_ONLY = new RegExp(`^0x([0-9a-fA-F]+) \\[(.*)\\+(${HEX})/(${HEX})\\]( \\(inexact\\))?$`);
+const SYMBOL_VERSION = /@@?[A-Za-z_][A-Za-z0-9_.]*$/;
 const ADDRESS_ONLY = /^0x([0-9a-fA-F]+)( \(inexact\))?$/;
 
 function hex(s: string): number {
@@ -72,7 +73,8 @@ export function parseUsymdata(text: string): ParsedUsymdata {
   if (m) return { symbol: null, symbolOffset: null, symbolSize: null, module: null, moduleOffset: null, address: hex(m[1]), inexact: !!m[2] };
   m = WITH_SYMBOL.exec(t);
   if (m) {
-    return { symbol: m[1], symbolOffset: hex(m[2]), symbolSize: hex(m[3]), module: m[4] ?? null, moduleOffset: null, address: null, inexact: !!m[5] };
+    // versioned dynamic symbols: "__libc_start_main@GLIBC_2.2.5", "memcpy@@GLIBC_2.14"
+    return { symbol: m[1].replace(SYMBOL_VERSION, ''), symbolOffset: hex(m[2]), symbolSize: hex(m[3]), module: m[4] ?? null, moduleOffset: null, address: null, inexact: !!m[5] };
   }
   return { symbol: t || null, symbolOffset: null, symbolSize: null, module: null, moduleOffset: null, address: null, inexact: false };
 }

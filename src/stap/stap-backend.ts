@@ -12,15 +12,17 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CaptureBuilder } from '../capture/model';
 import type { Capture, Frame, HookResolution } from '../capture/types';
-import { BackendUnavailableError, BinaryNotFoundError, UsageError } from '../errors';
+import { BackendUnavailableError, BinaryNotFoundError, StapModuleMissingError, UsageError } from '../errors';
 import { openElfCached } from '../elf';
 import type { RecordOptions, RecordResult } from '../record-options';
 import { diagnoseStap, whichSync } from './diagnose';
 import { FileTail } from './file-tail';
-import { HookProbe } from './hook-probes';
+import { HookProbe, sharedLibrariesOf } from './hook-probes';
+import { expandModulePath } from './raw-frames';
 import { createStapSymbolizer } from './stap-symbolize';
 import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
-import { StapScriptPlan, planStapScript, stapLimitDefines } from './script';
+import { STAP_PLACEMENT, StapScriptPlan, stapLimitDefines } from './script';
+import { planForRun, prebuiltModuleDir, stapModuleName } from './stap-module';
 import { childExit, classifyStapFailure, stapWarnings } from './stap-messages';
 
 export { diagnoseStap, diagnoseStapSync, diagnosePtrace } from './diagnose';
@@ -30,6 +32,8 @@ export type { StapScriptPlan, StapScriptOptions } from './script';
 export type { RawStapFrame, RawStapHit } from './record-parser';
 export { StapRecordParser, parseUsymdata, parsePrintUsyms, parseBacktraceString } from './record-parser';
 export { createKernelBuildStub } from './kernel-stub';
+export { compileStapModule, kernelReleaseOf, prebuiltModuleDir, stapModuleName } from './stap-module';
+export type { CompileTarget, CompiledModule } from './stap-module';
 export { framesFromStap } from './raw-frames';
 export { createStapSymbolizer } from './stap-symbolize';
 
@@ -117,6 +121,7 @@ export function translateStapScript(binary: string, plan: StapScriptPlan, opts: 
   const args = [
     ...(opts.kernelBuildDir ? ['-r', opts.kernelBuildDir] : []),
     `-p${opts.pass}`,
+    STAP_PLACEMENT,
     ...stapLimitDefines(opts.maxFrames ?? 64),
     '-d',
     binary,
@@ -144,9 +149,14 @@ export async function recordWithStap(
   const diagnosis = await diagnoseStap(binary);
   if (!diagnosis.canRun) throw new BackendUnavailableError('stap', diagnosis.reasons.join('; '));
 
-  const maxFrames = options.maxFrames ?? 64;
-  const plan = planStapScript(binary, options.hooks, { maxFrames, maxHits: options.maxHits, followChildren: options.followChildren });
+  const { plan, maxFrames } = planForRun(binary, options);
   const libraries = [...new Set(plan.probes.flatMap((p) => p.points.map((pt) => /\.library\("((?:[^"\\]|\\.)*)"\)/.exec(pt)?.[1]).filter((x): x is string => !!x)))];
+  // compile here, run there: a module built elsewhere for this kernel runs with staprun alone
+  const moduleDir = prebuiltModuleDir();
+  const moduleName = moduleDir ? stapModuleName(plan, maxFrames, os.release()) : null;
+  const prebuilt = moduleDir && moduleName ? path.join(moduleDir, `${moduleName}.ko`) : null;
+  const usePrebuilt = prebuilt !== null && fs.existsSync(prebuilt);
+  if (prebuilt && !usePrebuilt && !diagnosis.details.kernelBuildDir) throw new StapModuleMissingError(prebuilt, os.release());
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-stap-'));
   const scriptPath = path.join(dir, 'hooks.stp');
@@ -164,18 +174,22 @@ export async function recordWithStap(
     `exec ${[binary, ...argv.slice(1)].map(shellQuote).join(' ')}` +
     (stdoutMode === 'pipe' ? ` >${shellQuote(programOut)}` : '') +
     ` 2>${shellQuote(programErr)}`;
-  const stapArgs = [
-    ...stapLimitDefines(maxFrames),
-    '-d',
-    binary,
-    '--ldd',
-    ...plan.libraries.flatMap((l) => ['-d', l]),
-    '-o',
-    recordsPath,
-    scriptPath,
-    '-c',
-    command,
-  ];
+  const tool = usePrebuilt ? 'staprun' : 'stap';
+  const stapArgs = usePrebuilt
+    ? ['-o', recordsPath, '-c', command, prebuilt!]
+    : [
+        STAP_PLACEMENT,
+        ...stapLimitDefines(maxFrames),
+        '-d',
+        binary,
+        '--ldd',
+        ...plan.libraries.flatMap((l) => ['-d', l]),
+        '-o',
+        recordsPath,
+        scriptPath,
+        '-c',
+        command,
+      ];
 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...(options.env ?? {}) })) if (v !== undefined) env[k] = v;
@@ -189,13 +203,15 @@ export async function recordWithStap(
 
   const { execa } = await importEsm('execa');
   const input = options.stdin;
-  const child = execa('stap', stapArgs, {
+  // 'inherit' and 'ignore' are modes, not data for the program
+  const isData = Buffer.isBuffer(input) || (typeof input === 'string' && input !== 'inherit' && input !== 'ignore');
+  const child = execa(tool, stapArgs, {
     cwd: options.cwd,
     env,
     extendEnv: false,
     reject: false,
-    stdin: typeof input === 'string' || Buffer.isBuffer(input) ? 'pipe' : (input ?? 'ignore'),
-    input: typeof input === 'string' || Buffer.isBuffer(input) ? input : undefined,
+    stdin: isData ? 'pipe' : (input ?? 'ignore'),
+    input: isData ? input : undefined,
     stdout: stdoutMode === 'inherit' ? 'inherit' : 'pipe',
     stderr: 'pipe',
     buffer: true,
@@ -269,6 +285,8 @@ export async function recordWithStap(
   }
 
   rawHits.sort((a, b) => a.id - b.id);
+  const knownModules = [binary, ...sharedLibrariesOf(binary), ...plan.libraries];
+  for (const h of rawHits) for (const f of h.frames) f.module = expandModulePath(f.module, knownModules);
   const own = symbolize ? null : createStapSymbolizer();
   const finish = symbolize ?? own!.symbolize;
   // one builder turns full-frame hits into the schema-2 tables (src/capture/model.ts)

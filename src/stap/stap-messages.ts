@@ -153,6 +153,21 @@ export function classifyStapFailure(stderr: string, plan: StapScriptPlan, binary
     const where = probe.hook.module !== null ? modules.map((m) => path.basename(m)).join(', ') : `${path.basename(binary)} or the libraries it loads`;
     return new UnknownHookError(probe.hook.spec, where, suggestions);
   }
-  const last = failures.length ? failures[failures.length - 1].message : (/Pass \d+: .*failed.*/.exec(stderr)?.[0] ?? 'it exited with an error');
+  const last = failures.length ? failures[failures.length - 1].message : (knownFailure(stderr) ?? /Pass \d+: .*failed.*/.exec(stderr)?.[0] ?? /^ERROR: (.*)$/m.exec(stderr)?.[1] ?? 'it exited with an error');
   return new StapFailedError(last, stderr);
+}
+
+/** stap's and staprun's failures outside pass 2, each said with what to do. */
+export function knownFailure(stderr: string): string | null {
+  if (/Pass 4: compilation failed/.test(stderr)) {
+    return 'the probe module did not compile (pass 4) against the kernel headers: they must be the running kernel\'s (or the target\'s, with `stap -r`), and this SystemTap must support that kernel version (a newer systemtap, or a patched runtime with `stap -R`)';
+  }
+  const insert = /Couldn't insert module '([^']*)': (.*)/.exec(stderr);
+  if (insert) return `the kernel refused the probe module ${insert[1]} (${insert[2].trim()}): module loading must be allowed (CONFIG_MODULES, modules_disabled 0, no lockdown or Secure Boot rule that demands signed modules) and the module built for this exact kernel`;
+  if (/uprobes?\b.*(not available|unavailable|failed|required)|CONFIG_UPROBES/i.test(stderr)) {
+    return 'the kernel has no usable uprobes (user-space probes need CONFIG_UPROBES=y)';
+  }
+  const attach = /Cannot attach to module (\S+) control channel/.exec(stderr);
+  if (attach) return `staprun could not reach the loaded module ${attach[1]}: its file name must be the module name stap built it with (-m NAME gives NAME.ko), and debugfs or /proc must be mounted`;
+  return null;
 }

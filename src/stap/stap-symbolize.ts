@@ -51,7 +51,10 @@ export function createStapSymbolizer(): { symbolize: (frames: RawStapFrame[]) =>
     }
     if (changed || !map) map = new ModuleMap([...biases].flatMap(([m, b]) => mappingsAt(m, b)));
     const pcs = new Float64Array(frames.map((f) => f.pc));
-    const out = symbolizer.stack(pcs, new Uint8Array(frames.length), map);
+    // frame 0 is a probe at the function's entry (--prologue-searching=never), as at a ptrace breakpoint;
+    // a probe inside a function (not at its symbol's start) is at an inlined copy: frame 0 is the inline frame
+    const atInlineSite = (frames[0]?.symbolOffset ?? 0) !== 0;
+    const out = symbolizer.stack(pcs, new Uint8Array(frames.length), map, !atInlineSite);
     // frames outside every known module keep what stap said about them
     return out.length ? out : framesFromStap(frames);
   };

@@ -110,3 +110,22 @@ describe('ustack doctor', () => {
     expect(code).toBe(fresh.auto === null ? 2 : 0);
   });
 });
+
+describe('prebuilt modules (USTACK_STAP_MODULES, compile here / run there)', () => {
+  const headers = fs.existsSync(`/lib/modules/${os.release()}/build`);
+  test('missing kernel headers are a note, not a reason, and the report names the module folder', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-prebuilt-'));
+    const saved = process.env.USTACK_STAP_MODULES;
+    process.env.USTACK_STAP_MODULES = dir;
+    try {
+      const d = await diagnoseStap();
+      expect(d.details.prebuiltModules).toBe(dir);
+      expect(d.reasons.some((r) => /kernel headers/.test(r))).toBe(false);
+      expect(d.warnings.some((w) => w.includes(dir))).toBe(!headers);
+      expect(formatDoctorReport(await doctorReport())).toContain(`prebuilt modules ${dir} (USTACK_STAP_MODULES)`);
+    } finally {
+      if (saved === undefined) delete process.env.USTACK_STAP_MODULES;
+      else process.env.USTACK_STAP_MODULES = saved;
+    }
+  });
+});

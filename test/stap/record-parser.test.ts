@@ -6,7 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { buildFixture } from '../helpers/fixtures';
-import { framesFromStap } from '../../src/stap/raw-frames';
+import { expandModulePath, framesFromStap } from '../../src/stap/raw-frames';
+import { knownFailure } from '../../src/stap/stap-messages';
 import { createStapSymbolizer } from '../../src/stap/stap-symbolize';
 import { RawStapHit, StapRecordParser, parseBacktraceString, parsePrintUsyms, parseUsymdata } from '../../src/stap/record-parser';
 import { RECORD_MARKER } from '../../src/stap/script';
@@ -198,5 +199,41 @@ describe('record stream', () => {
     const lines = execFileSync('addr2line', ['-e', chain, ...lookups], { encoding: 'utf8' }).trim().split('\n');
     expect(frames.map((f) => `${f.file}:${f.line}`)).toEqual(lines.map((l) => l.replace(/ \(discriminator \d+\)$/, '')));
     expect(frames.every((f) => f.module === chain && !f.inlined)).toBe(true);
+  });
+});
+
+// Verbatim from a real run in the stap lane (staprun in the qemu guest, 2026-12-01).
+const REAL_FRAMES = [
+  '@@ustack\tF\t1\t3\t0x7fe33a3e5305\t27305\t/usr/lib/x86_64-linux-gnu/libc.so.6\t__libc_start_main@GLIBC_2.2.5+0x85/0x150 [/usr/lib/x86_64-linux-gnu/libc.so.6]',
+  '@@ustack\tF\t1\t4\t0x55dfdeb27091\t91\t...mp/jest-ustack-fixtures/fd1e1b1727d80062/chain-stap-chain-O0\t_start+0x21/0x30 [...mp/jest-ustack-fixtures/fd1e1b1727d80062/chain-stap-chain-O0]',
+];
+const REAL_STAPRUN_ATTACH = `ERROR: Cannot attach to module ustack_e8ec1f3b21cf9eeec1fca77c control channel; not running?
+ERROR: Cannot attach to module ustack_e8ec1f3b21cf9eeec1fca77c control channel; not running?
+ERROR: 'ustack_e8ec1f3b21cf9eeec1fca77c' is not a zombie systemtap module.`;
+
+describe('what a real run printed', () => {
+  test('symbol version suffixes are not part of the name', () => {
+    expect(parseUsymdata('__libc_start_main@GLIBC_2.2.5+0x85/0x150 [/usr/lib/x86_64-linux-gnu/libc.so.6]')).toMatchObject({ symbol: '__libc_start_main', symbolOffset: 0x85, symbolSize: 0x150 });
+    expect(parseUsymdata('memcpy@@GLIBC_2.14+0x0/0x20 [/usr/lib/x86_64-linux-gnu/libc.so.6]')).toMatchObject({ symbol: 'memcpy' });
+  });
+
+  test('module paths the runtime cut to their tail are matched to the known module with that tail', () => {
+    const hits: RawStapHit[] = [];
+    const parser = new StapRecordParser({ onHit: (h) => hits.push(h) });
+    parser.push(`${RECORD_MARKER}\tH\t1\t0\t1\t1\t0x7fe33a3e5305 0x55dfdeb27091\n${REAL_FRAMES.join('\n')}\n${RECORD_MARKER}\tE\t1\t2\n`);
+    parser.end();
+    const [libc, start] = hits[0].frames;
+    expect(libc).toMatchObject({ symbol: '__libc_start_main', module: '/usr/lib/x86_64-linux-gnu/libc.so.6', mappingOffset: 0x27305 });
+    const exe = '/tmp/jest-ustack-fixtures/fd1e1b1727d80062/chain-stap-chain-O0';
+    expect(expandModulePath(start.module, [exe, '/usr/lib/x86_64-linux-gnu/libc.so.6'])).toBe(exe);
+    expect(expandModulePath(start.module, ['/elsewhere/chain'])).toBe(start.module);
+    expect(expandModulePath('/usr/lib/x86_64-linux-gnu/libc.so.6', [exe])).toBe('/usr/lib/x86_64-linux-gnu/libc.so.6');
+  });
+
+  test("staprun's failures become a message with the fix", () => {
+    expect(knownFailure(REAL_STAPRUN_ATTACH)).toMatch(/file name must be the module name/);
+    expect(knownFailure('Pass 4: compilation failed.  [man error::pass4]')).toMatch(/did not compile.*headers/);
+    expect(knownFailure("ERROR: Couldn't insert module '/tmp/x.ko': Operation not permitted")).toMatch(/refused the probe module \/tmp\/x\.ko \(Operation not permitted\)/);
+    expect(knownFailure('WARNING: Kernel function symbol table missing')).toBeNull();
   });
 });
