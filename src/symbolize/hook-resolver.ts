@@ -219,17 +219,23 @@ function outOfLine(elf: ElfFile, pattern: string, glob: RegExp | null, demangle:
   };
   // C names (and linkage names given as such), with their clones and fragments
   for (const sym of elf.symbols().byName(pattern)) if (sym.isFunction) take(namesOf(sym, null));
-  const plainIndex = indexFor(elf, NO_DEMANGLER, false);
-  for (const n of plainIndex.entries) if (n.base === pattern && n.bare !== pattern) take(n);
-  if (!demangle) return out;
-  // Source-level names of mangled symbols. The last identifier of the pattern appears as <length><identifier>
-  // in an Itanium or Rust mangled name: only those symbols are demangled (demangling all of node's costs seconds).
-  const last = lastIdentifier(pattern);
-  const candidates = last ? plainIndex.entries.filter((n) => /^_[ZR]/.test(n.base) && n.base.includes(last.length + last)) : indexFor(elf, demangle, true).entries;
-  for (const c of candidates) {
-    const n = last ? namesOf(c.sym, demangle) : c;
-    if (n.source && n.source.some((s) => wildMatch(s, pattern))) take(n);
+  // One pass over the function symbols, without building a name index: clones and fragments
+  // (`pattern.constprop.0`), and mangled names in which the pattern's last identifier appears as
+  // <length><identifier> (Itanium, Rust): only those are demangled (demangling all of node's costs seconds).
+  const clonePrefix = pattern + '.';
+  const last = demangle ? lastIdentifier(pattern) : null;
+  const needle = last ? last.length + last : null;
+  const mangled: ElfSymbol[] = [];
+  for (const sym of elf.symbols().functions()) {
+    const name = sym.name;
+    if (name.startsWith(clonePrefix)) {
+      const n = namesOf(sym, null);
+      if (n.base === pattern) take(n);
+    } else if (needle && (name.startsWith('_Z') || name.startsWith('_R')) && name.includes(needle)) mangled.push(sym);
   }
+  if (!demangle) return out;
+  const candidates = last ? mangled.map((sym) => namesOf(sym, demangle)) : indexFor(elf, demangle, true).entries;
+  for (const n of candidates) if (n.source && n.source.some((s) => wildMatch(s, pattern))) take(n);
   return out;
 }
 
@@ -282,7 +288,8 @@ const CLONE_SUFFIXES = /((?:\.(?:constprop|isra|part|cold|lto_priv|localalias)(?
 function namesOf(sym: ElfSymbol, demangle: Demangle | null): SymbolNames {
   const at = sym.name.indexOf('@');
   const bare = at > 0 ? sym.name.slice(0, at) : sym.name;
-  const m = CLONE_SUFFIXES.exec(bare);
+  // most names have no dot: skip the suffix regex for them (it costs seconds over node's symbols)
+  const m = bare.includes('.') ? CLONE_SUFFIXES.exec(bare) : null;
   const suffixes = m ? m[1] : '';
   const base = m ? bare.slice(0, bare.length - suffixes.length) : bare;
   const kind = /\.cold(\.|$)/.test(suffixes) ? 'cold' : /\.part(\.|$)/.test(suffixes) ? 'part' : 'entry';
