@@ -36,6 +36,11 @@ export interface StapScriptPlan {
 export const STAP_PLACEMENT = '--prologue-searching=never';
 
 /** `-D` definitions that size stap's buffers and limits for `maxFrames` frames per stack. */
+/** The stap options every run and compile of a plan shares: entry placement, limits, symbol data of the program and its libraries. */
+export function stapProbeOptions(binary: string, plan: StapScriptPlan, maxFrames: number): string[] {
+  return [STAP_PLACEMENT, ...stapLimitDefines(maxFrames), '-d', binary, '--ldd', ...plan.libraries.flatMap((l) => ['-d', l])];
+}
+
 export function stapLimitDefines(maxFrames: number): string[] {
   const frames = Math.max(1, Math.floor(maxFrames));
   // ubacktrace() prints "0x" + 16 hex digits + space per frame; usymdata() of long C++ names needs room too.

@@ -21,7 +21,7 @@ import { HookProbe, sharedLibrariesOf } from './hook-probes';
 import { expandModulePath } from './raw-frames';
 import { createStapSymbolizer } from './stap-symbolize';
 import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
-import { STAP_PLACEMENT, StapScriptPlan, stapLimitDefines } from './script';
+import { StapScriptPlan, stapProbeOptions } from './script';
 import { planForRun, prebuiltModuleDir, stapModuleName } from './stap-module';
 import { childExit, classifyStapFailure, stapWarnings } from './stap-messages';
 
@@ -121,12 +121,7 @@ export function translateStapScript(binary: string, plan: StapScriptPlan, opts: 
   const args = [
     ...(opts.kernelBuildDir ? ['-r', opts.kernelBuildDir] : []),
     `-p${opts.pass}`,
-    STAP_PLACEMENT,
-    ...stapLimitDefines(opts.maxFrames ?? 64),
-    '-d',
-    binary,
-    '--ldd',
-    ...plan.libraries.flatMap((l) => ['-d', l]),
+    ...stapProbeOptions(binary, plan, opts.maxFrames ?? 64),
     script,
   ];
   return new Promise((resolve, reject) => {
@@ -178,12 +173,7 @@ export async function recordWithStap(
   const stapArgs = usePrebuilt
     ? ['-o', recordsPath, '-c', command, prebuilt!]
     : [
-        STAP_PLACEMENT,
-        ...stapLimitDefines(maxFrames),
-        '-d',
-        binary,
-        '--ldd',
-        ...plan.libraries.flatMap((l) => ['-d', l]),
+        ...stapProbeOptions(binary, plan, maxFrames),
         '-o',
         recordsPath,
         scriptPath,

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RecordOptions } from '../record-options';
 import { UsageError } from '../errors';
-import { planStapScript, stapLimitDefines, StapScriptPlan, STAP_PLACEMENT } from './script';
+import { planStapScript, StapScriptPlan, STAP_PLACEMENT, stapLimitDefines, stapProbeOptions } from './script';
 import { classifyStapFailure } from './stap-messages';
 
 /** The folder of prebuilt modules named by USTACK_STAP_MODULES, or null. */
@@ -92,12 +92,7 @@ export function compileStapModule(binary: string, options: RecordOptions, target
     '-p4',
     '-m',
     name,
-    STAP_PLACEMENT,
-    ...stapLimitDefines(maxFrames),
-    '-d',
-    binary,
-    '--ldd',
-    ...plan.libraries.flatMap((l) => ['-d', l]),
+    ...stapProbeOptions(binary, plan, maxFrames),
     script,
   ];
   return new Promise((resolve, reject) => {
