@@ -158,6 +158,6 @@ export class InvalidMatcherArgumentError extends UstackError {
 /** USTACK_STAP_MODULES names a folder of prebuilt probe modules, and it has none for this run. */
 export class StapModuleMissingError extends UstackError {
   constructor(module: string, release: string) {
-    super('USTACK_STAP_NO_MODULE', `No prebuilt probe module for this run: ${module} does not exist, and this host has no kernel headers to compile one. Build it on a machine with a compiler and the headers of kernel ${release} (compileStapModule() with the same program path, hooks and limits), or unset USTACK_STAP_MODULES where stap can compile.`);
+    super('USTACK_STAP_NO_MODULE', `No prebuilt probe module for this run: ${module} does not exist, and this host has no kernel headers to compile one. Build it on a machine with a compiler and the headers of kernel ${release} (compileStapModule() or \`ustack stap-compile\` with the same build of the program at the same path, hooks and limits), or unset USTACK_STAP_MODULES where stap can compile.`);
   }
 }

@@ -5,8 +5,11 @@
  * process after it exits), and an end line. Lines carry a hit id, so records from hits on
  * different CPUs stay apart even if their lines interleave.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HookProbe, parseHookSpec, probePointsFor, sharedLibrariesOf, stapString } from './hook-probes';
+import { openElfCached } from '../elf';
 
 export const RECORD_MARKER = '@@ustack';
 
@@ -36,9 +39,29 @@ export interface StapScriptPlan {
 export const STAP_PLACEMENT = '--prologue-searching=never';
 
 /** `-D` definitions that size stap's buffers and limits for `maxFrames` frames per stack. */
-/** The stap options every run and compile of a plan shares: entry placement, limits, symbol data of the program and its libraries. */
+/** The build-id of each ELF file the probes are compiled against (size and mtime when it has none; null when unreadable). */
+export function programBuilds(binary: string, plan: StapScriptPlan): (string | null)[] {
+  return [binary, ...plan.libraries].map((file) => {
+    try {
+      const id = openElfCached(file).buildId;
+      if (id) return id;
+      const st = fs.statSync(file);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return null;
+    }
+  });
+}
+
+/**
+ * The stap options every run and compile of a plan shares: entry placement, limits, symbol data of
+ * the program and its libraries. The module checks the build-ids it was compiled against, but
+ * stap's own module cache is keyed by paths and pcs only (a rebuilt program with the same code
+ * got the old module, and 0 hits): the builds go into a define, which is part of that key.
+ */
 export function stapProbeOptions(binary: string, plan: StapScriptPlan, maxFrames: number): string[] {
-  return [STAP_PLACEMENT, ...stapLimitDefines(maxFrames), '-d', binary, '--ldd', ...plan.libraries.flatMap((l) => ['-d', l])];
+  const builds = createHash('sha256').update(JSON.stringify(programBuilds(binary, plan))).digest('hex').slice(0, 16);
+  return [STAP_PLACEMENT, ...stapLimitDefines(maxFrames), `-DUSTACK_BUILDS=0x${builds}`, '-d', binary, '--ldd', ...plan.libraries.flatMap((l) => ['-d', l])];
 }
 
 export function stapLimitDefines(maxFrames: number): string[] {

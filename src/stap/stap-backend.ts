@@ -148,7 +148,7 @@ export async function recordWithStap(
   const libraries = [...new Set(plan.probes.flatMap((p) => p.points.map((pt) => /\.library\("((?:[^"\\]|\\.)*)"\)/.exec(pt)?.[1]).filter((x): x is string => !!x)))];
   // compile here, run there: a module built elsewhere for this kernel runs with staprun alone
   const moduleDir = prebuiltModuleDir();
-  const moduleName = moduleDir ? stapModuleName(plan, maxFrames, os.release()) : null;
+  const moduleName = moduleDir ? stapModuleName(binary, plan, maxFrames, os.release()) : null;
   const prebuilt = moduleDir && moduleName ? path.join(moduleDir, `${moduleName}.ko`) : null;
   const usePrebuilt = prebuilt !== null && fs.existsSync(prebuilt);
   if (prebuilt && !usePrebuilt && !diagnosis.details.kernelBuildDir) throw new StapModuleMissingError(prebuilt, os.release());

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RecordOptions } from '../record-options';
 import { UsageError } from '../errors';
-import { planStapScript, StapScriptPlan, STAP_PLACEMENT, stapLimitDefines, stapProbeOptions } from './script';
+import { planStapScript, programBuilds, StapScriptPlan, STAP_PLACEMENT, stapLimitDefines, stapProbeOptions } from './script';
 import { classifyStapFailure } from './stap-messages';
 
 /** The folder of prebuilt modules named by USTACK_STAP_MODULES, or null. */
@@ -39,10 +39,12 @@ export function kernelReleaseOf(kernelBuildDir: string): string {
   }
 }
 
-/** The module name for a plan: valid as a C identifier and under the kernel's 56-character limit. */
-export function stapModuleName(plan: StapScriptPlan, maxFrames: number, release: string): string {
+/** The module name for a plan and the program it was built for: valid as a C identifier and under the kernel's 56-character limit. */
+export function stapModuleName(binary: string, plan: StapScriptPlan, maxFrames: number, release: string): string {
+  // the module checks the build-ids it was compiled against: a rebuilt program needs a new module
+  const builds = programBuilds(binary, plan);
   const key = createHash('sha256')
-    .update(JSON.stringify([plan.script, stapLimitDefines(maxFrames), STAP_PLACEMENT, plan.libraries, release]))
+    .update(JSON.stringify([plan.script, stapLimitDefines(maxFrames), STAP_PLACEMENT, plan.libraries, release, builds]))
     .digest('hex')
     .slice(0, 24);
   return `ustack_${key}`;
@@ -78,7 +80,7 @@ export interface CompiledModule {
  */
 export function compileStapModule(binary: string, options: RecordOptions, target: CompileTarget): Promise<CompiledModule> {
   const { plan, maxFrames } = planForRun(binary, options);
-  const name = stapModuleName(plan, maxFrames, kernelReleaseOf(target.kernelBuildDir));
+  const name = stapModuleName(binary, plan, maxFrames, kernelReleaseOf(target.kernelBuildDir));
   fs.mkdirSync(target.outDir, { recursive: true });
   const module = path.join(target.outDir, `${name}.ko`);
   if (fs.existsSync(module)) return Promise.resolve({ module, name, plan, stderr: '' });
