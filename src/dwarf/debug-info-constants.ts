@@ -3,6 +3,7 @@
 export const DW_TAG = {
   class_type: 0x02,
   enumeration_type: 0x04,
+  formal_parameter: 0x05,
   lexical_block: 0x0b,
   compile_unit: 0x11,
   structure_type: 0x13,

@@ -11,12 +11,8 @@ import { indexedAddress } from './debug-info-forms';
 import { DieReader, type AttrValue, type Die } from './die-reader';
 import { readRanges } from './debug-info-ranges';
 import { AT, TypeReader, type DwarfType } from './dwarf-types';
+import { DW_FORM, DW_TAG } from './debug-info-constants';
 
-const TAG_formal_parameter = 0x05;
-const TAG_subprogram = 0x2e;
-const TAG_inlined_subroutine = 0x1d;
-const DW_FORM_sec_offset = 0x17;
-const DW_FORM_loclistx = 0x22;
 
 export interface ParameterLocation {
   /** The expression valid at the pc; null: no location there (optimized out). */
@@ -93,7 +89,7 @@ export class ParameterReader {
   private signature(die: Die, pc: number, inlined: boolean): FunctionSignature {
     const parameters: Parameter[] = [];
     for (const c of this.dies.children(die)) {
-      if (c.tag !== TAG_formal_parameter) continue;
+      if (c.tag !== DW_TAG.formal_parameter) continue;
       const origin = this.origin(c);
       const name = origin.attrs.get(AT.name)?.str ?? c.attrs.get(AT.name)?.str ?? `arg${parameters.length}`;
       const typeDie = c.attrs.has(AT.type) ? c : origin;
@@ -118,7 +114,7 @@ export class ParameterReader {
       const next: AttrValue | undefined = at.attrs.get(AT.abstract_origin) ?? at.attrs.get(AT.specification);
       at = next && next.ref >= 0 ? this.dies.die(next.ref) : null;
     }
-    const frameBase = die.tag === TAG_subprogram ? die.attrs.get(AT.frame_base)?.block ?? null : null;
+    const frameBase = die.tag === DW_TAG.subprogram ? die.attrs.get(AT.frame_base)?.block ?? null : null;
     return { name, parameters, returnType, frameBase, inlined };
   }
 
@@ -141,8 +137,8 @@ export class ParameterReader {
       if (depth > 12) return;
       for (const c of this.dies.children(d)) {
         if (!c.hasChildren) continue;
-        if (c.tag === TAG_inlined_subroutine && this.blockStart(c) === pc) found = c;
-        if (c.tag === TAG_inlined_subroutine || c.tag === 0x0b /* lexical_block */) visit(c, depth + 1);
+        if (c.tag === DW_TAG.inlined_subroutine && this.blockStart(c) === pc) found = c;
+        if (c.tag === DW_TAG.inlined_subroutine || c.tag === DW_TAG.lexical_block) visit(c, depth + 1);
       }
     };
     visit(die, 0);
@@ -164,7 +160,7 @@ export class ParameterReader {
     const a = die.attrs.get(AT.location);
     if (!a) return { expr: null, fromList: false };
     if (a.block) return { expr: a.block, fromList: false };
-    if (a.form !== DW_FORM_sec_offset && a.form !== DW_FORM_loclistx && Number.isNaN(a.num)) return { expr: null, fromList: true };
+    if (a.form !== DW_FORM.sec_offset && a.form !== DW_FORM.loclistx && Number.isNaN(a.num)) return { expr: null, fromList: true };
     const unit = die.unit;
     const base = unit.root(this.info.dwarf.data).lowPc;
     const expr = unit.version >= 5 ? this.fromLoclists(a, unit, pc, base) : this.fromDebugLoc(a.num, pc, base);
@@ -197,7 +193,7 @@ export class ParameterReader {
     if (!buf) return null;
     const data = this.info.dwarf.data;
     let offset = a.num;
-    if (a.form === DW_FORM_loclistx) {
+    if (a.form === DW_FORM.loclistx) {
       const root = this.dies.die(unit.dieOffset);
       const lb = root?.attrs.get(AT.loclists_base)?.num ?? 12;
       offset = lb + new ByteReader(buf, lb + a.num * unit.offsetSize).offsetOf(unit.offsetSize);
