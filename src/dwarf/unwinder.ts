@@ -33,6 +33,8 @@ export const FRAME_UNWOUND_BY_FP = 4;
 
 export class Unwinder {
   private readonly scratch = new Float64Array(REGISTER_COUNT);
+  /** The last unwind stopped where the CFI says the stack ends (return address undefined), not on an error or the frame limit. */
+  reachedEnd = false;
 
   constructor(private readonly lookup: ModuleLookup) {}
 
@@ -48,9 +50,13 @@ export class Unwinder {
     let n = 0;
     let exactPc = true; // frame 0's pc is where the thread stopped, not a return address
     const limit = Math.min(maxFrames, pcs.length, flags.length);
+    this.reachedEnd = false;
     while (n < limit) {
       const pc = cur[REG_RIP];
-      if (!(pc > 0)) break;
+      if (!(pc > 0)) {
+        this.reachedEnd = n > 0;
+        break;
+      }
       pcs[n] = pc;
       flags[n] = n > 0 && exactPc ? FRAME_EXACT_PC : 0;
       n++;

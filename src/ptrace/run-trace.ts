@@ -36,7 +36,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
  * The capture with an empty `hits` table and the rows still in typed columns (the CLI writes
  * them out from there: a million hits never become JavaScript arrays).
  */
-export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void): { capture: Capture; rows: PackedHits } {
+export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void): { capture: Capture; rows: PackedHits; batchedHits: number } {
   const started = performance.now();
   const flag = new Int32Array(req.stopFlag);
   const tracer = new Tracer(libc(), {
@@ -50,6 +50,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
     onProcess: onPid,
     args: req.args,
     returns: req.returns,
+    batch: req.batch,
   });
   const raw = tracer.run(req);
   const durationMs = performance.now() - started;
@@ -102,7 +103,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
     capture.stats.foldedStacks = raw.foldedStacks;
     capture.stats.foldedHits = raw.foldedHits;
   }
-  return { capture, rows };
+  return { capture, rows, batchedHits: raw.batchedHits };
 }
 
 /**

@@ -23,9 +23,27 @@ export type StepOverResult =
   /** emulation failed (memory unreadable): use the in-place step. */
   | 'fallback';
 
+/** How the native stop loop (native/stop_loop.c) steps over a plain breakpoint (the same emulation as its StepOverPlan). */
+export interface NativeStepOver {
+  op: typeof OP_CONTINUE | typeof OP_PUSH | typeof OP_MOV_RIP | typeof OP_MOV_REG;
+  /** Destination register (OP_PUSH: the pushed one), x86 encoding order. */
+  reg: number;
+  /** Instruction length. */
+  len: number;
+  /** OP_MOV_RIP: displacement; OP_MOV_REG: source register. */
+  disp: number;
+  wide: boolean;
+}
+export const OP_CONTINUE = 1;
+export const OP_PUSH = 2;
+export const OP_MOV_RIP = 3;
+export const OP_MOV_REG = 4;
+
 export interface StepOverPlan {
   /** Short mnemonic for diagnostics and tests. */
   readonly kind: string;
+  /** The same step-over for the native loop, when it can do it (plain register and stack effects, no flags). */
+  readonly native?: NativeStepOver;
   /** Runs with regs.rip already at the breakpoint address. */
   emulate(ctx: EmulationContext, address: number): StepOverResult;
 }
@@ -111,8 +129,8 @@ function alu(op: number, a: bigint, b: bigint, bits: 32 | 64, regs: Buffer): big
   return r;
 }
 
-function plan(kind: string, emulate: StepOverPlan['emulate']): StepOverPlan {
-  return { kind, emulate };
+function plan(kind: string, emulate: StepOverPlan['emulate'], native?: NativeStepOver): StepOverPlan {
+  return native ? { kind, emulate, native } : { kind, emulate };
 }
 
 /** Decodes the first instruction of a hooked function (its original bytes) into a step-over plan. */
@@ -120,7 +138,7 @@ export function planStepOver(code: Buffer): StepOverPlan | null {
   let i = 0;
   // endbr64: the int3 sits on the f3 prefix, 0f 1e fa that remains is a hint no-op.
   if (code[0] === 0xf3 && code[1] === 0x0f && code[2] === 0x1e && code[3] === 0xfa) {
-    return plan('endbr64', () => 'continue');
+    return plan('endbr64', () => 'continue', { op: OP_CONTINUE, reg: 0, len: 0, disp: 0, wide: false });
   }
   let rex = 0;
   if ((code[i] & 0xf0) === 0x40) rex = code[i++];
@@ -146,7 +164,7 @@ export function planStepOver(code: Buffer): StepOverPlan | null {
       regs.writeBigUInt64LE(rsp, RSP);
       setRip(regs, address + len);
       return 'setregs';
-    });
+    }, { op: OP_PUSH, reg: r, len, disp: 0, wide: true });
   }
   // mov r, r/m (89) and mov r/m, r (8b), register forms and rip-relative loads
   if ((op === 0x89 || op === 0x8b) && mod === 3) {
@@ -157,7 +175,7 @@ export function planStepOver(code: Buffer): StepOverPlan | null {
       setReg(ctx.regs, dst, getReg(ctx.regs, src), w);
       setRip(ctx.regs, address + len);
       return 'setregs';
-    });
+    }, { op: OP_MOV_REG, reg: dst, len, disp: src, wide: w });
   }
   if (op === 0x8b && ripRelative) {
     const disp = code.readInt32LE(i + 1);
@@ -168,7 +186,7 @@ export function planStepOver(code: Buffer): StepOverPlan | null {
       setReg(ctx.regs, reg, w ? bytes.readBigUInt64LE(0) : BigInt(bytes.readUInt32LE(0)), w);
       setRip(ctx.regs, address + len);
       return 'setregs';
-    });
+    }, { op: OP_MOV_RIP, reg, len, disp, wide: w });
   }
   // lea disp(%rip), r
   if (op === 0x8d && ripRelative) {

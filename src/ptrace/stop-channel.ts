@@ -7,6 +7,7 @@ import { ffi } from './ffi';
 import * as C from './constants';
 import { Libc, OFF_REGS } from './libc';
 import { nativeHelperPath } from './native-helper';
+import type { NativeStepOver } from './step-over';
 
 /** The resume the tracer decided for the thread that stopped last. */
 export interface PendingResume {
@@ -31,8 +32,113 @@ export interface StopChannel {
   status: number;
   regsValid: boolean;
   windowLength: number;
-  /** Performs `resume` (if any), waits for the next stop; returns its tid or -1 when no tracee is left. */
+  /**
+   * Performs `resume` (if any), waits for the next stop; returns its tid, -1 when no tracee is
+   * left, or 0 when only batched hits came back (`batch`: read them first in every case).
+   */
   next(resume: PendingResume | null): number;
+  /** Plain breakpoint hits the native loop saved and stepped over itself (null: not supported). */
+  readonly batch: HitBatch | null;
+  /** Whether next() lets the native loop save hits (the tracer sets it with the batch's tables). */
+  batching: boolean;
+}
+
+// layout of struct ustack_batch in native/stop_loop.c
+const MAX_BPS = 1024;
+const MAX_THREADS = 256;
+const BPS_AT = 32;
+const THREADS_AT = BPS_AT + 32 * MAX_BPS;
+const RING_AT = THREADS_AT + 16 * MAX_THREADS;
+const RING_SIZE = 1 << 20;
+const RECORD_HEADER = 24;
+const RECORD_REGS = 216;
+/** Hits per native call at most: the tracer still checks for a stop request between batches. */
+const MAX_RECORDS = 256;
+
+/**
+ * The tables that tell the native loop which stops it may handle alone (breakpoints and threads),
+ * and the ring of hits it saved: per hit the thread, the breakpoint, a CLOCK_MONOTONIC time, the
+ * registers and the live stack from rsp up to the thread's measured stack top.
+ */
+export class HitBatch {
+  readonly buffer: Buffer;
+  /** Bytes of stack a saved hit may hold (the stop window's size). */
+  readonly maxWindow = WINDOW_SIZE;
+
+  constructor(readonly address: number, buffer: Buffer) {
+    this.buffer = buffer;
+    buffer.fill(0, 0, RING_AT);
+    buffer.writeInt32LE(MAX_RECORDS, 8);
+    buffer.writeInt32LE(RING_SIZE, 20);
+    buffer.writeInt32LE(WINDOW_SIZE, 24);
+  }
+
+  static readonly bytes = RING_AT + RING_SIZE;
+  static readonly maxBreakpoints = MAX_BPS;
+  static readonly maxThreads = MAX_THREADS;
+
+  /** Breakpoints the loop may step over, sorted here; more than maxBreakpoints: none (all go to TypeScript). */
+  setBreakpoints(list: { address: number; step: NativeStepOver }[]): void {
+    const b = this.buffer;
+    if (list.length > MAX_BPS) list = [];
+    list.sort((x, y) => x.address - y.address);
+    for (let i = 0; i < list.length; i++) {
+      const at = BPS_AT + 32 * i;
+      const { address, step } = list[i];
+      b.writeUInt32LE(address % 0x100000000, at);
+      b.writeUInt32LE(Math.floor(address / 0x100000000), at + 4);
+      b.writeInt32LE(step.op, at + 8);
+      b.writeInt32LE(step.reg, at + 12);
+      b.writeInt32LE(step.len, at + 16);
+      b.writeInt32LE(step.disp, at + 20);
+      b.writeInt32LE(step.wide ? 1 : 0, at + 24);
+    }
+    b.writeInt32LE(list.length, 0);
+  }
+
+  /** Threads whose hits the loop may save, with the end of the stack bytes their unwind reads. */
+  setThreads(list: { tid: number; stackTop: number }[]): void {
+    const b = this.buffer;
+    const n = Math.min(list.length, MAX_THREADS);
+    for (let i = 0; i < n; i++) {
+      const at = THREADS_AT + 16 * i;
+      b.writeInt32LE(list[i].tid, at);
+      b.writeUInt32LE(list[i].stackTop % 0x100000000, at + 8);
+      b.writeUInt32LE(Math.floor(list[i].stackTop / 0x100000000), at + 12);
+    }
+    b.writeInt32LE(n, 4);
+  }
+
+  get records(): number {
+    return this.buffer.readInt32LE(12);
+  }
+
+  /** Byte offset of the first saved hit; next record at `recordAt + recordSize(at)`. */
+  get firstRecord(): number {
+    return RING_AT;
+  }
+  recordTid(at: number): number {
+    return this.buffer.readInt32LE(at);
+  }
+  recordWindowLength(at: number): number {
+    return this.buffer.readInt32LE(at + 4);
+  }
+  recordAddress(at: number): number {
+    return this.buffer.readUInt32LE(at + 12) * 0x100000000 + this.buffer.readUInt32LE(at + 8);
+  }
+  /** CLOCK_MONOTONIC ns (what process.hrtime counts) of the stop. */
+  recordNs(at: number): number {
+    return this.buffer.readUInt32LE(at + 20) * 0x100000000 + this.buffer.readUInt32LE(at + 16);
+  }
+  regsAt(at: number): number {
+    return at + RECORD_HEADER;
+  }
+  windowAt(at: number): number {
+    return at + RECORD_HEADER + RECORD_REGS;
+  }
+  recordSize(at: number): number {
+    return RECORD_HEADER + RECORD_REGS + ((this.recordWindowLength(at) + 7) & ~7);
+  }
 }
 
 const WINDOW_SIZE = 8192;
@@ -43,6 +149,8 @@ export class FfiStopChannel implements StopChannel {
   readonly regsIn: Buffer;
   readonly regsOut: Buffer;
   readonly window = Buffer.alloc(0);
+  readonly batch = null;
+  batching = false;
   status = 0;
   regsValid = false;
   windowLength = 0;
@@ -75,6 +183,9 @@ export class NativeStopChannel implements StopChannel {
   windowLength = 0;
   private readonly io: Buffer;
   private readonly params: { library: string; funcName: string; retType: number; paramsType: number[]; paramsValue: unknown[] };
+  private readonly batchParams: { library: string; funcName: string; retType: number; paramsType: number[]; paramsValue: unknown[] } | null = null;
+  readonly batch: HitBatch | null = null;
+  batching = false;
 
   constructor(libc: Libc, library: string, libraryPath: string) {
     ffi.open({ library, path: libraryPath });
@@ -87,6 +198,19 @@ export class NativeStopChannel implements StopChannel {
     this.regsOut = this.io.subarray(280, 496);
     this.window = this.io.subarray(512, 512 + WINDOW_SIZE);
     this.params = { library, funcName: 'ustack_resume_wait', retType: ffi.DataType.I32, paramsType: [ffi.DataType.I64], paramsValue: [address] };
+    if (process.env.USTACK_BATCH !== '0') {
+      const batchAddress = libc.malloc(HitBatch.bytes);
+      const bext = ffi.unwrapPointer(ffi.createPointer({ paramsType: [ffi.DataType.I64], paramsValue: [batchAddress] }))[0];
+      this.batch = new HitBatch(batchAddress, ffi.createExternalBuffer(bext, HitBatch.bytes));
+      this.batchParams = { library, funcName: 'ustack_resume_wait_batch', retType: ffi.DataType.I32, paramsType: [ffi.DataType.I64, ffi.DataType.I64], paramsValue: [address, batchAddress] };
+      try {
+        // a helper built from an older stop_loop.c has no batch function (ffi-rs throws)
+        if (ffi.load({ library, funcName: 'ustack_batch_version', retType: ffi.DataType.I32, paramsType: [], paramsValue: [] }) !== 1) throw new Error('old helper');
+      } catch {
+        this.batch = null;
+        this.batchParams = null;
+      }
+    }
   }
 
   next(resume: PendingResume | null): number {
@@ -102,7 +226,7 @@ export class NativeStopChannel implements StopChannel {
     } else {
       io.writeInt32LE(0, 0);
     }
-    const tid = ffi.load(this.params as any) as number;
+    const tid = ffi.load((this.batching && this.batchParams ? this.batchParams : this.params) as any) as number;
     this.status = io.readInt32LE(36);
     this.windowLength = io.readInt32LE(40);
     this.regsValid = io.readInt32LE(44) === 1;

@@ -16,6 +16,8 @@ export interface TraceRequest extends SpawnRequest {
   /** Parameters at entry / returns with values and durations (issue 13). */
   args?: boolean;
   returns?: boolean;
+  /** false: every hit goes through TypeScript (the native loop saves none; tests compare both). */
+  batch?: boolean;
   /** Int32Array over a SharedArrayBuffer: [0] set to 1 by the main thread to stop the run. */
   stopFlag: SharedArrayBuffer;
 }

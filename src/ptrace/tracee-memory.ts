@@ -15,6 +15,10 @@ export class TraceeMemory implements MemoryReader {
   private windowStart = 0;
   private windowLength = 0;
   private readonly word = Buffer.allocUnsafe(16);
+  private windowOffset = 0;
+  /** Word reads since the window was set that it could not serve (read live instead). */
+  readsOutsideWindow = 0;
+  private highWater = 0;
 
   constructor(readonly pid: number) {
     this.fd = fs.openSync(`/proc/${pid}/mem`, 'r+');
@@ -40,16 +44,28 @@ export class TraceeMemory implements MemoryReader {
 
   /** Loads the stack window starting at `sp` (call once per stop before unwinding). */
   loadWindow(sp: number): void {
-    this.window = this.ownWindow;
-    this.windowStart = sp;
+    this.useWindowAt(this.ownWindow, 0, sp, 0);
     this.windowLength = this.pread(this.window, WINDOW, sp);
   }
 
   /** Uses stack bytes someone else already read (the native stop loop) as the window. */
   useWindow(bytes: Buffer, sp: number, length: number): void {
+    this.useWindowAt(bytes, 0, sp, length);
+  }
+
+  /** The same, with the bytes at `offset` of `bytes` (a saved hit in the native loop's ring). */
+  useWindowAt(bytes: Buffer, offset: number, sp: number, length: number): void {
     this.window = bytes;
+    this.windowOffset = offset;
     this.windowStart = sp;
     this.windowLength = length;
+    this.readsOutsideWindow = 0;
+    this.highWater = 0;
+  }
+
+  /** End address of the highest word read from the window since it was set. */
+  get windowHighWater(): number {
+    return this.windowStart + this.highWater;
   }
 
   invalidate(): void {
@@ -59,8 +75,11 @@ export class TraceeMemory implements MemoryReader {
   readU64(address: number): number {
     const rel = address - this.windowStart;
     if (rel >= 0 && rel + 8 <= this.windowLength) {
-      return this.window.readUInt32LE(rel + 4) * 0x100000000 + this.window.readUInt32LE(rel);
+      if (rel + 8 > this.highWater) this.highWater = rel + 8;
+      const at = rel + this.windowOffset;
+      return this.window.readUInt32LE(at + 4) * 0x100000000 + this.window.readUInt32LE(at);
     }
+    this.readsOutsideWindow++;
     if (this.pread(this.word, 8, address) !== 8) return NaN;
     return this.word.readUInt32LE(4) * 0x100000000 + this.word.readUInt32LE(0);
   }

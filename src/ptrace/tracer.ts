@@ -23,9 +23,9 @@ import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
 import { spawnStopped, type SpawnRequest } from './spawn';
-import { planBranchStepOver, planDisplacedStep, planStepOver, readRegister, setRip, type DisplacedStep, type EmulationContext, type StepOverPlan } from './step-over';
+import { planBranchStepOver, planDisplacedStep, planStepOver, readRegister, setRip, type DisplacedStep, type EmulationContext, type NativeStepOver, type StepOverPlan } from './step-over';
 import { TraceeMemory } from './tracee-memory';
-import { openStopChannel, type PendingResume, type StopChannel } from './stop-channel';
+import { openStopChannel, type HitBatch, type PendingResume, type StopChannel } from './stop-channel';
 import { CallCapture } from './call-capture';
 import { ReturnTracker, type Settled } from './return-breakpoints';
 
@@ -48,6 +48,8 @@ export interface TracerOptions {
   returns?: boolean;
   /** Distinct stacks stored (default 10,000); further ones are folded into one stack per hook and breakpoint. */
   maxStacks?: number;
+  /** Let the native stop loop save plain hits and step over them itself (default true; see HitBatch). */
+  batch?: boolean;
 }
 
 /** A recorded stack before symbolization. */
@@ -114,9 +116,15 @@ export interface TraceResult {
   warnings: string[];
   /** Hooked calls seen returning (`returns` option). */
   returns?: number;
+  /** Hits the native loop saved and stepped over itself (unwound afterwards from the saved stack). */
+  batchedHits: number;
 }
 
 const BREAKPOINT = Buffer.from([0xcc]);
+/** Where unwindCurrent finds the stack top: read it now, the stop channel's, or already set (a saved hit's). */
+const WINDOW_READ = 0;
+const WINDOW_CHANNEL = 1;
+const WINDOW_PRESET = 2;
 const R_STATE_OFFSET = 24; // struct r_debug { int r_version; link_map *r_map; ElfW(Addr) r_brk; r_state; ... }
 const RT_CONSISTENT = 0;
 
@@ -177,10 +185,18 @@ interface Thread {
   started: boolean;
   /** Inside an IFUNC resolver of hooked functions: where it returns to, and the hooks its result gets. */
   ifuncCall?: { returnAddress: number; hooks: number[]; resolver: string } | null;
+  /**
+   * End of the stack bytes a complete unwind of this thread read, all inside its stop window (0:
+   * not known). The outermost frames of a thread stay put, so a later hit needs the bytes from its
+   * rsp up to here, which the native loop can save with the hit (HitBatch).
+   */
+  stackTop: number;
 }
 
 class TracedProcess {
   readonly breakpoints = new Map<number, Breakpoint>();
+  /** Bumped whenever `breakpoints` changes (the native loop's table is rebuilt then). */
+  breakpointsVersion = 0;
   readonly threads = new Set<number>();
   memory: TraceeMemory;
   modules: ModuleMap = new ModuleMap([]);
@@ -297,6 +313,17 @@ export class Tracer {
   private foldedHits = 0;
   /** performance.now() when the program was started: hit timestamps count from here. */
   private startedAt = 0;
+  /** The same moment as process.hrtime ns (the clock of the native loop's hit times). */
+  private startedMonoNs = 0;
+  /** The native loop's hit batch, when this trace may use it. */
+  private readonly batch: HitBatch | null;
+  /** The batch tables were written for this process and breakpoint version (-1: never). */
+  private batchTablesFor: TracedProcess | null = null;
+  private batchTablesVersion = -1;
+  private batchThreadsStale = true;
+  private batchedHits = 0;
+  /** A user_regs_struct image of the saved hit being unwound. */
+  private readonly batchRegs = Buffer.alloc(216);
   private readonly hitsPerHook: number[];
   private readonly uniquePerHook: Set<number>[];
   private readonly warnings: string[] = [];
@@ -345,6 +372,8 @@ export class Tracer {
     this.channel = openStopChannel(libc, (tid, address, value) => {
       this.threads.get(tid)?.process.memory.writeU64(address, value);
     });
+    // parameters and returns stop in ways the native loop does not know: every hit stays in TypeScript then
+    this.batch = opts.batch !== false && !this.calls && !this.returnTracker ? this.channel.batch : null;
   }
 
   /** Which stop loop ran: 'native' (batched system calls) or 'ffi'. */
@@ -357,6 +386,7 @@ export class Tracer {
     const libc = this.libc;
     const previousAffinity = this.opts.pinCpu ? libc.getAffinity(0) : [];
     this.startedAt = performance.now();
+    this.startedMonoNs = Number(process.hrtime.bigint());
     const pid = spawnStopped(libc, req);
     this.rootPid = pid;
     this.opts.onProcess?.(pid);
@@ -417,20 +447,25 @@ export class Tracer {
       stopped: this.stopped,
       warnings: this.warnings,
       ...(this.returnTracker ? { returns: this.returnTracker.returned } : {}),
+      batchedHits: this.batchedHits,
     };
   }
 
   private loop(): void {
     for (;;) {
+      if (this.batch) this.writeBatchTables();
       const tid = this.channel.next(this.pending);
       if (this.returnTracker) this.stopNs = process.hrtime.bigint(); // a return's time ends when the thread stopped
       this.pending = null;
+      if (this.batch && this.batch.records > 0) this.readBatch();
       if (tid < 0) break; // ECHILD: nothing left to wait for
-      const status = this.channel.status;
       if (!this.stopped && this.opts.shouldStop?.()) {
         this.stopped = true;
         this.killAll();
       }
+      if (tid === 0) continue; // only saved hits: the native loop resumed every thread
+      this.batchThreadsStale = true; // whatever this stop changes, the thread table is rewritten before the next wait
+      const status = this.channel.status;
       if ((status & 0xff) !== 0x7f) {
         // exited or killed
         this.onExit(tid, status);
@@ -461,7 +496,7 @@ export class Tracer {
   }
 
   private addThread(tid: number, proc: TracedProcess): Thread {
-    const t: Thread = { tid, process: proc, stepping: null, displaced: null, skipHitAt: -1, started: false };
+    const t: Thread = { tid, process: proc, stepping: null, displaced: null, skipHitAt: -1, started: false, stackTop: 0 };
     this.threads.set(tid, t);
     proc.threads.add(tid);
     return t;
@@ -641,6 +676,7 @@ export class Tracer {
     // breakpoints of unmapped modules (dlclose) are forgotten with their code
     const live = new Set(proc.modules.modules().map((m) => m.path));
     for (const [addr, bp] of proc.breakpoints) if (!live.has(bp.module)) proc.breakpoints.delete(addr);
+    proc.breakpointsVersion++;
     for (const s of [...proc.searched]) if (!live.has(s)) proc.searched.delete(s);
   }
 
@@ -760,6 +796,7 @@ export class Tracer {
     const bp: Breakpoint = { address, original, plan, displaced: plan ? null : planDisplacedStep(original), hooks: [...hooks], linkerEvent, inlineEntry, module: mod.path };
     if (!proc.memory.writeBytes(address, BREAKPOINT)) return null;
     proc.breakpoints.set(address, bp);
+    proc.breakpointsVersion++;
     return bp;
   }
 
@@ -803,7 +840,7 @@ export class Tracer {
       if (bp.ifunc) this.onIfuncStop(thread, bp, regsBuf);
       if (this.returnTracker && this.onReturnStop(thread, bp, regsBuf)) return;
       if (bp.hooks.length > 0) {
-        const hit = this.recordHit(thread, bp, regsBuf, this.channel.regsValid);
+        const hit = this.recordHit(thread, bp, regsBuf, this.channel.regsValid ? WINDOW_CHANNEL : WINDOW_READ);
         if (this.returnTracker) this.trackCall(thread, bp, regsBuf, hit);
       }
     }
@@ -913,6 +950,69 @@ export class Tracer {
     proc.consistentSeen = true;
   }
 
+  /**
+   * Tells the native loop which stops it may handle alone: the hook breakpoints whose first
+   * instruction it can emulate, in threads whose stack top is known and that are not stepping.
+   * One traced process only (breakpoints are per address space); none with a vfork child to detach.
+   */
+  private writeBatchTables(): void {
+    const batch = this.batch!;
+    const proc = this.processes.size === 1 ? this.processes.values().next().value! : null;
+    const usable = proc !== null && !proc.detachAtExec && !this.stopped;
+    if (!usable) {
+      if (this.channel.batching) {
+        this.channel.batching = false;
+        this.batchTablesFor = null;
+      }
+      return;
+    }
+    if (this.batchTablesFor !== proc || this.batchTablesVersion !== proc.breakpointsVersion) {
+      const list: { address: number; step: NativeStepOver }[] = [];
+      for (const bp of proc.breakpoints.values()) {
+        if (bp.hooks.length > 0 && !bp.linkerEvent && !bp.ifunc && !bp.unwindKind && bp.plan?.native) list.push({ address: bp.address, step: bp.plan.native });
+      }
+      batch.setBreakpoints(list);
+      this.batchTablesFor = proc;
+      this.batchTablesVersion = proc.breakpointsVersion;
+      this.batchThreadsStale = true;
+    }
+    if (this.batchThreadsStale) {
+      const list: { tid: number; stackTop: number }[] = [];
+      for (const tid of proc.threads) {
+        const t = this.threads.get(tid);
+        if (t && t.stackTop > 0 && !t.stepping && !t.displaced && t.skipHitAt < 0 && !t.ifuncCall) list.push({ tid, stackTop: t.stackTop });
+      }
+      batch.setThreads(list);
+      this.batchThreadsStale = false;
+      this.channel.batching = list.length > 0;
+    }
+  }
+
+  /** Records the hits the native loop saved (in stop order, before the stop it returned, if any). */
+  private readBatch(): void {
+    const batch = this.batch!;
+    const buf = batch.buffer;
+    const regs = this.batchRegs;
+    let at = batch.firstRecord;
+    for (let i = 0, n = batch.records; i < n; i++, at += batch.recordSize(at)) {
+      const thread = this.threads.get(batch.recordTid(at));
+      const bp = thread?.process.breakpoints.get(batch.recordAddress(at));
+      if (!thread || !bp) continue; // cannot happen: the tables list known threads and breakpoints only
+      buf.copy(regs, 0, batch.regsAt(at), batch.regsAt(at) + 216);
+      thread.process.memory.useWindowAt(buf, batch.windowAt(at), readRegister(regs, C.REGS.rsp), batch.recordWindowLength(at));
+      this.batchedHits++;
+      try {
+        this.recordHit(thread, bp, regs, WINDOW_PRESET, batch.recordNs(at) - this.startedMonoNs);
+      } catch (e) {
+        if (!(e instanceof UstackError)) throw e;
+        this.fatal = e;
+        this.stopped = true;
+        this.killAll();
+        return;
+      }
+    }
+  }
+
   private unwindModule(pc: number): UnwindModule | null {
     const proc = this.currentProcess!;
     const mod = proc.modules.find(pc);
@@ -925,12 +1025,17 @@ export class Tracer {
     return u;
   }
 
-  /** Unwinds the stopped thread from its registers (user_regs_struct bytes); `windowed`: the channel read the stack top. */
-  private unwindCurrent(proc: TracedProcess, exactPc: number, regsBuf: Buffer, windowed: boolean): number {
+  /**
+   * Unwinds the stopped thread from its registers (user_regs_struct bytes). `window`: where the
+   * stack top comes from (WINDOW_CHANNEL: the native loop read it at this stop; WINDOW_PRESET:
+   * already set, a saved hit's; else read now). Learns or forgets the thread's stackTop.
+   */
+  private unwindCurrent(thread: Thread, exactPc: number, regsBuf: Buffer, window: number): number {
+    const proc = thread.process;
     registersFromUserRegs(regsBuf, 0, this.regs);
     this.regs[REG_RIP] = exactPc;
-    if (windowed && this.channel.windowLength > 0) proc.memory.useWindow(this.channel.window, this.regs[7], this.channel.windowLength);
-    else proc.memory.loadWindow(this.regs[7]);
+    if (window === WINDOW_CHANNEL && this.channel.windowLength > 0) proc.memory.useWindow(this.channel.window, this.regs[7], this.channel.windowLength);
+    else if (window !== WINDOW_PRESET) proc.memory.loadWindow(this.regs[7]);
     this.currentProcess = proc;
     let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
     // a pc outside every known module: the library list may have changed under us (dlopen without our event)
@@ -940,15 +1045,28 @@ export class Tracer {
       this.regs[REG_RIP] = exactPc;
       n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
     }
+    if (this.batch) {
+      const mem = proc.memory;
+      if (window === WINDOW_PRESET) {
+        // a saved hit read past the bytes saved with it (read live instead): this thread's hits stay in TypeScript
+        if (mem.readsOutsideWindow > 0 && thread.stackTop !== 0) {
+          thread.stackTop = 0;
+          this.batchThreadsStale = true;
+        }
+      } else if (this.unwinder.reachedEnd && mem.readsOutsideWindow === 0 && mem.windowHighWater > thread.stackTop) {
+        thread.stackTop = mem.windowHighWater;
+        this.batchThreadsStale = true;
+      }
+    }
     return n;
   }
 
-  private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, windowed: boolean): CallRecord | null {
+  /** `ns`: when the thread stopped, if known (a saved hit), since the start. */
+  private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, window: number, ns = Math.round((performance.now() - this.startedAt) * 1e6)): CallRecord | null {
     const proc = thread.process;
     this.hitCount += bp.hooks.length;
-    const n = this.unwindCurrent(proc, bp.address, regsBuf, windowed);
+    const n = this.unwindCurrent(thread, bp.address, regsBuf, window);
     const hash = stackHash(this.pcs, n);
-    const ns = Math.round((performance.now() - this.startedAt) * 1e6);
     const hooks = bp.hooks;
     const call: CallRecord | null = this.opts.args || this.opts.returns ? {} : null;
     if (call && this.opts.args && this.calls) {
@@ -1130,6 +1248,7 @@ export class Tracer {
     const bp = proc.breakpoints.get(address);
     if (!bp || bp.hooks.length || bp.linkerEvent || bp.unwindKind) return false;
     proc.breakpoints.delete(address);
+    proc.breakpointsVersion++;
     proc.memory.writeBytes(address, bp.original.subarray(0, 1));
     return true;
   }
@@ -1177,7 +1296,7 @@ export class Tracer {
     const proc = thread.process;
     if (!this.readRegs(thread.tid)) return;
     const rip = readRegister(this.arenaRegs, C.REGS.rip);
-    const n = this.unwindCurrent(proc, rip, this.arenaRegs, false);
+    const n = this.unwindCurrent(thread, rip, this.arenaRegs, WINDOW_READ);
     let faultAddress: number | null = null;
     if (FAULT_ADDRESS_SIGNALS.has(sig) && this.libc.ptrace(C.PTRACE_GETSIGINFO, thread.tid, 0, this.libc.arenaAddress + OFF_SIGINFO) === 0) {
       const a = this.libc.arena;
