@@ -267,8 +267,13 @@ export function hitCount(capture: Capture, hook?: string): number {
 /**
  * JSON text of a capture, indented, with each hit column on one line (an indented column of a
  * million numbers would be ten times longer), in pieces: a writer never holds the whole text.
+ * With `scratch`, the typed columns come as views of that buffer (each valid until the next
+ * piece is asked for): a million hits then make no garbage strings (which grew the young
+ * generation of the heap by 30 MB).
  */
-export function* captureJsonChunks(capture: Capture, rows?: PackedHits): Generator<string> {
+export function captureJsonChunks(capture: Capture, rows: PackedHits | undefined, scratch: Buffer): Generator<string | Buffer>;
+export function captureJsonChunks(capture: Capture, rows?: PackedHits): Generator<string>;
+export function* captureJsonChunks(capture: Capture, rows?: PackedHits, scratch?: Buffer): Generator<string | Buffer> {
   const placeholder = '"\\u0000hits"';
   const shape: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(capture)) shape[key] = key === 'hits' ? '\u0000hits' : value;
@@ -288,6 +293,15 @@ export function* captureJsonChunks(capture: Capture, rows?: PackedHits): Generat
       yield `    ${JSON.stringify(name)}: [`;
       let first = true;
       for (const piece of rows.pieces(name)) {
+        if (scratch) {
+          for (let i = 0; i < piece.length; ) {
+            const { written, next } = formatIntegers(piece, i, scratch, !first);
+            first = false;
+            i = next;
+            yield scratch.subarray(0, written);
+          }
+          continue;
+        }
         // small strings die young; a whole chunk's text would go to the large-object space
         for (let i = 0; i < piece.length; i += JSON_SLICE) {
           yield (first ? '' : ',') + piece.subarray(i, i + JSON_SLICE).join(',');
@@ -313,6 +327,38 @@ export function* captureJsonChunks(capture: Capture, rows?: PackedHits): Generat
 
 /** Numbers per piece of JSON text written from a typed column (under 100 KB of text). */
 const JSON_SLICE = 4096;
+/** Room one number needs at most in formatIntegers (a comma, a sign, 17 digits, or String(v)). */
+const NUMBER_ROOM = 32;
+const digits = new Uint8Array(24);
+
+/**
+ * Writes values from piece[from] on as comma-separated JSON numbers into `out` until it is full;
+ * integers are formatted by hand (no strings), anything else through String().
+ */
+function formatIntegers(piece: ArrayLike<number>, from: number, out: Buffer, leadingComma: boolean): { written: number; next: number } {
+  let pos = 0;
+  let i = from;
+  const limit = out.length - NUMBER_ROOM;
+  for (; i < piece.length && pos <= limit; i++) {
+    if (leadingComma || i > from) out[pos++] = 0x2c;
+    let v = piece[i];
+    if (!Number.isSafeInteger(v)) {
+      pos += out.write(JSON.stringify(v), pos, 'latin1');
+      continue;
+    }
+    if (v < 0) {
+      out[pos++] = 0x2d;
+      v = -v;
+    }
+    let n = 0;
+    do {
+      digits[n++] = 48 + (v % 10);
+      v = Math.floor(v / 10);
+    } while (v > 0);
+    while (n > 0) out[pos++] = digits[--n];
+  }
+  return { written: pos, next: i };
+}
 
 export function captureJson(capture: Capture, rows?: PackedHits): string {
   return [...captureJsonChunks(capture, rows)].join('');

@@ -49,18 +49,18 @@ CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+sign
  * Writes to the fd directly (process.stdout would load Node's stream modules, a few ms of
  * start-up). False when the reader went away (`| head`): stop writing.
  */
-function writeAll(fd: number, text: string): boolean {
+function writeAll(fd: number, text: string | Buffer): boolean {
   // a string is written without a Buffer of our own (none pile up until the next GC); a short write falls back
   let done = 0;
   try {
-    done = fs.writeSync(fd, text);
+    done = typeof text === 'string' ? fs.writeSync(fd, text) : fs.writeSync(fd, text, 0, text.length);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EPIPE') return false;
     if (code !== 'EAGAIN') throw e;
   }
-  if (done >= Buffer.byteLength(text)) return true;
-  const data = Buffer.from(text);
+  if (done >= (typeof text === 'string' ? Buffer.byteLength(text) : text.length)) return true;
+  const data = typeof text === 'string' ? Buffer.from(text) : text;
   while (done < data.length) {
     try {
       done += fs.writeSync(fd, data, done);
@@ -129,7 +129,7 @@ export async function main(args: string[]): Promise<number> {
     rows = undefined;
   }
   // JSON goes out in pieces (a million hits would otherwise be one 40 MB string, then its copies)
-  const chunks = format === 'json' ? captureJsonChunks(capture, rows) : [formatStacks(capture, rows)];
+  const chunks = format === 'json' ? captureJsonChunks(capture, rows, Buffer.allocUnsafe(64 * 1024)) : [formatStacks(capture, rows)];
   const output = parsed.flags.output as string | undefined;
   const fd = output ? fs.openSync(output, 'w') : 1;
   try {

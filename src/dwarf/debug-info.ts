@@ -6,7 +6,7 @@
  * (`ns::Klass::method`, `main::{lambda(int, int)#1}::operator()`), others (C, Rust) by their DIE
  * name qualified with the enclosing namespaces/classes (`src_rust::parser::parse_value`).
  */
-import { CallSite, TailCallStep, UnitCallSites, tailCallChainSteps } from './debug-info-callsites';
+import { CallSite, CallSiteParameter, TailCallStep, UnitCallSites, tailCallChainSteps } from './debug-info-callsites';
 import { ByteReader } from './byte-reader';
 import { DW_AT, DW_LANG_Rust } from './debug-info-constants';
 import { isAddressForm, readAddress, readNumber, skipForm } from './debug-info-forms';
@@ -62,6 +62,10 @@ const FRAME_CACHE_LIMIT = 50_000;
 /** A tail call made by a function: its callee's entry (null when unknown) and where the jump instruction ends. */
 export interface TailCallSite {
   target: number | null;
+  /** An indirect jump whose target is a register's value at the function's entry (DW_OP_entry_value), or -1. */
+  targetEntryOf: number;
+  /** Parameter values the jump passes on, where DWARF gives them. */
+  parameters: readonly CallSiteParameter[];
   targetName: string | null;
   /** The callee's linkage name (C++/Rust mangled, else its name): how another module's symbol table knows it. */
   targetLinkage: string | null;
@@ -219,11 +223,11 @@ export class DebugInfo {
    * The call site whose return address is link-time `returnPc`: the callee's entry (null when the
    * call is indirect or the callee cannot be found) and whether it is a tail call.
    */
-  callSiteAt(returnPc: number, entryByName?: EntryByName): { callee: number | null; calleeDie: number; tailCall: boolean } | null {
+  callSiteAt(returnPc: number, entryByName?: EntryByName): { callee: number | null; calleeDie: number; tailCall: boolean; parameters: readonly CallSiteParameter[] } | null {
     const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
     const site = unit ? this.callSitesOf(unit)?.at(returnPc) : null;
     if (!site) return null;
-    return { callee: this.calleeEntry(site, entryByName), calleeDie: site.origin, tailCall: site.tailCall };
+    return { callee: this.calleeEntry(site, entryByName), calleeDie: site.origin, tailCall: site.tailCall, parameters: site.parameters };
   }
 
   /** The tail calls (DW_AT_call_tail_call sites) in the function whose entry is `functionEntry`. */
@@ -239,6 +243,8 @@ export class DebugInfo {
         const loc = this.lines?.lookupStatement(site.returnPc - 1) ?? null;
         list.push({
           target: this.calleeEntry(site, entryByName),
+          targetEntryOf: site.origin < 0 && site.target ? site.target.entryOf : -1,
+          parameters: site.parameters,
           targetName: site.origin >= 0 ? this.resolve(site.origin).qualifiedName : null,
           targetLinkage: site.origin >= 0 ? (this.resolve(site.origin).linkageName ?? this.resolve(site.origin).name) : null,
           returnPc: site.returnPc,
@@ -262,7 +268,7 @@ export class DebugInfo {
     if (!site || site.callee === null) return [];
     const inner = this.functionContaining(pc);
     if (!inner || inner.entry === site.callee) return [];
-    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, site.callee, inner.entry);
+    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, site.callee, inner.entry, site.parameters);
   }
 
   /**
@@ -293,7 +299,7 @@ export class DebugInfo {
   }
 
   private calleeEntry(site: CallSite, entryByName?: EntryByName): number | null {
-    if (site.origin < 0) return null;
+    if (site.origin < 0) return site.target && site.target.entryOf < 0 ? site.target.constant : null;
     const entry = this.entryOfDie(site.origin);
     if (entry !== null || !entryByName) return entry;
     // a declaration of a function defined in another unit: find it by name

@@ -316,7 +316,8 @@ function decompressZdebug(path: string, section: string, data: Buffer): Buffer {
 function inflate(path: string, section: string, compressed: Buffer, size: number): Buffer {
   let out: Buffer;
   try {
-    out = (require('node:zlib') as typeof import('node:zlib')).inflateSync(compressed);
+    // one output chunk of the known size: no chunk list to concatenate (the default 16 KiB chunks cost a copy and twice the memory)
+    out = (require('node:zlib') as typeof import('node:zlib')).inflateSync(compressed, { chunkSize: Math.max(64, size) });
   } catch (err) {
     throw new ElfFormatError(path, `section ${section} does not decompress (${(err as Error).message})`);
   }

@@ -146,10 +146,17 @@ export class Symbolizer {
     const graph = {
       tailCallTargets: (node: number) =>
         node >= IN_INNER
-          ? innerInfo.tailCallSites(node - IN_INNER, innerByName).map((t) => ({ target: t.target === null ? null : t.target + IN_INNER, returnPc: t.returnPc + IN_INNER }))
-          : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), returnPc: t.returnPc })),
+          ? innerInfo.tailCallSites(node - IN_INNER, innerByName).map((t) => ({
+              target: t.target === null ? null : t.target + IN_INNER,
+              targetEntryOf: t.targetEntryOf,
+              parameters: t.parameters.map((p) => (p.entryOf < 0 ? { ...p, constant: p.constant + IN_INNER } : p)),
+              returnPc: t.returnPc + IN_INNER,
+            }))
+          : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), targetEntryOf: t.targetEntryOf, parameters: t.parameters, returnPc: t.returnPc })),
     };
-    for (const step of tailCallChainSteps(graph, from, to)) {
+    // the values the caller's call passes (a function pointer for an indirect tail call), in graph space
+    const fromParameters = callerInfo.callSiteAt(returnPc - mod.bias)?.parameters ?? [];
+    for (const step of tailCallChainSteps(graph, from, to, fromParameters)) {
       const pc = step.returnPc >= IN_INNER ? step.returnPc - IN_INNER + innerMod.bias : step.returnPc + mod.bias;
       for (const f of this.frames(pc, false, modules)) frames.push({ ...f, tailCall: true });
     }

@@ -163,3 +163,38 @@ describe('a tail call inside a shared library (glibc qsort -> __qsort_r, libc6-d
     if (extra.length) expect(expandHits(capture)[0].frames.find((f) => f.symbol === 'sort_items')).toMatchObject({ tailCall: true, module: bin });
   });
 });
+
+describe.each([
+  ['DWARF 5', ['-O2', '-g']],
+  ['DWARF 4 (DW_AT_GNU_call_site_target)', ['-O2', '-gdwarf-4']],
+])('indirect tail calls: DW_AT_call_target = DW_OP_entry_value(reg), the value given by the calling site (%s)', (variant, flags) => {
+  const bin = buildFixture('indirect_tail.c', { flags, variant: variant.replace(/\W+/g, '') });
+
+  test('the fixture really jumps through a register, with the DWARF this case is about', () => {
+    const asm = execFileSync('objdump', ['-d', '--no-show-raw-insn', bin], { encoding: 'utf8' });
+    expect(asm.split('<dispatch>:\n')[1].split('\n\n')[0]).toMatch(/\sjmp\s+\*%r[a-z0-9]+/);
+    expect(asm.split('<relay>:\n')[1].split('\n\n')[0]).toMatch(/\sjmp\s+[0-9a-f]+ <dispatch>/);
+    const dwarf = execFileSync('readelf', ['--debug-dump=info', bin], { encoding: 'utf8' });
+    expect(dwarf).toMatch(/DW_AT_(call_target|GNU_call_site_target)\s*:.*DW_OP_(GNU_)?entry_value: \(DW_OP_reg5 \(rdi\)\)/);
+    expect(dwarf).toMatch(/DW_AT_(call_value|GNU_call_site_value)\s*:.*DW_OP_addr/);
+  });
+
+  // gdb 13 shows `on_first < main` and `on_second < main`: it does not evaluate a call target that
+  // is an entry value. The machine code says otherwise: main called dispatch (the return address
+  // on the stack is past `call dispatch`), and dispatch jumped to its first parameter, which main
+  // set to on_first (`lea on_first(%rip),%rdi`, DW_OP_addr on_first at main's call site). relay
+  // passes its own first parameter on to dispatch unchanged (DW_OP_entry_value(rdi) at its jump).
+  test('the function that jumped is rebuilt: on_first < dispatch* < main, on_second < dispatch* < relay* < main', async () => {
+    const { capture } = await recordWithPtrace([bin], { hooks: ['on_first', 'on_second'] });
+    const names = expandHits(capture).map((h) => {
+      const upToMain = h.frames.slice(0, h.frames.findIndex((f) => f.symbol === 'main') + 1);
+      return upToMain.map((f) => `${f.symbol}${f.tailCall ? '*' : ''}`).join(' < ');
+    });
+    expect(names).toEqual(['on_first < dispatch* < main', 'on_second < dispatch* < relay* < main']);
+    const dispatchFrame = expandHits(capture)[0].frames[1];
+    expect(dispatchFrame).toMatchObject({ file: expect.stringMatching(/indirect_tail\.c$/), line: 17 });
+    // the machine stack agrees with gdb: the return address is main's, after `call dispatch`
+    const stops = gdbPythonStacks([bin], ['on_first', 'on_second'], { maxStops: 2 });
+    expect(stops.map((s) => s.map((f) => f.func).slice(0, 2))).toEqual([['on_first', 'main'], ['on_second', 'main']]);
+  });
+});
