@@ -496,7 +496,7 @@ async function main() {
       bare[bin.name] = {};
       for (const row of rows) {
         row.setup?.(bin);
-        results[row.key][bin.name] = { wall0: [], wallN: [], hits: [], names: null };
+        results[row.key][bin.name] = { wall0: [], wall1: [], hits1: [], wallN: [], hits: [], names: null };
       }
     }
     // one discarded run per row: starts the tracer worker, fills the page cache
@@ -512,7 +512,7 @@ async function main() {
     for (let round = 0; round < RUNS; round++) {
       for (const bin of BINARIES) {
         log(`round ${round + 1}/${RUNS}: ${bin.name}`);
-        for (const h of [0, ...hitCounts]) {
+        for (const h of [0, bin.perCall, ...hitCounts]) {
           const n = argFor(bin, h);
           (bare[bin.name][h] ??= []).push(timed(bin.path, [n]).ms);
         }
@@ -521,6 +521,9 @@ async function main() {
           const n = argFor(bin, row.hits);
           try {
             res.wall0.push((await row.run(bin, '0')).ms);
+            const one = await row.run(bin, '1');
+            res.wall1.push(one.ms);
+            res.hits1.push(one.hits);
             const r = await row.run(bin, n);
             res.wallN.push(r.ms);
             res.hits.push(r.hits);
@@ -551,9 +554,15 @@ async function main() {
   for (const row of rows) {
     for (const bin of BINARIES) {
       const res = results[row.key][bin.name];
-      const bareDelta = median(bare[bin.name][row.hits]) - median(bare[bin.name][0]);
-      const base = median(res.wall0);
-      res.perHit = res.wallN.map((w, i) => ((w - base - bareDelta) * 1000) / (res.hits[i] || row.hits));
+      // per hit: against a run of one iteration, which already pays the fixed costs (start-up, and
+      // symbolizing its distinct stacks: the same ones as the long run's, often glibc's DWARF)
+      const bareDelta = median(bare[bin.name][row.hits]) - median(bare[bin.name][bin.perCall]);
+      const base = median(res.wall1);
+      const hits1 = median(res.hits1);
+      res.perHit = res.wallN.map((w, i) => ((w - base - bareDelta) * 1000) / ((res.hits[i] || row.hits) - hits1));
+      // the same against a run with no hit at all: the fixed cost of the first stacks spread over the hits
+      const bareDelta0 = median(bare[bin.name][row.hits]) - median(bare[bin.name][0]);
+      res.perHitFrom0 = res.wallN.map((w, i) => ((w - median(res.wall0) - bareDelta0) * 1000) / (res.hits[i] || row.hits));
       res.expected = Number(argFor(bin, row.hits)) * bin.perCall;
       res.frames = row.oracle ? { ok: true, text: 'oracle' } : res.names ? compareFrames(res.names, oracle.get(bin.name)) : { ok: null, text: 'n/a' };
     }
@@ -605,34 +614,37 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
   L.push(`- CPU: ${info.cpu}, ${info.cores} cores; kernel ${info.kernel}; node ${info.node}`);
   L.push(`- Load average at start: ${info.load}; at end: ${info.loadEnd} (a busy machine inflates every row)`);
   L.push(`- Rounds: ${RUNS}; hits per run: ${HITS} (gdb: ${GDB_HITS}); whole run ${info.totalS.toFixed(0)} s`);
-  L.push('- µs per stack = (tool wall time at N hits − tool wall time at 0 hits − untraced time difference) / hits: start-up is reported separately below.');
+  L.push('- µs per stack = (tool wall time at N hits − tool wall time at one iteration of the program (2 hits) − untraced time difference) / (N − 2): what one more hit costs. Fixed costs are outside it: start-up (below), and symbolizing the distinct stacks once, which a one-iteration run already does (for these programs: reading glibc\'s separate DWARF).');
+  L.push('- µs per stack from 0 hits = the same against a run with no hit at all, so the one-time symbolization is spread over the N hits: what a run of N hits costs per hit in all.');
   L.push('');
-  L.push('| tool | binary | hits | µs/stack min | µs/stack median | wall ms (median) | wall ms at 0 hits | frames correct |');
-  L.push('|---|---|---:|---:|---:|---:|---:|---|');
+  L.push('| tool | binary | hits | µs/stack min | µs/stack median | µs/stack from 0 hits (median) | wall ms (median) | wall ms at 0 hits | wall ms at 2 hits | frames correct |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const row of rows) {
     for (const bin of BINARIES) {
       const r = results[row.key][bin.name];
       if (r.error && r.perHit.length === 0) {
-        L.push(`| ${row.tool} | ${bin.name} | – | – | – | – | – | failed: ${r.error.replace(/\|/g, '\\|')} |`);
+        L.push(`| ${row.tool} | ${bin.name} | – | – | – | – | – | – | – | failed: ${r.error.replace(/\|/g, '\\|')} |`);
         continue;
       }
       const lo = min(r.hits);
       const hi = Math.max(...r.hits);
       const hits = lo === hi ? String(lo) : `${lo}–${hi}`;
       const flag = r.hits.every((h) => h === r.expected) ? '' : ` (expected ${r.expected})`;
-      L.push(`| ${row.tool} | ${bin.name} | ${hits}${flag} | ${fmt(min(r.perHit))} | ${fmt(median(r.perHit))} | ${fmt(median(r.wallN))} | ${fmt(median(r.wall0))} | ${r.frames.text} |`);
+      L.push(`| ${row.tool} | ${bin.name} | ${hits}${flag} | ${fmt(min(r.perHit))} | ${fmt(median(r.perHit))} | ${fmt(median(r.perHitFrom0))} | ${fmt(median(r.wallN))} | ${fmt(median(r.wall0))} | ${fmt(median(r.wall1))} | ${r.frames.text} |`);
     }
   }
-  for (const s of skippedRows) L.push(`| ${s.tool} | all | – | – | – | – | – | skipped: ${s.reason} |`);
+  for (const s of skippedRows) L.push(`| ${s.tool} | all | – | – | – | – | – | – | – | skipped: ${s.reason} |`);
   L.push('');
 
   // ratios
   const perBin = (key, bin) => (results[key]?.[bin.name] ? median(results[key][bin.name].perHit) : NaN);
   L.push('## Ratios and targets', '');
-  L.push('| binary | recordWithPtrace / floor | `ustack record` (every hit) / floor | `ustack record --max-hits 100` / floor | runTrace / floor | gdb / recordWithPtrace |');
-  L.push('|---|---:|---:|---:|---:|---:|');
+  const perBin0 = (key, bin) => (results[key]?.[bin.name] ? median(results[key][bin.name].perHitFrom0) : NaN);
+  L.push('| binary | recordWithPtrace / floor | `ustack record` (every hit) / floor | the same from 0 hits (incl. first symbolization) | `ustack record --max-hits 100` / floor | runTrace / floor | gdb / recordWithPtrace |');
+  L.push('|---|---:|---:|---:|---:|---:|---:|');
   const apiFloor = [];
   const cliFloor = [];
+  const cliFloor0 = [];
   const gdbApi = [];
   for (const bin of BINARIES) {
     const f = perBin('floor', bin);
@@ -641,8 +653,9 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
     const g = perBin('gdb', bin);
     apiFloor.push(a / f);
     cliFloor.push(c / f);
+    cliFloor0.push(perBin0('cli', bin) / perBin0('floor', bin));
     gdbApi.push(g / a);
-    L.push(`| ${bin.name} | ${fmt(a / f, 2)}x | ${fmt(c / f, 2)}x | ${fmt(perBin('cliMaxHits', bin) / f, 2)}x | ${fmt(perBin('runTrace', bin) / f, 2)}x | ${fmt(g / a, 1)}x |`);
+    L.push(`| ${bin.name} | ${fmt(a / f, 2)}x | ${fmt(c / f, 2)}x | ${fmt(perBin0('cli', bin) / perBin0('floor', bin), 2)}x | ${fmt(perBin('cliMaxHits', bin) / f, 2)}x | ${fmt(perBin('runTrace', bin) / f, 2)}x | ${fmt(g / a, 1)}x |`);
   }
   L.push('');
   const sizes = BINARIES.map((bin) => {
@@ -653,6 +666,7 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
   const met = (ok) => (ok === null || Number.isNaN(ok) ? 'not measured' : ok ? '**met**' : '**not met**');
   const worstFloor = Math.max(...apiFloor.filter((x) => !Number.isNaN(x)));
   const worstCliFloor = Math.max(...cliFloor.filter((x) => !Number.isNaN(x)));
+  const worstCliFloor0 = Math.max(...cliFloor0.filter((x) => !Number.isNaN(x)));
   const worstGdb = Math.min(...gdbApi.filter((x) => !Number.isNaN(x)));
   const framesOk = rows.filter((r) => ['cli', 'cliMaxHits', 'api', 'runTrace'].includes(r.key)).every((r) => BINARIES.every((b) => results[r.key][b.name].frames.ok !== false));
   const lost = rows
@@ -660,7 +674,7 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
     .flatMap((r) => BINARIES.filter((b) => results[r.key][b.name].frames.ok === false).map((b) => `${r.key} on ${b.name}`));
   L.push('| target | measured | |');
   L.push('|---|---|---|');
-  L.push(`| every hit recorded, ≤ 1.5x the C floor: \`ustack record --format json\` (worst binary) | ${fmt(worstCliFloor, 2)}x | ${met(Number.isFinite(worstCliFloor) ? worstCliFloor <= 1.5 : null)} |`);
+  L.push(`| every hit recorded, ≤ 1.5x the C floor per hit: \`ustack record --format json\` (worst binary) | ${fmt(worstCliFloor, 2)}x (from 0 hits, the one-time symbolization spread over ${HITS} hits: ${fmt(worstCliFloor0, 2)}x) | ${met(Number.isFinite(worstCliFloor) ? worstCliFloor <= 1.5 : null)} |`);
   L.push(`| every hit recorded, ≤ 1.5x the C floor: in-process API, recordWithPtrace (worst binary) | ${fmt(worstFloor, 2)}x | ${met(Number.isFinite(worstFloor) ? worstFloor <= 1.5 : null)} |`);
   L.push(`| ≥ 30x faster than gdb (worst binary) | ${fmt(worstGdb, 1)}x | ${met(Number.isFinite(worstGdb) ? worstGdb >= 30 : null)} |`);
   L.push(`| complete stacks where bpftrace/perf lose frames | jest-ustack frames ${framesOk ? 'all match gdb' : 'differ from gdb somewhere'}; lost frames: ${lost.length ? lost.join(', ') : 'none seen'} | ${met(framesOk)} |`);
@@ -682,6 +696,8 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
     L.push(`- untraced \`${BINARIES[0].name} 0\`: median ${fmt(median(startup.bare))} ms`);
     L.push(`- \`node -e 0\`: median ${fmt(median(startup.nodeBare))} ms (part of every CLI run)`);
     L.push(`- \`ustack record --hook ${HOOK} -- ${BINARIES[0].name} 0\`: min ${fmt(min(startup.cli))} ms, median ${fmt(median(startup.cli))} ms; overhead over the bare program: min ${fmt(min(startup.overhead))} ms, median ${fmt(median(startup.overhead))} ms`);
+    const cli = results.cli?.[BINARIES[0].name];
+    if (cli?.wall1.length) L.push(`- the first hits' fixed cost in \`ustack record\` (\`${BINARIES[0].name} 1\`, 2 hits, against 0 hits): median ${fmt(median(cli.wall1) - median(cli.wall0))} ms, mostly symbolizing their two distinct stacks once (glibc's separate DWARF: read, inflated, parsed)`);
     if (warm) L.push(`- recordWithPtrace, warm worker, same program: min ${fmt(min(warm))} ms, median ${fmt(median(warm))} ms per run`);
     L.push('');
   }
