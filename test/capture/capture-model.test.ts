@@ -3,7 +3,8 @@
  * rows, maxHits bounding the rows and never the counts, the distinct-stack limit, schema 1 read back.
  */
 import { buildFixture } from '../helpers/fixtures';
-import { captureFromHits, captureJson, expandHits, upgradeCapture } from '../../src/capture/model';
+import { captureFromHits, captureJson, captureJsonChunks, expandHits, upgradeCapture } from '../../src/capture/model';
+import { PackedHits } from '../../src/capture/packed-hits';
 import type { Capture } from '../../src/capture/types';
 import { DEFAULT_NORMALIZE } from '../../src/callpath/normalize';
 import { createRun } from '../../src/jest/run';
@@ -61,10 +62,32 @@ test('the CLI path keeps the rows in typed chunks and writes the same JSON and t
   const json = JSON.parse(captureJson(capture, rows));
   expect(json).toEqual(JSON.parse(captureJson(plain)));
   expect(json.hits.seq).toEqual(Array.from({ length: 80000 }, (_, i) => i));
+  // what the CLI writes: the typed columns formatted into one reused buffer, byte for byte the same text
+  expect(writtenWithScratch(capture, rows, 4096)).toBe(captureJson(capture, rows));
   expect(json.stats).toMatchObject({ hits: 80000, recorded: 80000 });
   expect(formatCapture(capture, rows)).toBe(formatCapture(plain));
   expect(formatCapture(plain)).toMatch(/^stack 0: leaf, 40000 hits \(first: hit 0, pid \d+, tid \d+\)$/m);
 }, 120000);
+
+/** What the CLI writes: each piece consumed before the next is asked for (a view of the reused buffer). */
+function writtenWithScratch(capture: Capture, rows: PackedHits, size: number): string {
+  const pieces: Buffer[] = [];
+  for (const c of captureJsonChunks(capture, rows, Buffer.alloc(size))) pieces.push(Buffer.from(c));
+  return Buffer.concat(pieces).toString();
+}
+
+test('typed hit columns formatted into a reused buffer: the same JSON numbers as String() for every kind of value', () => {
+  const rows = new PackedHits();
+  const values = [0, 7, 10, 99, 100, 4294967295, 2 ** 40 + 3, 2 ** 53 - 1, 2 ** 53 + 2, -1, -123456, 1.5, 1e21];
+  for (let i = 0; i < 3000; i++) {
+    const v = values[i % values.length];
+    rows.push(i, i % 3, 4242, -7, i % 11, v);
+  }
+  const capture = { schema: 2, stacks: [], hits: {} } as unknown as Capture;
+  const viaScratch = writtenWithScratch(capture, rows, 300);
+  expect(viaScratch).toBe(captureJson(capture, rows));
+  expect(JSON.parse(viaScratch).hits.ns.slice(0, values.length)).toEqual(values);
+});
 
 describe('maxHits bounds the hit records, not the counts', () => {
   test('callPaths, stacks, toHaveHit and the snapshot view give true counts past maxHits', async () => {
