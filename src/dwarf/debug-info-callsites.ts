@@ -28,15 +28,19 @@ const DW_AT_GNU_call_site_value = 0x2111;
 const DW_AT_GNU_call_site_target = 0x2113;
 
 /**
- * A value a call site's DWARF expression gives without any register of the caller's frame: a
- * constant (DW_OP_addr, DW_OP_addrx, DW_OP_litN, DW_OP_constu), or `entryOf`: the value a register
- * had when the calling function was entered (DW_OP_entry_value(DW_OP_regN)), which the call site
- * that entered it may give in turn. Anything else (a register now, memory) is not known here.
+ * A value a call site's DWARF expression gives: a constant (DW_OP_addr, DW_OP_addrx, DW_OP_litN,
+ * DW_OP_constu); `entryOf`: the value a register had when the calling function was entered
+ * (DW_OP_entry_value(DW_OP_regN)), which the call site that entered it may give in turn; or
+ * `breg`: a register of the calling frame plus `constant` (DW_OP_bregN), known where that frame's
+ * registers are (callee-saved ones, as the unwinder recovered them). Anything else (memory, a
+ * computation) is not kept.
  */
 export interface CallSiteValue {
   constant: number;
-  /** DWARF register number, or -1 for a constant. */
+  /** DWARF register number, or -1. */
   entryOf: number;
+  /** DWARF register number, or -1; the value is that register's + `constant`. */
+  breg: number;
 }
 
 /** A parameter a call passes: the DWARF register it is in at the call, and its value. */
@@ -60,27 +64,32 @@ function blockOf(r: ByteReader, form: number): Buffer | null {
 function valueOf(expr: Buffer, u: Unit, d: DwarfData): CallSiteValue | null {
   if (expr.length === 0) return null;
   const op = expr[0];
-  if (op === 0x03 && expr.length === 9) return { constant: expr.readUInt32LE(1) + expr.readUInt32LE(5) * 0x100000000, entryOf: -1 };
-  if (op >= 0x30 && op <= 0x4f && expr.length === 1) return { constant: op - 0x30, entryOf: -1 };
+  if (op === 0x03 && expr.length === 9) return { constant: expr.readUInt32LE(1) + expr.readUInt32LE(5) * 0x100000000, entryOf: -1, breg: -1 };
+  if (op >= 0x30 && op <= 0x4f && expr.length === 1) return { constant: op - 0x30, entryOf: -1, breg: -1 };
   const r = new ByteReader(expr, 1);
   if (op === 0x10) {
     const v = r.uleb128();
-    return r.offset === expr.length ? { constant: v, entryOf: -1 } : null;
+    return r.offset === expr.length ? { constant: v, entryOf: -1, breg: -1 } : null;
   }
   if (op === 0xa1) {
     const index = r.uleb128();
-    return r.offset === expr.length ? { constant: indexedAddress(index, u, d), entryOf: -1 } : null;
+    return r.offset === expr.length ? { constant: indexedAddress(index, u, d), entryOf: -1, breg: -1 } : null;
+  }
+  if ((op >= 0x70 && op <= 0x8f) || op === 0x92) {
+    const reg = op === 0x92 ? r.uleb128() : op - 0x70;
+    const offset = r.sleb128();
+    return r.offset === expr.length ? { constant: offset, entryOf: -1, breg: reg } : null;
   }
   if (op === 0xa3 || op === 0xf3) {
     // DW_OP_entry_value / DW_OP_GNU_entry_value of exactly DW_OP_regN (or DW_OP_regx N)
     const len = r.uleb128();
     const inner = r.offset;
     if (inner + len !== expr.length) return null;
-    if (len === 1 && expr[inner] >= 0x50 && expr[inner] <= 0x6f) return { constant: NaN, entryOf: expr[inner] - 0x50 };
+    if (len === 1 && expr[inner] >= 0x50 && expr[inner] <= 0x6f) return { constant: NaN, entryOf: expr[inner] - 0x50, breg: -1 };
     if (expr[inner] === 0x90) {
       r.offset = inner + 1;
       const reg = r.uleb128();
-      return r.offset === expr.length ? { constant: NaN, entryOf: reg } : null;
+      return r.offset === expr.length ? { constant: NaN, entryOf: reg, breg: -1 } : null;
     }
   }
   return null;
@@ -279,7 +288,7 @@ export function tailCallChainSteps(graph: TailCallGraph, from: number, to: numbe
   const entryValue = (depth: number, register: number): number | null => {
     for (let k = depth; k >= 0; k--) {
       const p = entered[k].find((q) => q.register === register);
-      if (!p) return null;
+      if (!p || p.breg >= 0) return null; // a register of a frame that is gone (the caller resolves its own beforehand)
       if (p.entryOf < 0) return p.constant;
       register = p.entryOf; // passed on from the entry of the function before
     }

@@ -74,6 +74,24 @@ export interface TailCallSite {
   line: number | null;
 }
 
+/** A register of the calling frame (DWARF number) as the unwinder recovered it, link-time adjusted; undefined when unknown. */
+export type CallerRegister = (dwarfRegister: number) => number | undefined;
+
+/** Call-site values that name a register of the calling frame (DW_OP_bregN) turned into constants where it is known. */
+function resolveCallerValues(parameters: readonly CallSiteParameter[], callerRegister?: CallerRegister): readonly CallSiteParameter[] {
+  if (!callerRegister || !parameters.some((p) => p.breg >= 0)) return parameters;
+  const out: CallSiteParameter[] = [];
+  for (const p of parameters) {
+    if (p.breg < 0) {
+      out.push(p);
+      continue;
+    }
+    const v = callerRegister(p.breg);
+    if (v !== undefined) out.push({ register: p.register, constant: v + p.constant, entryOf: -1, breg: -1 });
+  }
+  return out;
+}
+
 /** Finds a function's link-time entry from its (linkage) name, e.g. through the ELF symbol table. */
 export type EntryByName = (name: string) => number | null;
 
@@ -88,6 +106,7 @@ export class DebugInfo {
   private readonly dieEntries = new Map<number, number>();
   private readonly entriesIndexed = new Set<number>();
   private readonly tailCallCache = new Map<number, TailCallSite[]>();
+  private readonly needsCache = new Map<number, readonly number[]>();
   /** Problems met while parsing (a damaged unit is skipped, not fatal). */
   readonly warnings: string[] = [];
 
@@ -263,12 +282,72 @@ export class DebugInfo {
    * callee to pc's function: innermost first. With several possible chains only the steps they all
    * share (at the start and at the end) are returned, as gdb shows them.
    */
-  tailCallChain(returnPc: number, pc: number, entryByName?: EntryByName): TailCallStep[] {
+  tailCallChain(returnPc: number, pc: number, entryByName?: EntryByName, callerRegister?: CallerRegister): TailCallStep[] {
     const site = this.callSiteAt(returnPc, entryByName);
-    if (!site || site.callee === null) return [];
+    if (!site) return [];
+    const callee = site.callee ?? this.indirectCallee(returnPc, callerRegister);
+    if (callee === null) return [];
     const inner = this.functionContaining(pc);
-    if (!inner || inner.entry === site.callee) return [];
-    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, site.callee, inner.entry, site.parameters);
+    if (!inner || inner.entry === callee) return [];
+    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, callee, inner.entry, resolveCallerValues(site.parameters, callerRegister));
+  }
+
+  /** An indirect call's callee from a DW_AT_call_target of the form DW_OP_bregN, with the caller frame's registers. */
+  private indirectCallee(returnPc: number, callerRegister?: CallerRegister): number | null {
+    const target = this.callSiteRecord(returnPc)?.target;
+    if (!target || target.breg < 0 || !callerRegister) return null;
+    const v = callerRegister(target.breg);
+    return v === undefined ? null : v + target.constant;
+  }
+
+  private callSiteRecord(returnPc: number): CallSite | null {
+    const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
+    return unit ? (this.callSitesOf(unit)?.at(returnPc) ?? null) : null;
+  }
+
+  /**
+   * The registers of the calling frame that the tail-call frames under the call returning to
+   * `returnPc` depend on (DWARF numbers): its DW_AT_call_target when that is DW_OP_bregN, and the
+   * DW_OP_bregN values of the parameters that indirect tail calls below it jump through (as
+   * DW_OP_entry_value of a register, passed on through any number of functions). Usually none:
+   * only stacks that need them carry those register values.
+   */
+  registerNeeds(returnPc: number, entryByName?: EntryByName): readonly number[] {
+    let needs = this.needsCache.get(returnPc);
+    if (needs) return needs;
+    needs = [];
+    const site = this.callSiteRecord(returnPc);
+    if (site) {
+      const out = new Set<number>();
+      if (site.origin < 0 && site.target && site.target.breg >= 0) out.add(site.target.breg);
+      const callee = this.calleeEntry(site, entryByName);
+      if (callee !== null) {
+        for (const reg of this.entryRegistersJumpedThrough(callee, entryByName, 0, new Set())) {
+          const p = site.parameters.find((q) => q.register === reg);
+          if (p && p.breg >= 0) out.add(p.breg);
+        }
+      }
+      needs = [...out].sort((a, b) => a - b);
+    }
+    this.needsCache.set(returnPc, needs);
+    return needs;
+  }
+
+  /** Entry registers of `fn` whose value decides where a tail call under it goes. */
+  private entryRegistersJumpedThrough(fn: number, entryByName: EntryByName | undefined, depth: number, seen: Set<number>): Set<number> {
+    const out = new Set<number>();
+    if (depth > 8 || seen.has(fn)) return out;
+    seen.add(fn);
+    for (const t of this.tailCallSites(fn, entryByName)) {
+      if (t.target === null && t.targetEntryOf >= 0) out.add(t.targetEntryOf);
+      if (t.target === null) continue;
+      for (const reg of this.entryRegistersJumpedThrough(t.target, entryByName, depth + 1, seen)) {
+        const p = t.parameters.find((q) => q.register === reg);
+        if (p && p.entryOf >= 0) out.add(p.entryOf);
+      }
+    }
+    seen.delete(fn);
+    return out;
   }
 
   /**
@@ -299,7 +378,7 @@ export class DebugInfo {
   }
 
   private calleeEntry(site: CallSite, entryByName?: EntryByName): number | null {
-    if (site.origin < 0) return site.target && site.target.entryOf < 0 ? site.target.constant : null;
+    if (site.origin < 0) return site.target && site.target.entryOf < 0 && site.target.breg < 0 ? site.target.constant : null;
     const entry = this.entryOfDie(site.origin);
     if (entry !== null || !entryByName) return entry;
     // a declaration of a function defined in another unit: find it by name

@@ -31,6 +31,10 @@ export const FRAME_SIGNAL_TRAMPOLINE = 2;
 /** flags bit: the step from this frame to its caller used the frame-pointer chain (no CFI covered pc). */
 export const FRAME_UNWOUND_BY_FP = 4;
 
+/** The callee-saved registers (DWARF numbers rbx, rbp, r12-r15) kept per frame in `savedRegisters`. */
+export const SAVED_REGISTERS: readonly number[] = [3, 6, 12, 13, 14, 15];
+const SAVED = SAVED_REGISTERS.length;
+
 export class Unwinder {
   private readonly scratch = new Float64Array(REGISTER_COUNT);
   /** The last unwind stopped where the CFI says the stack ends (return address undefined), not on an error or the frame limit. */
@@ -44,7 +48,7 @@ export class Unwinder {
    * a signal frame and FRAME_SIGNAL_TRAMPOLINE (2) when frame i is a signal trampoline.
    * Returns the frame count.
    */
-  unwind(regs: RegisterFile, mem: MemoryReader, pcs: Float64Array, flags: Uint8Array, maxFrames: number): number {
+  unwind(regs: RegisterFile, mem: MemoryReader, pcs: Float64Array, flags: Uint8Array, maxFrames: number, savedRegisters?: Float64Array): number {
     let cur: RegisterFile = regs;
     let next: RegisterFile = this.scratch;
     let n = 0;
@@ -59,6 +63,8 @@ export class Unwinder {
       }
       pcs[n] = pc;
       flags[n] = n > 0 && exactPc ? FRAME_EXACT_PC : 0;
+      // frame n's callee-saved registers as its call left them (what call-site DW_OP_bregN values name)
+      if (savedRegisters) for (let k = 0; k < SAVED; k++) savedRegisters[n * SAVED + k] = cur[SAVED_REGISTERS[k]];
       n++;
       if (n >= limit) break;
 

@@ -60,7 +60,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
   const index = raw.stacks.map((s) => {
     const mod = s.pcs.length ? s.modules.find(s.pcs[0]) : null;
     const hookedInline = mod ? inlineAt.get(`${mod.path}:0x${(s.pcs[0] - mod.bias).toString(16)}`) : undefined;
-    const frames = symbolizer.stack(s.pcs, s.frameFlags, s.modules, true, hookedInline);
+    const frames = symbolizer.stack(s.pcs, s.frameFlags, s.modules, true, hookedInline, s.frameRegs);
     const hook = req.hooks[s.hook];
     const i = s.folded ? builder.foldedIndex(hook, frames, s.first) : builder.stackIndex(hook, frames, s.first);
     builder.count(i, s.count, s.first);

@@ -9,7 +9,7 @@ import { PackedHits } from '../capture/packed-hits';
 import type { ArgValue, HookResolution, NoReturnReason, ResolvedHook, ReturnInfo } from '../capture/types';
 import type { FunctionSignature } from '../dwarf/parameters';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
-import { Unwinder, type UnwindModule } from '../dwarf/unwinder';
+import { FRAME_EXACT_PC, SAVED_REGISTERS, Unwinder, type UnwindModule } from '../dwarf/unwinder';
 import { CfiTable } from '../dwarf/cfi-table';
 import type { ElfFile } from '../elf/elf-file';
 import { symbolSource } from '../elf/debuginfo';
@@ -19,6 +19,7 @@ import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
 import { hookModule, moduleMatches, planHook, unknownHookError } from '../symbolize/hook-resolver';
 import { demangle } from '../symbolize/demangle';
+import { moduleDwarf } from '../symbolize/module-debug';
 import * as C from './constants';
 import { Libc, OFF_EVENTMSG, OFF_REGS, OFF_SIGINFO } from './libc';
 import { CRASH_SIGNALS, FAULT_ADDRESS_SIGNALS, SIGKILL, SIGTRAP, STOP_SIGNALS, signalName } from './signals';
@@ -92,6 +93,13 @@ export interface DistinctStack {
   first: number;
   /** The catch-all of this hook and breakpoint past the stack limit: pcs holds frame 0 only. */
   folded: boolean;
+  /**
+   * Registers of calling frames that its tail-call frames depend on (DebugInfo.registerNeeds), as
+   * [frame, DWARF register, value] triples; null for almost every stack. Part of its identity.
+   */
+  frameRegs: number[] | null;
+  /** [frame, register, index into the unwinder's saved registers] of frameRegs: what a hit with the same pcs compares. */
+  regSlots: number[] | null;
   hash: number;
   /** Its index in TraceResult.stacks. */
   index: number;
@@ -207,6 +215,8 @@ class TracedProcess {
   /** Unfollowed vfork child: detach at exec, never record. */
   detachAtExec = false;
   unwindCache = new Map<LoadedModule, UnwindModule>();
+  /** Return address -> registers of its frame that tail-call frames under it need (usually none). */
+  readonly registerNeeds = new Map<number, readonly number[]>();
   /** Per module: scratch slots for out-of-line steps, in the unused tail of its last code page. */
   readonly scratch = new Map<string, ScratchArea | null>();
 
@@ -339,6 +349,8 @@ export class Tracer {
 
   private readonly regs: RegisterFileLike = new Float64Array(REGISTER_COUNT);
   private readonly pcs: Float64Array;
+  /** SAVED_REGISTERS of every frame of the last unwind. */
+  private readonly savedRegs: Float64Array;
   private readonly flags: Uint8Array;
   private readonly unwinder: Unwinder;
   private currentProcess: TracedProcess | null = null;
@@ -365,6 +377,7 @@ export class Tracer {
     this.uniquePerHook = opts.hooks.map(() => new Set<number>());
     this.pcs = new Float64Array(opts.maxFrames);
     this.flags = new Uint8Array(opts.maxFrames);
+    this.savedRegs = new Float64Array(opts.maxFrames * SAVED_REGISTERS.length);
     this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
     this.arenaRegs = libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
     this.calls = opts.args || opts.returns ? new CallCapture(libc) : null;
@@ -1037,13 +1050,13 @@ export class Tracer {
     if (window === WINDOW_CHANNEL && this.channel.windowLength > 0) proc.memory.useWindow(this.channel.window, this.regs[7], this.channel.windowLength);
     else if (window !== WINDOW_PRESET) proc.memory.loadWindow(this.regs[7]);
     this.currentProcess = proc;
-    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
+    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs);
     // a pc outside every known module: the library list may have changed under us (dlopen without our event)
     if (n > 0 && !proc.modules.find(this.pcs[n - 1])) {
       this.refreshModules(proc);
       registersFromUserRegs(regsBuf, 0, this.regs);
       this.regs[REG_RIP] = exactPc;
-      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames);
+      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs);
     }
     if (this.batch) {
       const mem = proc.memory;
@@ -1082,13 +1095,54 @@ export class Tracer {
     for (let k = 0; k < hooks.length; k++) {
       const h = hooks[k];
       const seq = this.seq++;
-      const stack = this.distinctStack(h, hash, n, proc.modules, bp.inlineEntry, seq);
+      const stack = this.distinctStack(h, hash, n, proc, bp.inlineEntry, seq);
       if (++this.hitsPerHook[h] <= this.opts.maxHits) {
         this.recordRow(seq, h, proc.pid, thread.tid, stack, ns, extra);
         kept = true;
       } else this.dropped++;
     }
     return kept ? call : null;
+  }
+
+  /** Whether the last unwind's saved registers equal a stack's frameRegs (always, for a stack without any). */
+  private sameSavedRegisters(e: DistinctStack): boolean {
+    const slots = e.regSlots;
+    if (slots === null) return true;
+    const values = e.frameRegs!;
+    for (let k = 0; k < slots.length; k += 3) if (!Object.is(this.savedRegs[slots[k + 2]], values[k + 2])) return false;
+    return true;
+  }
+
+  /**
+   * The calling-frame registers the tail-call frames of the last unwind's stack depend on (see
+   * DistinctStack.frameRegs) as [frame, register, saved-register index] triples; null when none
+   * does. Asked once per distinct set of pcs; DWARF is read once per return address.
+   */
+  private registerSlots(proc: TracedProcess, n: number): number[] | null {
+    let out: number[] | null = null;
+    const pcs = this.pcs;
+    for (let i = 1; i < n; i++) {
+      if (this.flags[i] & FRAME_EXACT_PC) continue; // not a return address
+      let needs = proc.registerNeeds.get(pcs[i]);
+      if (needs === undefined) {
+        needs = NO_NEEDS;
+        const mod = proc.modules.find(pcs[i]);
+        if (mod?.elf) {
+          try {
+            needs = moduleDwarf(mod.elf).info?.registerNeeds(pcs[i] - mod.bias) ?? NO_NEEDS;
+          } catch {
+            /* malformed DWARF: the symbolizer reports it */
+          }
+        }
+        proc.registerNeeds.set(pcs[i], needs);
+      }
+      for (const reg of needs) {
+        const k = SAVED_REGISTERS.indexOf(reg);
+        if (k < 0) continue; // not callee-saved: its value in that frame is not known
+        (out ??= []).push(i, reg, i * SAVED_REGISTERS.length + k);
+      }
+    }
+    return out;
   }
 
   /** Appends one kept hit; `extra` values go into optional per-hit columns of the same name. */
@@ -1098,24 +1152,39 @@ export class Tracer {
   }
 
   /** The index of this hook's distinct stack (counted once more), stored on first sight or folded past the limit. */
-  private distinctStack(hook: number, hash: number, n: number, modules: ModuleMap, atInlineEntry: boolean, seq: number): number {
+  private distinctStack(hook: number, hash: number, n: number, proc: TracedProcess, atInlineEntry: boolean, seq: number): number {
     // the stack is this.pcs[0..n): nothing is allocated for a stack seen before
     const pcs = this.pcs;
+    const modules = proc.modules;
     const bucket = this.stackBuckets.get(hash);
+    // the register slots of a stack with these pcs (which registers matter is a property of the pcs)
+    let slots: number[] | null | undefined;
     if (bucket !== undefined) {
       if (!Array.isArray(bucket)) {
         if (bucket.hook === hook && bucket.modules === modules && !bucket.folded && samePcs(bucket.pcs, pcs, n)) {
-          bucket.count++;
-          return bucket.index;
+          if (this.sameSavedRegisters(bucket)) {
+            bucket.count++;
+            return bucket.index;
+          }
+          slots = bucket.regSlots;
         }
       } else {
         for (const e of bucket) {
           if (e.hook === hook && e.modules === modules && !e.folded && samePcs(e.pcs, pcs, n)) {
-            e.count++;
-            return e.index;
+            if (this.sameSavedRegisters(e)) {
+              e.count++;
+              return e.index;
+            }
+            slots = e.regSlots;
           }
         }
       }
+    }
+    if (slots === undefined) slots = this.registerSlots(proc, n);
+    let frameRegs: number[] | null = null;
+    if (slots) {
+      frameRegs = [];
+      for (let k = 0; k < slots.length; k += 3) frameRegs.push(slots[k], slots[k + 1], this.savedRegs[slots[k + 2]]);
     }
     const unique = this.uniquePerHook[hook];
     if (unique.size < (this.opts.maxUniqueStacks ?? 100000)) unique.add(hash);
@@ -1131,10 +1200,10 @@ export class Tracer {
         folded.count++;
         return folded.index;
       }
-      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, hash: key, index: this.stacks.length };
+      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, frameRegs: null, regSlots: null, hash: key, index: this.stacks.length };
       this.stackBuckets.set(key, entry);
     } else {
-      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, hash, index: this.stacks.length };
+      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, frameRegs, regSlots: slots, hash, index: this.stacks.length };
       if (bucket === undefined) this.stackBuckets.set(hash, entry);
       else if (Array.isArray(bucket)) bucket.push(entry);
       else this.stackBuckets.set(hash, [bucket, entry]);
@@ -1334,6 +1403,8 @@ function stackHash(pcs: Float64Array, n: number): number {
   }
   return (hi & 0xffff) * 0x100000000 + lo;
 }
+
+const NO_NEEDS: readonly number[] = [];
 
 /** a equals b[0..n). */
 function samePcs(a: Float64Array, b: Float64Array, n: number): boolean {

@@ -38,6 +38,14 @@ function uniqueEntryByName(symbols: SymbolTable): (name: string) => number | nul
   };
 }
 
+/** Frame i's registers from a stack's [frame, register, value] triples, or null. */
+function registersOfFrame(frameRegs: readonly number[] | null | undefined, i: number): Map<number, number> | null {
+  if (!frameRegs) return null;
+  let out: Map<number, number> | null = null;
+  for (let k = 0; k + 2 < frameRegs.length; k += 3) if (frameRegs[k] === i) (out ??= new Map()).set(frameRegs[k + 1], frameRegs[k + 2]);
+  return out;
+}
+
 function hex(n: number): string {
   return '0x' + n.toString(16);
 }
@@ -64,8 +72,10 @@ export class Symbolizer {
    * that very pc is not entered and the hooked function itself is frame 0.
    * `hookedInline`: frame 0 is the entry of an inlined copy of these functions (qualified names), which
    * stay frame 0 (DebugInfo.framesAt).
+   * `frameRegs`: [frame, DWARF register, value] triples of calling frames that tail-call frames
+   * depend on (an indirect tail call through a function pointer kept in a callee-saved register).
    */
-  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false, hookedInline?: readonly string[]): Frame[] {
+  stack(pcs: Float64Array, flags: Uint8Array, modules: ModuleMap, atBreakpoint = false, hookedInline?: readonly string[], frameRegs?: readonly number[] | null): Frame[] {
     const out: Frame[] = [];
     let innerExact = true;
     for (let i = 0; i < pcs.length; i++) {
@@ -76,7 +86,7 @@ export class Symbolizer {
       // frame 0, frames interrupted by a signal, and the signal trampoline itself hold exact pcs, not return addresses
       const exact = i === 0 || (flags[i] & (FRAME_EXACT_PC | FRAME_SIGNAL_TRAMPOLINE)) !== 0;
       if (!exact) {
-        for (const f of this.tailCallFrames(pcs[i - 1], innerExact, pcs[i], modules)) out.push(f);
+        for (const f of this.tailCallFrames(pcs[i - 1], innerExact, pcs[i], modules, registersOfFrame(frameRegs, i))) out.push(f);
       }
       for (const f of this.frames(pcs[i], exact, modules)) out.push(f);
       innerExact = exact;
@@ -88,7 +98,7 @@ export class Symbolizer {
    * Frames of functions that tail-called their way from the function `returnPc` called to the
    * function of `innerPc` (the frame inside it), as gdb shows them; innermost first, usually none.
    */
-  private tailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, modules: ModuleMap): Frame[] {
+  private tailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, modules: ModuleMap, callerRegs: Map<number, number> | null = null): Frame[] {
     const mod = modules.find(returnPc);
     if (!mod?.elf) return [];
     const innerMod = modules.find(innerPc);
@@ -98,12 +108,17 @@ export class Symbolizer {
     const inner = (innerExact ? innerPc : innerPc - 1) - mod.bias;
     const innerFn = dbg.info.functionContaining(inner);
     if (!innerFn) return [];
-    const key = `${mod.path}@${mod.bias}:${returnPc}:${innerFn.entry}`;
+    const key = `${mod.path}@${mod.bias}:${returnPc}:${innerFn.entry}${callerRegs ? ':' + [...callerRegs].join(',') : ''}`;
     let frames = this.tailCallCache.get(key);
     if (!frames) {
       frames = [];
       const byName = uniqueEntryByName(dbg.symbols ?? mod.elf.symbols());
-      for (const step of dbg.info.tailCallChain(returnPc - mod.bias, inner, byName)) {
+      // a register value is a run-time address: the chain search works in link-time addresses of this module
+      const callerRegister = callerRegs ? (reg: number) => {
+        const v = callerRegs.get(reg);
+        return v === undefined || !(v >= mod.start && v < mod.end) ? undefined : v - mod.bias;
+      } : undefined;
+      for (const step of dbg.info.tailCallChain(returnPc - mod.bias, inner, byName, callerRegister)) {
         for (const f of this.frames(step.returnPc + mod.bias, false, modules)) frames.push({ ...f, tailCall: true });
       }
       this.tailCallCache.set(key, frames);
@@ -149,7 +164,7 @@ export class Symbolizer {
           ? innerInfo.tailCallSites(node - IN_INNER, innerByName).map((t) => ({
               target: t.target === null ? null : t.target + IN_INNER,
               targetEntryOf: t.targetEntryOf,
-              parameters: t.parameters.map((p) => (p.entryOf < 0 ? { ...p, constant: p.constant + IN_INNER } : p)),
+              parameters: t.parameters.map((p) => (p.entryOf < 0 && p.breg < 0 ? { ...p, constant: p.constant + IN_INNER } : p)),
               returnPc: t.returnPc + IN_INNER,
             }))
           : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), targetEntryOf: t.targetEntryOf, parameters: t.parameters, returnPc: t.returnPc })),

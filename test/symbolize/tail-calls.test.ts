@@ -177,6 +177,8 @@ describe.each([
     const dwarf = execFileSync('readelf', ['--debug-dump=info', bin], { encoding: 'utf8' });
     expect(dwarf).toMatch(/DW_AT_(call_target|GNU_call_site_target)\s*:.*DW_OP_(GNU_)?entry_value: \(DW_OP_reg5 \(rdi\)\)/);
     expect(dwarf).toMatch(/DW_AT_(call_value|GNU_call_site_value)\s*:.*DW_OP_addr/);
+    // the loop's call gives the pointer as a callee-saved register of main's frame
+    expect(dwarf).toMatch(/DW_AT_(call_value|GNU_call_site_value)\s*:.*DW_OP_breg(3 \(rbx\)|6 \(rbp\)|1[2-5] \(r1[2-5]\)): 0/);
   });
 
   // gdb 13 shows `on_first < main` and `on_second < main`: it does not evaluate a call target that
@@ -184,17 +186,22 @@ describe.each([
   // on the stack is past `call dispatch`), and dispatch jumped to its first parameter, which main
   // set to on_first (`lea on_first(%rip),%rdi`, DW_OP_addr on_first at main's call site). relay
   // passes its own first parameter on to dispatch unchanged (DW_OP_entry_value(rdi) at its jump).
-  test('the function that jumped is rebuilt: on_first < dispatch* < main, on_second < dispatch* < relay* < main', async () => {
-    const { capture } = await recordWithPtrace([bin], { hooks: ['on_first', 'on_second'] });
+  // In the loop, main keeps on_loop in a callee-saved register, whose value at the call the
+  // unwinder recovers from main's frame; those stacks carry that one register value, so the three
+  // loop hits are still one distinct stack.
+  test('the function that jumped is rebuilt: on_first < dispatch* < main, on_second < dispatch* < relay* < main, on_loop < dispatch* < main', async () => {
+    const { capture } = await recordWithPtrace([bin], { hooks: ['on_first', 'on_second', 'on_loop'] });
     const names = expandHits(capture).map((h) => {
       const upToMain = h.frames.slice(0, h.frames.findIndex((f) => f.symbol === 'main') + 1);
       return upToMain.map((f) => `${f.symbol}${f.tailCall ? '*' : ''}`).join(' < ');
     });
-    expect(names).toEqual(['on_first < dispatch* < main', 'on_second < dispatch* < relay* < main']);
+    expect(names).toEqual(['on_first < dispatch* < main', 'on_second < dispatch* < relay* < main', ...Array(3).fill('on_loop < dispatch* < main')]);
+    expect(capture.stacks.map((s) => s.count)).toEqual([1, 1, 3]);
     const dispatchFrame = expandHits(capture)[0].frames[1];
-    expect(dispatchFrame).toMatchObject({ file: expect.stringMatching(/indirect_tail\.c$/), line: 17 });
+    const jumpLine = fs.readFileSync(path.join(FIXTURES, 'indirect_tail.c'), 'utf8').split('\n').findIndex((l) => l.includes('f(x); /* jmp')) + 1;
+    expect(dispatchFrame).toMatchObject({ file: expect.stringMatching(/indirect_tail\.c$/), line: jumpLine });
     // the machine stack agrees with gdb: the return address is main's, after `call dispatch`
-    const stops = gdbPythonStacks([bin], ['on_first', 'on_second'], { maxStops: 2 });
-    expect(stops.map((s) => s.map((f) => f.func).slice(0, 2))).toEqual([['on_first', 'main'], ['on_second', 'main']]);
+    const stops = gdbPythonStacks([bin], ['on_first', 'on_second', 'on_loop'], { maxStops: 5 });
+    expect(stops.map((s) => s.map((f) => f.func).slice(0, 2))).toEqual([['on_first', 'main'], ['on_second', 'main'], ...Array(3).fill(['on_loop', 'main'])]);
   });
 });
