@@ -67,23 +67,33 @@ static int read_window(pid_t tid, uint64_t sp, unsigned char *dst, int size) {
   return done;
 }
 
-int ustack_resume_wait(struct ustack_io *io) {
+/* The pending resume of the previous stop: memory write, SETREGS, CONT or SINGLESTEP. */
+static void resume_now(struct ustack_io *io) {
   io->resume_result = 0;
-  if (io->resume_tid > 0) {
-    pid_t tid = io->resume_tid;
-    if ((io->resume_flags & 2) && ptrace(PTRACE_POKEDATA, tid, (void *)io->write_addr, (void *)io->write_value) == -1) io->resume_result = -errno;
-    if ((io->resume_flags & 1) && ptrace(PTRACE_SETREGS, tid, 0, &io->regs_in) == -1) io->resume_result = -errno;
-    long req = (io->resume_flags & 4) ? PTRACE_SINGLESTEP : PTRACE_CONT;
-    if (ptrace(req, tid, 0, (void *)(long)io->resume_sig) == -1 && io->resume_result == 0) io->resume_result = -errno;
-    io->resume_tid = 0;
-  }
+  if (io->resume_tid <= 0) return;
+  pid_t tid = io->resume_tid;
+  if ((io->resume_flags & 2) && ptrace(PTRACE_POKEDATA, tid, (void *)io->write_addr, (void *)io->write_value) == -1) io->resume_result = -errno;
+  if ((io->resume_flags & 1) && ptrace(PTRACE_SETREGS, tid, 0, &io->regs_in) == -1) io->resume_result = -errno;
+  long req = (io->resume_flags & 4) ? PTRACE_SINGLESTEP : PTRACE_CONT;
+  if (ptrace(req, tid, 0, (void *)(long)io->resume_sig) == -1 && io->resume_result == 0) io->resume_result = -errno;
+  io->resume_tid = 0;
+}
+
+/* Waits for the next stop of any tracee; true for a plain SIGTRAP stop (a breakpoint or a step). */
+static int wait_stop(struct ustack_io *io) {
   int status = 0;
   pid_t tid = waitpid(-1, &status, WAIT_FLAGS);
   io->stop_tid = tid < 0 ? -errno : tid;
   io->stop_status = status;
   io->window_length = 0;
   io->regs_valid = 0;
-  if (tid > 0 && WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0) {
+  return tid > 0 && WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0;
+}
+
+int ustack_resume_wait(struct ustack_io *io) {
+  resume_now(io);
+  if (wait_stop(io)) {
+    pid_t tid = io->stop_tid;
     if (ptrace(PTRACE_GETREGS, tid, 0, &io->regs_out) == 0) {
       io->regs_valid = 1;
       if (io->window_size > 0) io->window_length = read_window(tid, io->regs_out.rsp, (unsigned char *)io + WINDOW_OFFSET, io->window_size);
@@ -209,16 +219,6 @@ static int emulate(struct ustack_io *io, const struct ustack_bp *bp, pid_t tid) 
 /* 1: the batch layout above (the tracer checks it before using ustack_resume_wait_batch). */
 int ustack_batch_version(void) { return 1; }
 
-static void resume_now(struct ustack_io *io) {
-  io->resume_result = 0;
-  if (io->resume_tid <= 0) return;
-  pid_t tid = io->resume_tid;
-  if ((io->resume_flags & 2) && ptrace(PTRACE_POKEDATA, tid, (void *)io->write_addr, (void *)io->write_value) == -1) io->resume_result = -errno;
-  if ((io->resume_flags & 1) && ptrace(PTRACE_SETREGS, tid, 0, &io->regs_in) == -1) io->resume_result = -errno;
-  long req = (io->resume_flags & 4) ? PTRACE_SINGLESTEP : PTRACE_CONT;
-  if (ptrace(req, tid, 0, (void *)(long)io->resume_sig) == -1 && io->resume_result == 0) io->resume_result = -errno;
-  io->resume_tid = 0;
-}
 
 /*
  * Like ustack_resume_wait, but plain breakpoint hits are saved into b->ring and stepped over here
@@ -230,13 +230,8 @@ int ustack_resume_wait_batch(struct ustack_io *io, struct ustack_batch *b) {
   b->used = 0;
   for (;;) {
     resume_now(io);
-    int status = 0;
-    pid_t tid = waitpid(-1, &status, WAIT_FLAGS);
-    io->stop_tid = tid < 0 ? -errno : tid;
-    io->stop_status = status;
-    io->window_length = 0;
-    io->regs_valid = 0;
-    if (!(tid > 0 && WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0)) return io->stop_tid;
+    if (!wait_stop(io)) return io->stop_tid;
+    pid_t tid = io->stop_tid;
     if (ptrace(PTRACE_GETREGS, tid, 0, &io->regs_out) != 0) return io->stop_tid;
     io->regs_valid = 1;
     const struct ustack_bp *bp = b->bp_count > 0 ? find_bp(b, io->regs_out.rip - 1) : NULL;

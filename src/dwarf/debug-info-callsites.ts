@@ -1,31 +1,18 @@
 /**
- * Call sites of one compilation unit (DW_TAG_call_site, and DW_TAG_GNU_call_site of GCC's DWARF 4
+ * Call sites of one compilation unit (DW_TAG.call_site, and DW_TAG.GNU_call_site of GCC's DWARF 4
  * extension): where each call returns to, which function it calls when that is known
- * (DW_AT_call_origin / DW_AT_abstract_origin, or a DW_AT_call_target expression), whether it is a
- * tail call, and the parameter values it passes where DWARF gives them (DW_TAG_call_site_parameter).
+ * (DW_AT.call_origin / DW_AT_abstract_origin, or a DW_AT.call_target expression), whether it is a
+ * tail call, and the parameter values it passes where DWARF gives them (DW_TAG.call_site_parameter).
  * Debuggers use them to show the frames of functions that left the machine stack by tail-calling
  * (`jmp`) another one.
  */
 import { ByteReader } from './byte-reader';
-import { DW_AT, DW_TAG } from './debug-info-constants';
+import { DW_AT, DW_FORM, DW_TAG } from './debug-info-constants';
 import { DwarfData } from './debug-info-data';
 import { indexedAddress, readAddress, readNumber, readRef, skipForm } from './debug-info-forms';
 import { Unit } from './debug-info-units';
 import { MalformedDwarfError } from '../errors';
 
-const DW_TAG_call_site = 0x48;
-const DW_TAG_GNU_call_site = 0x4109;
-const DW_AT_call_origin = 0x7f;
-const DW_AT_call_return_pc = 0x7d;
-const DW_AT_call_tail_call = 0x82;
-const DW_AT_GNU_tail_call = 0x2115;
-const DW_TAG_call_site_parameter = 0x49;
-const DW_TAG_GNU_call_site_parameter = 0x410a;
-const DW_AT_location = 0x02;
-const DW_AT_call_value = 0x7e;
-const DW_AT_call_target = 0x83;
-const DW_AT_GNU_call_site_value = 0x2111;
-const DW_AT_GNU_call_site_target = 0x2113;
 
 /**
  * A value a call site's DWARF expression gives: a constant (DW_OP_addr, DW_OP_addrx, DW_OP_litN,
@@ -50,10 +37,10 @@ export interface CallSiteParameter extends CallSiteValue {
 
 function blockOf(r: ByteReader, form: number): Buffer | null {
   let n: number;
-  if (form === 0x18 /* exprloc */ || form === 0x09 /* block */) n = r.uleb128();
-  else if (form === 0x0a) n = r.u8();
-  else if (form === 0x03) n = r.u16();
-  else if (form === 0x04) n = r.u32();
+  if (form === DW_FORM.exprloc || form === DW_FORM.block) n = r.uleb128();
+  else if (form === DW_FORM.block1) n = r.u8();
+  else if (form === DW_FORM.block2) n = r.u16();
+  else if (form === DW_FORM.block4) n = r.u32();
   else return null;
   const b = r.buf.subarray(r.offset, r.offset + n);
   r.offset += n;
@@ -111,9 +98,9 @@ export interface CallSite {
   returnPc: number;
   /** DIE of the called function, or -1 for an indirect call. */
   origin: number;
-  /** An indirect call's callee from its DW_AT_call_target expression, when it is a known value. */
+  /** An indirect call's callee from its DW_AT.call_target expression, when it is a known value. */
   target: CallSiteValue | null;
-  /** Parameters with a known value (DW_TAG_call_site_parameter children). */
+  /** Parameters with a known value (DW_TAG.call_site_parameter children). */
   parameters: CallSiteParameter[];
   tailCall: boolean;
   /** DIE of the out-of-line function (DW_TAG_subprogram) that holds the call site. */
@@ -164,7 +151,7 @@ export class UnitCallSites {
       if (!abbrev) throw new MalformedDwarfError(`DIE at .debug_info+0x${dieOffset.toString(16)} uses unknown abbreviation ${code}`);
       const attrs = abbrev.attrs;
       const forms = abbrev.forms;
-      if (abbrev.tag === DW_TAG_call_site || abbrev.tag === DW_TAG_GNU_call_site) {
+      if (abbrev.tag === DW_TAG.call_site || abbrev.tag === DW_TAG.GNU_call_site) {
         let returnPc = NaN;
         let origin = -1;
         let tailCall = false;
@@ -172,23 +159,23 @@ export class UnitCallSites {
         for (let i = 0; i < attrs.length; i++) {
           const form = forms[i];
           switch (attrs[i]) {
-            case DW_AT_call_target:
-            case DW_AT_GNU_call_site_target: {
+            case DW_AT.call_target:
+            case DW_AT.GNU_call_site_target: {
               const block = blockOf(r, form);
               if (block) target = valueOf(block, u, d);
               else skipForm(r, form, u);
               break;
             }
-            case DW_AT_call_return_pc:
-            case DW_AT.low_pc: // GCC's DW_TAG_GNU_call_site: the return address
+            case DW_AT.call_return_pc:
+            case DW_AT.low_pc: // GCC's DW_TAG.GNU_call_site: the return address
               returnPc = readAddress(r, form, u, d);
               break;
-            case DW_AT_call_origin:
+            case DW_AT.call_origin:
             case DW_AT.abstract_origin:
               origin = readRef(r, form, u);
               break;
-            case DW_AT_call_tail_call:
-            case DW_AT_GNU_tail_call:
+            case DW_AT.call_tail_call:
+            case DW_AT.GNU_tail_call:
               tailCall = readNumber(r, form, u, abbrev.implicitConsts[i]) !== 0;
               break;
             default:
@@ -206,15 +193,15 @@ export class UnitCallSites {
             else this.tailCallsOf.set(caller, [site]);
           }
         }
-      } else if ((abbrev.tag === DW_TAG_call_site_parameter || abbrev.tag === DW_TAG_GNU_call_site_parameter) && siteAt[depth]) {
+      } else if ((abbrev.tag === DW_TAG.call_site_parameter || abbrev.tag === DW_TAG.GNU_call_site_parameter) && siteAt[depth]) {
         let register = -1;
         let value: CallSiteValue | null = null;
         for (let i = 0; i < attrs.length; i++) {
           const form = forms[i];
           const attr = attrs[i];
-          const block = attr === DW_AT_location || attr === DW_AT_call_value || attr === DW_AT_GNU_call_site_value ? blockOf(r, form) : null;
+          const block = attr === DW_AT.location || attr === DW_AT.call_value || attr === DW_AT.GNU_call_site_value ? blockOf(r, form) : null;
           if (!block) skipForm(r, form, u);
-          else if (attr === DW_AT_location) register = registerOf(block);
+          else if (attr === DW_AT.location) register = registerOf(block);
           else value = valueOf(block, u, d);
         }
         if (register >= 0 && value) siteAt[depth]!.parameters.push({ register, ...value });
@@ -224,7 +211,7 @@ export class UnitCallSites {
       if (abbrev.hasChildren) {
         depth++;
         functionAt[depth] = abbrev.tag === DW_TAG.subprogram ? dieOffset : functionAt[depth - 1];
-        siteAt[depth] = abbrev.tag === DW_TAG_call_site || abbrev.tag === DW_TAG_GNU_call_site ? site : null;
+        siteAt[depth] = abbrev.tag === DW_TAG.call_site || abbrev.tag === DW_TAG.GNU_call_site ? site : null;
       }
     }
   }

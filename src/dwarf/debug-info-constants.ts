@@ -14,11 +14,16 @@ export const DW_TAG = {
   namespace: 0x39,
   partial_unit: 0x3c,
   type_unit: 0x41,
+  call_site: 0x48,
+  call_site_parameter: 0x49,
   skeleton_unit: 0x4a,
+  GNU_call_site: 0x4109,
+  GNU_call_site_parameter: 0x410a,
 } as const;
 
 export const DW_AT = {
   sibling: 0x01,
+  location: 0x02,
   name: 0x03,
   stmt_list: 0x10,
   low_pc: 0x11,
@@ -40,7 +45,15 @@ export const DW_AT = {
   str_offsets_base: 0x72,
   addr_base: 0x73,
   rnglists_base: 0x74,
+  call_return_pc: 0x7d,
+  call_value: 0x7e,
+  call_origin: 0x7f,
+  call_tail_call: 0x82,
+  call_target: 0x83,
   MIPS_linkage_name: 0x2007,
+  GNU_call_site_value: 0x2111,
+  GNU_call_site_target: 0x2113,
+  GNU_tail_call: 0x2115,
   GNU_ranges_base: 0x2132,
   GNU_addr_base: 0x2133,
 } as const;
