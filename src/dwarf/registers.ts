@@ -38,8 +38,25 @@ export const USER_REGS_WORD: readonly number[] = [
   9 /* r8 */, 8 /* r9 */, 7 /* r10 */, 6 /* r11 */, 3 /* r12 */, 2 /* r13 */, 1 /* r14 */, 0 /* r15 */, 16 /* rip */,
 ];
 
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
+
 /** Fills `regs` from a `struct user_regs_struct` image starting at `offset` of `buf`. */
 export function registersFromUserRegs(buf: Buffer, offset: number, regs: RegisterFile): RegisterFile {
+  const first = buf.byteOffset + offset;
+  if ((first & 3) === 0) {
+    // 32-bit words of the host (little-endian) memory: no per-byte assembly (this runs once a hit)
+    let words = wordViews.get(buf.buffer);
+    if (!words) {
+      words = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+      wordViews.set(buf.buffer, words);
+    }
+    const base = first >>> 2;
+    for (let r = 0; r < REGISTER_COUNT; r++) {
+      const w = base + USER_REGS_WORD[r] * 2;
+      regs[r] = words[w + 1] * 0x100000000 + words[w];
+    }
+    return regs;
+  }
   for (let r = 0; r < REGISTER_COUNT; r++) {
     const at = offset + USER_REGS_WORD[r] * 8;
     regs[r] = buf.readUInt32LE(at + 4) * 0x100000000 + buf.readUInt32LE(at);

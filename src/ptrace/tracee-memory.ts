@@ -8,6 +8,18 @@ import type { MemoryReader } from '../dwarf/memory';
 
 const WINDOW = 16 * 1024;
 
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
+
+/** A Uint32Array over all of `bytes`' memory (cached per ArrayBuffer): word reads without Buffer's per-byte assembly. */
+function wordsOf(bytes: Buffer): Uint32Array {
+  let v = wordViews.get(bytes.buffer);
+  if (!v) {
+    v = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+    wordViews.set(bytes.buffer, v);
+  }
+  return v;
+}
+
 export class TraceeMemory implements MemoryReader {
   private fd: number;
   private readonly ownWindow = Buffer.allocUnsafe(WINDOW);
@@ -16,6 +28,9 @@ export class TraceeMemory implements MemoryReader {
   private windowLength = 0;
   private readonly word = Buffer.allocUnsafe(16);
   private windowOffset = 0;
+  /** The window as 32-bit words when it starts 4-aligned in memory (word index of its first byte), else null. */
+  private windowWords: Uint32Array | null = null;
+  private windowWordBase = 0;
   /** Word reads since the window was set that it could not serve (read live instead). */
   readsOutsideWindow = 0;
   private highWater = 0;
@@ -59,6 +74,9 @@ export class TraceeMemory implements MemoryReader {
     this.windowOffset = offset;
     this.windowStart = sp;
     this.windowLength = length;
+    const first = bytes.byteOffset + offset;
+    this.windowWords = (first & 3) === 0 ? wordsOf(bytes) : null;
+    this.windowWordBase = first >>> 2;
     this.readsOutsideWindow = 0;
     this.highWater = 0;
   }
@@ -76,6 +94,11 @@ export class TraceeMemory implements MemoryReader {
     const rel = address - this.windowStart;
     if (rel >= 0 && rel + 8 <= this.windowLength) {
       if (rel + 8 > this.highWater) this.highWater = rel + 8;
+      const words = this.windowWords;
+      if (words !== null && (rel & 3) === 0) {
+        const w = this.windowWordBase + (rel >>> 2);
+        return words[w + 1] * 0x100000000 + words[w]; // little-endian, as the host
+      }
       const at = rel + this.windowOffset;
       return this.window.readUInt32LE(at + 4) * 0x100000000 + this.window.readUInt32LE(at);
     }
