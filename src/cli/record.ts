@@ -28,8 +28,8 @@ CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+sign
                       SPEC: func, func@libc.so.6, a glob such as 'parse_*', or a C++/Rust name such
                       as ns::Klass::method (a plain name also matches the last components of
                       qualified names). \`ustack symbols CMD SPEC\` lists where it hooks.
-  --format text|json  text: one stack per hit as print_usyms(ubacktrace()) prints it; json: the
-                      Capture model. Default: text.
+  --format text|json  text: each distinct stack once with its hit count, frames as
+                      print_usyms(ubacktrace()) prints them; json: the Capture model. Default: text.
   --output FILE       write the stacks there instead of stdout. Default: stdout.
   --max-frames N      frames per stack. Default: 64.
   --max-hits N        hit records kept per hook; later hits are still counted in their distinct
