@@ -9,7 +9,7 @@ import { PackedHits } from '../capture/packed-hits';
 import type { ArgValue, HookResolution, NoReturnReason, ResolvedHook, ReturnInfo } from '../capture/types';
 import type { FunctionSignature } from '../dwarf/parameters';
 import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registers';
-import { FRAME_EXACT_PC, SAVED_REGISTERS, Unwinder, type UnwindModule } from '../dwarf/unwinder';
+import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE, SAVED_REGISTERS, Unwinder, type UnwindModule } from '../dwarf/unwinder';
 import { CfiTable } from '../dwarf/cfi-table';
 import type { ElfFile } from '../elf/elf-file';
 import { symbolSource } from '../elf/debuginfo';
@@ -1122,7 +1122,7 @@ export class Tracer {
     let out: number[] | null = null;
     const pcs = this.pcs;
     for (let i = 1; i < n; i++) {
-      if (this.flags[i] & FRAME_EXACT_PC) continue; // not a return address
+      if (this.flags[i] & (FRAME_EXACT_PC | FRAME_SIGNAL_TRAMPOLINE)) continue; // not a return address (the symbolizer looks for no tail calls there)
       let needs = proc.registerNeeds.get(pcs[i]);
       if (needs === undefined) {
         needs = NO_NEEDS;
