@@ -4,6 +4,7 @@
  * split-off `.part` body, inlined copy) and the `.cold` fragments left out — through the same
  * resolver as `record`, before a run.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openElfCached } from '../elf/elf-file';
 import { UsageError } from '../errors';
@@ -15,8 +16,9 @@ import { parseArgs } from './args';
 
 export const usage = `Usage: ustack symbols BIN [PATTERN] [--json]
 
-Lists where \`ustack record --hook PATTERN -- BIN\` plants its hooks: in BIN, then in the libraries
-it loads at start (PATTERN@module for one of them, by name or path). PATTERN is a name, a glob
+Lists where \`ustack record --hook PATTERN -- BIN\` plants its hooks: in BIN and in every library
+it loads at start, the dynamic linker included, as gdb's \`break\` does (PATTERN@module for one of
+them, by name or path). PATTERN is a name, a glob
 ('parse_*'), or a C++/Rust name (ns::Klass::method; a plain name also matches the last components
 of qualified names). Each location has a kind: entry (the function or a .constprop/.isra clone),
 part (the body GCC's partial inlining split off, F.part.N), inlined (an inlined copy's entry),
@@ -53,6 +55,11 @@ export async function main(args: string[]): Promise<number> {
   if (pattern !== undefined) {
     // the libraries record would search after BIN (a module given by path is opened even when ldd does not list it)
     const libs = sharedLibrariesOf(elf.path);
+    // the dynamic linker too: record searches it like any loaded module (its private memcpy, for one)
+    if (elf.interpreter) {
+      const interp = realpathOr(elf.interpreter);
+      if (!libs.includes(interp)) libs.push(interp);
+    }
     if (spec.module?.startsWith('/') && !libs.includes(path.resolve(spec.module))) libs.push(path.resolve(spec.module));
     for (const lib of libs) {
       try {
@@ -90,4 +97,12 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(`${r.address} ${String(r.size ?? '-').padStart(6)} ${r.kind.padEnd(13)} ${r.symbol}${linkage}${where}\n`);
   }
   return 0;
+}
+
+function realpathOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
 }

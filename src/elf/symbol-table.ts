@@ -256,3 +256,56 @@ function readVersions(elf: ElfFile): ((index: number) => string | null) | null {
     return (v & 0x8000 ? '@' : '@@') + name;
   };
 }
+
+const functionNameOffsets = new WeakMap<ElfFile, { strtab: Buffer; offsets: Uint32Array }[]>();
+
+/**
+ * Whether a defined function symbol of `elf` (.symtab or .dynsym) may be named `name` or
+ * `name.<suffix>`/`name@<version>`, or (`mangledPart`) contain that text: without decoding the
+ * table into symbols, from the string table and the name offsets of the function symbols only
+ * (a few ms for glibc's debug file, where building its SymbolTable takes tens).
+ */
+export function mayHaveFunctionNamed(elf: ElfFile, name: string, mangledPart: string | null): boolean {
+  let tables = functionNameOffsets.get(elf);
+  if (!tables) {
+    tables = [];
+    for (const sec of elf.rawSections) {
+      if (sec.type !== SHT_SYMTAB && sec.type !== SHT_DYNSYM) continue;
+      const strtab = elf.rawSection(sec.link)?.raw;
+      if (!strtab) continue;
+      const data = sec.raw;
+      const count = Math.floor(data.length / SYM_SIZE);
+      const offsets: number[] = [];
+      for (let i = 1; i < count; i++) {
+        const off = i * SYM_SIZE;
+        const type = data[off + 4] & 0xf;
+        if ((type === STT_FUNC || type === STT_GNU_IFUNC) && data.readUInt16LE(off + 6) !== SHN_UNDEF) offsets.push(data.readUInt32LE(off));
+      }
+      tables.push({ strtab, offsets: Uint32Array.from(offsets).sort() });
+    }
+    functionNameOffsets.set(elf, tables);
+  }
+  const whole = Buffer.from(name);
+  const part = mangledPart ? Buffer.from(mangledPart) : null;
+  for (const { strtab, offsets } of tables) {
+    // a name that is the tail of another is stored once (linkers merge string tails): check where symbols point
+    for (let at = strtab.indexOf(whole); at >= 0; at = strtab.indexOf(whole, at + 1)) {
+      const next = at + whole.length < strtab.length ? strtab[at + whole.length] : 0;
+      if ((next === 0 || next === 0x2e /* . */ || next === 0x40 /* @ */) && sortedHas(offsets, at)) return true;
+    }
+    if (part && strtab.indexOf(part) >= 0) return true;
+  }
+  return false;
+}
+
+function sortedHas(a: Uint32Array, v: number): boolean {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] === v) return true;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}

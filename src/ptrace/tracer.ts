@@ -703,8 +703,6 @@ export class Tracer {
     const all = proc.modules.modules().filter((m) => m.elf);
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i];
-      const alreadyInImage = proc.breakpoints.size > 0 && [...proc.breakpoints.values()].some((b) => b.hooks.includes(i) || b.ifunc?.resolverOf.includes(i));
-      if (!spec.module && alreadyInImage) continue; // first match wins for unqualified specs
       let modules: LoadedModule[];
       if (spec.module) {
         modules = fresh.filter((m) => moduleMatches(spec.module!, m.path));

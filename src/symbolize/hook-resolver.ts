@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ElfFile } from '../elf/elf-file';
-import type { ElfSymbol } from '../elf/symbol-table';
+import { mayHaveFunctionNamed, type ElfSymbol } from '../elf/symbol-table';
 import { UnknownHookError } from '../errors';
 import { HookSpec, globToRegExp, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { suggestNames } from './near-names';
@@ -111,14 +111,17 @@ export function resolveHook(spec: HookSpec, modules: HookModule[], demangle?: De
  * the spec names, the `.part.N` bodies split off them, and (in modules with `debug`) the entries of
  * their inlined copies; `.cold` fragments are listed in `skipped`. A plain name matches the last
  * components of qualified names (`node_alloc` and `Lexer::next` match `calc::node_alloc` and
- * `calc::Lexer::next`), like gdb's wild matching. An unqualified exact name takes the first module
- * (in the order given) that has a location. Empty when nothing matched: see unknownHookError.
+ * `calc::Lexer::next`), like gdb's wild matching. Every module is searched, as gdb does; an exact
+ * name skips modules whose string tables cannot hold it (mayDefine). Empty when nothing matched:
+ * see unknownHookError.
  */
 export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Demangle): HookPlan {
   const plan: HookPlan = { spec: spec.text, locations: [], skipped: [] };
   const glob = globToRegExp(spec.pattern);
   const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : modules;
   for (const mod of chosen) {
+    // every module, as gdb's `break F`; a module whose string tables cannot hold the name costs no symbol table
+    if (glob === null && !mayDefine(mod, spec.pattern, demangle !== undefined)) continue;
     const found = outOfLine(mod.elf, spec.pattern, glob, demangle);
     const seen = new Set<number>();
     const here: HookTarget[] = [];
@@ -139,10 +142,20 @@ export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Deman
       }
     }
     plan.locations.push(...here.sort((a, b) => a.address - b.address));
-    // An exact name without a module: the first module that has it (executable, then libraries).
-    if (here.length > 0 && spec.module === null && glob === null) break;
   }
   return plan;
+}
+
+/**
+ * False when no function of the module can answer to the exact name `pattern` (mayHaveFunctionNamed:
+ * its C name, a clone or version of it, or for C++/Rust the last identifier as a mangled
+ * `<length><identifier>`). Modules with DWARF searched for inlined copies are always searched.
+ */
+function mayDefine(mod: HookModule, pattern: string, mangled: boolean): boolean {
+  if (mod.debug && mod.inline !== 'fallback') return true;
+  const last = mangled ? lastIdentifier(pattern) : null;
+  if (mangled && last === null && /::|operator|[<(~]/.test(pattern)) return true; // operators, lambdas, destructors: no mangled needle
+  return mayHaveFunctionNamed(mod.elf, pattern, last ? last.length + last : null);
 }
 
 /** The error for a spec that matched nothing: where it looked and the closest names (demangled). */

@@ -79,3 +79,19 @@ test('a typo is the same error as record\'s, with demangled near names', () => {
   expect(r.code).toBe(2);
   for (const out of [s.stderr, r.stderr]) expect(out).toMatch(/Did you mean: "calc::Lexer::ident"/);
 });
+
+test('a plain name defined in several modules (memcpy: glibc, and ld.so\'s private copy): listed and hooked in each, as gdb\'s break memcpy', () => {
+  const bin = buildFixture('chain.c');
+  const rows = symbols(bin, 'memcpy');
+  const ld = rows.filter((r) => /ld-linux/.test(r.module));
+  expect(ld.map((r) => r.kind)).toEqual(['entry']);
+  expect(rows.some((r) => /libc\.so/.test(r.module))).toBe(true);
+  const r = ustack(['record', '--hook', 'memcpy', '--format', 'json', '--', bin, '1']);
+  expect(r.code).toBe(0);
+  const capture = JSON.parse(r.stdout.slice(r.stdout.indexOf('{\n')));
+  const planted = capture.hooks[0].resolved.filter((x: { module: string }) => /ld-linux/.test(x.module));
+  expect(planted.map((x: { address: string }) => x.address)).toEqual([ld[0].address]);
+  // the dynamic linker copies with it while it relocates the program, before main
+  const inLd = capture.stacks.filter((s: { frames: { module: string | null }[] }) => /ld-linux/.test(s.frames[0].module ?? ''));
+  expect(inLd.length).toBeGreaterThan(0);
+});

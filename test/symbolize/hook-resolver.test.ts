@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { ElfFile } from '../../src/elf/elf-file';
 import { InvalidHookError, UnknownHookError } from '../../src/errors';
-import { demangledBaseName, HookModule, moduleMatches, resolveHook, withoutTemplateArgs } from '../../src/symbolize/hook-resolver';
+import { demangledBaseName, HookModule, hookModule, moduleMatches, resolveHook, withoutTemplateArgs } from '../../src/symbolize/hook-resolver';
 import { globToRegExp, isGlob, parseHookSpec } from '../../src/symbolize/hook-spec';
 import { editDistance, suggestNames } from '../../src/symbolize/near-names';
 import { buildFixture } from '../helpers/fixtures';
@@ -113,12 +113,16 @@ describe('resolveHook on C programs', () => {
     }
   });
 
-  test('an exact name without @module takes the executable first', () => {
+  test('an exact name without @module is hooked in every module that defines it, as gdb does', () => {
     // The program is linked with its own `main`; libc has none, ld.so neither: one target.
-    const withLib = [...modules, { path: exe, elf: ElfFile.open(exe) }];
-    expect(resolveHook(parseHookSpec('main'), withLib)).toHaveLength(1);
+    expect(resolveHook(parseHookSpec('main'), modules).map((t) => t.module)).toEqual([exe]);
     // A libc-only name in a module list where the executable comes first still finds libc.
-    expect(resolveHook(parseHookSpec('qsort'), modules)[0].module).toBe(LIBC);
+    expect(resolveHook(parseHookSpec('qsort'), modules).map((t) => t.module)).toEqual([LIBC]);
+    // memcpy: libc's, and ld.so's private copy (a local symbol of its debug file, libc6-dbg), as
+    // gdb's `break memcpy` lists; modules as record searches them (hookModule: the debug file's symbols)
+    const asRecord = [exe, LIBC, LD].map((p) => hookModule(p, ElfFile.open(p), p === exe));
+    const where = new Set(resolveHook(parseHookSpec('memcpy'), asRecord).map((t) => t.module));
+    expect(where).toEqual(new Set([LIBC, LD]));
   });
 
   test('versioned libc names: both memcpy versions, the IFUNC one flagged', () => {
