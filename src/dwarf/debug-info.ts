@@ -243,8 +243,7 @@ export class DebugInfo {
    * call is indirect or the callee cannot be found) and whether it is a tail call.
    */
   callSiteAt(returnPc: number, entryByName?: EntryByName): { callee: number | null; calleeDie: number; tailCall: boolean; parameters: readonly CallSiteParameter[] } | null {
-    const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
-    const site = unit ? this.callSitesOf(unit)?.at(returnPc) : null;
+    const site = this.callSiteRecord(returnPc);
     if (!site) return null;
     return { callee: this.calleeEntry(site, entryByName), calleeDie: site.origin, tailCall: site.tailCall, parameters: site.parameters };
   }
@@ -300,6 +299,7 @@ export class DebugInfo {
     return v === undefined ? null : v + target.constant;
   }
 
+  /** The call site returning to link-time `returnPc` (its unit found by the call instruction's address). */
   private callSiteRecord(returnPc: number): CallSite | null {
     const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
     return unit ? (this.callSitesOf(unit)?.at(returnPc) ?? null) : null;
@@ -355,8 +355,7 @@ export class DebugInfo {
    * defines it, else its (linkage) name, for a callee in another module (a call through the PLT).
    */
   callSiteCallee(returnPc: number): { entry: number | null; name: string | null } | null {
-    const unit = this.units.unitForPc(returnPc - 1) ?? this.units.unitForPc(returnPc);
-    const site = unit ? this.callSitesOf(unit)?.at(returnPc) : null;
+    const site = this.callSiteRecord(returnPc);
     if (!site || site.origin < 0) return null;
     const entry = this.entryOfDie(site.origin);
     const n = this.resolve(site.origin);

@@ -3,6 +3,8 @@
  * register (0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8..15 r8..r15, 16 return
  * address / rip). NaN marks a register whose value is unknown in that frame.
  */
+import { hostWords } from './memory';
+
 export const REG_RAX = 0;
 export const REG_RDX = 1;
 export const REG_RCX = 2;
@@ -38,18 +40,12 @@ export const USER_REGS_WORD: readonly number[] = [
   9 /* r8 */, 8 /* r9 */, 7 /* r10 */, 6 /* r11 */, 3 /* r12 */, 2 /* r13 */, 1 /* r14 */, 0 /* r15 */, 16 /* rip */,
 ];
 
-const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
-
 /** Fills `regs` from a `struct user_regs_struct` image starting at `offset` of `buf`. */
 export function registersFromUserRegs(buf: Buffer, offset: number, regs: RegisterFile): RegisterFile {
   const first = buf.byteOffset + offset;
   if ((first & 3) === 0) {
     // 32-bit words of the host (little-endian) memory: no per-byte assembly (this runs once a hit)
-    let words = wordViews.get(buf.buffer);
-    if (!words) {
-      words = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
-      wordViews.set(buf.buffer, words);
-    }
+    const words = hostWords(buf);
     const base = first >>> 2;
     for (let r = 0; r < REGISTER_COUNT; r++) {
       const w = base + USER_REGS_WORD[r] * 2;

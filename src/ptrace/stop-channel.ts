@@ -62,10 +62,8 @@ const MAX_RECORDS = 256;
  */
 export class HitBatch {
   readonly buffer: Buffer;
-  /** Bytes of stack a saved hit may hold (the stop window's size). */
-  readonly maxWindow = WINDOW_SIZE;
 
-  constructor(readonly address: number, buffer: Buffer) {
+  constructor(buffer: Buffer) {
     this.buffer = buffer;
     buffer.fill(0, 0, RING_AT);
     buffer.writeInt32LE(MAX_RECORDS, 8);
@@ -74,10 +72,8 @@ export class HitBatch {
   }
 
   static readonly bytes = RING_AT + RING_SIZE;
-  static readonly maxBreakpoints = MAX_BPS;
-  static readonly maxThreads = MAX_THREADS;
 
-  /** Breakpoints the loop may step over, sorted here; more than maxBreakpoints: none (all go to TypeScript). */
+  /** Breakpoints the loop may step over, sorted here; more than MAX_BPS (1024): none (all go to TypeScript). */
   setBreakpoints(list: { address: number; step: NativeStepOver }[]): void {
     const b = this.buffer;
     if (list.length > MAX_BPS) list = [];
@@ -201,7 +197,7 @@ export class NativeStopChannel implements StopChannel {
     if (process.env.USTACK_BATCH !== '0') {
       const batchAddress = libc.malloc(HitBatch.bytes);
       const bext = ffi.unwrapPointer(ffi.createPointer({ paramsType: [ffi.DataType.I64], paramsValue: [batchAddress] }))[0];
-      this.batch = new HitBatch(batchAddress, ffi.createExternalBuffer(bext, HitBatch.bytes));
+      this.batch = new HitBatch(ffi.createExternalBuffer(bext, HitBatch.bytes));
       this.batchParams = { library, funcName: 'ustack_resume_wait_batch', retType: ffi.DataType.I32, paramsType: [ffi.DataType.I64, ffi.DataType.I64], paramsValue: [address, batchAddress] };
       try {
         // a helper built from an older stop_loop.c has no batch function (ffi-rs throws)

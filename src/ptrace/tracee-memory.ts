@@ -4,21 +4,10 @@
  * stack is read in one go and word reads are served from that window.
  */
 import * as fs from 'node:fs';
-import type { MemoryReader } from '../dwarf/memory';
+import { hostWords, type MemoryReader } from '../dwarf/memory';
 
 const WINDOW = 16 * 1024;
 
-const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
-
-/** A Uint32Array over all of `bytes`' memory (cached per ArrayBuffer): word reads without Buffer's per-byte assembly. */
-function wordsOf(bytes: Buffer): Uint32Array {
-  let v = wordViews.get(bytes.buffer);
-  if (!v) {
-    v = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-    wordViews.set(bytes.buffer, v);
-  }
-  return v;
-}
 
 export class TraceeMemory implements MemoryReader {
   private fd: number;
@@ -75,7 +64,7 @@ export class TraceeMemory implements MemoryReader {
     this.windowStart = sp;
     this.windowLength = length;
     const first = bytes.byteOffset + offset;
-    this.windowWords = (first & 3) === 0 ? wordsOf(bytes) : null;
+    this.windowWords = (first & 3) === 0 ? hostWords(bytes) : null;
     this.windowWordBase = first >>> 2;
     this.readsOutsideWindow = 0;
     this.highWater = 0;
