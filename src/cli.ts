@@ -8,34 +8,16 @@
  */
 import * as fs from 'node:fs';
 import Module from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
+import { userCacheDir, writeAtomically } from './cache-dir';
 
 const bundle = path.join(__dirname, 'cli-bundle.js');
-
-/**
- * The code cache lives in a folder only this user can write (compiled code from a folder another
- * user controls would run as us): $XDG_CACHE_HOME or ~/.cache, else $TMPDIR/jest-ustack-UID.
- */
-function cacheDir(create: boolean): string | null {
-  const uid = process.getuid?.() ?? -1;
-  const base = process.env.XDG_CACHE_HOME || (os.homedir() ? path.join(os.homedir(), '.cache') : '');
-  const dir = base && path.isAbsolute(base) ? path.join(base, 'jest-ustack') : path.join(os.tmpdir(), `jest-ustack-${uid}`);
-  try {
-    if (create) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = fs.lstatSync(dir);
-    if (!st.isDirectory() || (uid >= 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) return null;
-    return dir;
-  } catch {
-    return null;
-  }
-}
 
 function cacheFile(file: string, create: boolean): string | null {
   try {
     const st = fs.statSync(file);
-    const dir = cacheDir(create);
+    const dir = userCacheDir(create);
     return dir ? path.join(dir, `cli-${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}.v8cache`) : null;
   } catch {
     return null;
@@ -61,9 +43,7 @@ function runBundle(file: string): void {
       try {
         const cachePath = cacheFile(file, true);
         if (!cachePath) return;
-        const tmp = `${cachePath}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, script.createCachedData());
-        fs.renameSync(tmp, cachePath);
+        writeAtomically(cachePath, script.createCachedData());
       } catch {
         /* no cache: the next start compiles again */
       }

@@ -104,3 +104,8 @@ export function symbolSource(elf: ElfFile): ElfFile {
   const debug = openSeparateDebugFile(elf);
   return debug && debug.hasSection('.symtab') ? debug : elf;
 }
+
+/** Whether the module has DWARF: in itself or in a separate debug file found for it. */
+export function hasDwarf(elf: ElfFile): boolean {
+  return elf.hasDebugInfo || openSeparateDebugFile(elf)?.hasDebugInfo === true;
+}

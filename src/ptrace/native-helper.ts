@@ -5,8 +5,8 @@
  * USTACK_NATIVE=0 turns it off (the benchmark measures both paths).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { userCacheDir } from '../cache-dir';
 
 const LIB_NAME = 'libustack_stop.so';
 
@@ -44,7 +44,9 @@ export function nativeHelperPath(): string | null {
   if (!source) return null;
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const key = createHash('sha1').update(fs.readFileSync(source)).digest('hex').slice(0, 12);
-  const cached = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'jest-ustack', key, LIB_NAME);
+  const dir = userCacheDir(true);
+  if (!dir) return null; // a library loaded from a folder others can write would run as us
+  const cached = path.join(dir, key, LIB_NAME);
   if (fs.existsSync(cached)) return cached;
   try {
     compileNativeHelper(cached, source);

@@ -13,8 +13,8 @@ import { UnknownHookError } from '../errors';
 import { HookSpec, globToRegExp, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { suggestNames } from './near-names';
 import { debugInfoFor, inlineHookTargets } from './inline-hooks';
-import { symbolSource } from '../elf/debuginfo';
-import type { DebugInfo } from '../dwarf/debug-info';
+import { hasDwarf, symbolSource } from '../elf/debuginfo';
+import { inlinedCopies, type InlinedCopies } from './inlined-copy-index';
 
 export { withoutTemplateArgs };
 
@@ -52,10 +52,8 @@ export interface HookModule {
   path: string;
   /** The ELF file whose symbol table is searched (symbolSource: the debug file's full .symtab when stripped). */
   elf: ElfFile;
-  /** Inlined copies are searched in this DWARF (null or absent: not searched). */
-  debug?: DebugInfo | null;
-  /** 'fallback': search inlined copies only when the module has no out-of-line location. Default 'always'. */
-  inline?: 'always' | 'fallback';
+  /** Inlined copies are searched here (the module's parsed DWARF or its on-disk index; null or absent: not searched). */
+  debug?: InlinedCopies | null;
 }
 
 /** Everything one spec resolves to: the locations hooks are planted at, and the fragments left out. */
@@ -69,12 +67,16 @@ type Demangle = (linkage: string) => string;
 
 /**
  * How `record` searches a loaded module, so `ustack symbols` answers the same: symbols from the
- * module (or its debug file's full .symtab when stripped); inlined copies always in the executable,
- * elsewhere only in modules that carry their own DWARF and have no out-of-line match (distribution
- * libraries keep their DWARF in big separate files, which are not parsed for this).
+ * module (or its debug file's full .symtab when stripped), inlined copies from its DWARF: the
+ * executable's own DWARF directly, a library's (or a stripped executable's separate debug file)
+ * through the per-build-id index (inlined-copy-index.ts), read only when a hook needs it.
  */
 export function hookModule(modulePath: string, elf: ElfFile, isExecutable: boolean): HookModule {
-  return { path: modulePath, elf: symbolSource(elf), debug: elf.hasDebugInfo ? debugInfoFor(elf) : null, inline: isExecutable ? 'always' : 'fallback' };
+  const source = symbolSource(elf);
+  if (isExecutable && elf.hasDebugInfo) return { path: modulePath, elf: source, debug: debugInfoFor(elf) };
+  let copies: InlinedCopies | null | undefined;
+  const lazy: InlinedCopies = { inlinedInstances: () => (copies === undefined ? (copies = inlinedCopies(elf)) : copies)?.inlinedInstances() ?? [] };
+  return { path: modulePath, elf: source, debug: hasDwarf(elf) ? lazy : null };
 }
 
 /** Per function symbol: its name parts, computed once per (ElfFile, demangler). */
@@ -134,7 +136,7 @@ export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Deman
       seen.add(n.sym.address);
       here.push({ spec: spec.text, module: mod.path, symbol: n.sym.name, address: n.sym.address, isIfunc: n.sym.isIfunc, kind: n.kind });
     }
-    if (mod.debug && (mod.inline !== 'fallback' || here.length === 0)) {
+    if (mod.debug) {
       for (const t of inlineHookTargets(spec, [{ path: mod.path, elf: mod.elf, debug: mod.debug }])) {
         if (seen.has(t.address)) continue;
         seen.add(t.address);
@@ -149,13 +151,15 @@ export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Deman
 /**
  * False when no function of the module can answer to the exact name `pattern` (mayHaveFunctionNamed:
  * its C name, a clone or version of it, or for C++/Rust the last identifier as a mangled
- * `<length><identifier>`). Modules with DWARF searched for inlined copies are always searched.
+ * `<length><identifier>`) and no inlined copy can either.
  */
 function mayDefine(mod: HookModule, pattern: string, mangled: boolean): boolean {
-  if (mod.debug && mod.inline !== 'fallback') return true;
   const last = mangled ? lastIdentifier(pattern) : null;
   if (mangled && last === null && /::|operator|[<(~]/.test(pattern)) return true; // operators, lambdas, destructors: no mangled needle
-  return mayHaveFunctionNamed(mod.elf, pattern, last ? last.length + last : null);
+  if (mayHaveFunctionNamed(mod.elf, pattern, last ? last.length + last : null)) return true;
+  if (!mod.debug) return false;
+  const named = (q: string) => q.includes(pattern) || (q.includes('<') && withoutTemplateArgs(q).includes(pattern));
+  return mod.debug.inlinedInstances().some((i) => named(i.qualifiedName) || i.linkageName === pattern);
 }
 
 /** The error for a spec that matched nothing: where it looked and the closest names (demangled). */

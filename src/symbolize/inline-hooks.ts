@@ -3,6 +3,7 @@
  * like gdb's `break f`, one target at the entry pc of every inlined copy of `f`.
  */
 import type { DebugInfo } from '../dwarf/debug-info';
+import type { InlinedCopies } from './inlined-copy-index';
 import type { ElfFile } from '../elf/elf-file';
 import { HookSpec, globToRegExp, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { moduleDwarf } from './module-debug';
@@ -10,7 +11,7 @@ import { moduleDwarf } from './module-debug';
 export interface InlineHookModule {
   path: string;
   elf: ElfFile;
-  debug: DebugInfo | null;
+  debug: InlinedCopies | null;
 }
 
 export interface InlineHookTarget {

@@ -189,3 +189,28 @@ describe('an inlined function that starts with another inlined call (inline_entr
     expect(expandHits(capture)[0].frames.slice(0, 2).map((f) => f.symbol)).toEqual(['prepare', 'call_native']);
   });
 });
+
+describe("an inlined function inside glibc, whose DWARF is libc6-dbg's separate debug file (libc_calls.c)", () => {
+  const bin = buildFixture('libc_calls.c');
+  const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
+
+  test("its locations are gdb's `break IO_validate_vtable` locations, each one an inlined copy in libc", () => {
+    const modules = [bin, LIBC, '/lib64/ld-linux-x86-64.so.2'].map((p) => hookModule(p, ElfFile.open(p), p === bin));
+    const ours = planHook(parseHookSpec('IO_validate_vtable'), modules, demangle).locations;
+    expect(new Set(ours.map((l) => `${l.module} ${l.kind}`))).toEqual(new Set([`${LIBC} inlined`]));
+    // gdb plants once libc is mapped: its addresses are ours plus libc's load bias
+    const out = runGdbScript([bin], ['start', 'break IO_validate_vtable', 'info breakpoints', 'kill']);
+    const table = out.slice(out.indexOf('Num '));
+    const theirs = [...new Set([...table.matchAll(/\b0x([0-9a-f]+) in /g)].map((m) => parseInt(m[1], 16)))].sort((a, b) => a - b);
+    expect(theirs.length).toBeGreaterThan(50);
+    expect(ours.map((l) => l.address)).toHaveLength(theirs.length);
+    expect(new Set(theirs.map((a, i) => a - ours[i].address)).size).toBe(1);
+  });
+
+  test("its hits and every stack equal gdb's, frame 0 the inlined IO_validate_vtable inside libc's stdio", async () => {
+    const capture = await sameAsGdb([bin], 'IO_validate_vtable');
+    const first = expandHits(capture)[0].frames;
+    expect(first[0]).toMatchObject({ symbol: 'IO_validate_vtable', inlined: true });
+    expect(first.some((f) => f.symbol === 'main')).toBe(true);
+  });
+});
