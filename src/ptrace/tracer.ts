@@ -17,7 +17,7 @@ import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
 import { readProcessMaps } from '../symbolize/process-maps';
 import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
-import { hookModule, moduleMatches, planHook, unknownHookError } from '../symbolize/hook-resolver';
+import { hookModule, moduleMatches, planHook, resolvedHookOf, unknownHookError } from '../symbolize/hook-resolver';
 import { demangle } from '../symbolize/demangle';
 import { moduleDwarf } from '../symbolize/module-debug';
 import * as C from './constants';
@@ -726,7 +726,7 @@ export class Tracer {
           continue;
         }
         this.plant(proc, t.address + mod.bias, mod, [i], false, t.kind === 'inlined');
-        this.noteResolved(i, { module: t.module, symbol: t.symbol, address: '0x' + t.address.toString(16), ...(t.kind === 'inlined' ? { inlined: true } : {}), ...(t.kind !== 'entry' && t.kind !== 'inlined' ? { kind: t.kind } : {}) });
+        this.noteResolved(i, resolvedHookOf(t));
       }
     }
     if (this.returnTracker) this.watchUnwinds(proc, fresh);

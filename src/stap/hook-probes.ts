@@ -1,12 +1,19 @@
 /**
- * Hook specs (README "Hook specs") -> SystemTap probe points: `func` tries the executable
- * first and then each shared library it loads (stap's `!` alternatives), `func@lib` names one
- * library by basename or path, globs pass through as stap wildcards.
+ * Hook specs (README "Hook specs") -> SystemTap probe points. `func` (or a glob) is probed in
+ * every module where the shared resolver (symbolize/hook-resolver.ts, gdb's `break F` rule, the
+ * ptrace backend's too) finds it: the executable and each library that defines it. A name the
+ * resolver finds nowhere keeps stap's `!` alternatives (executable first, then each library), so
+ * stap's own search and its error message decide. `func@lib` names one library by basename or
+ * path; globs pass through as stap wildcards.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { openElfCached } from '../elf';
 import { InvalidHookError } from '../errors';
+import { demangle } from '../symbolize/demangle';
+import { hookModule, planHook, type HookTarget } from '../symbolize/hook-resolver';
+import { parseHookSpec as parseResolverSpec } from '../symbolize/hook-spec';
 
 export interface ParsedHook {
   spec: string;
@@ -74,10 +81,13 @@ export function findLibrary(module: string, libraries: string[]): string | null 
 
 export interface HookProbe {
   hook: ParsedHook;
-  /** The probe point alternatives, joined with ` !, ` in the script. */
+  /** The probe points: every one is probed (joined with `, `), or with `alternatives` the first that resolves (` !, `). */
   points: string[];
+  alternatives: boolean;
   /** Libraries this probe needs symbol data for (`-d LIB`). */
   libraries: string[];
+  /** The locations the shared resolver found for a plain name or glob (empty: stap's own search decides). */
+  locations: HookTarget[];
 }
 
 /** Probe points for one hook. `libraries` are the binary's shared libraries (absolute, real paths). */
@@ -87,7 +97,7 @@ export function probePointsFor(binary: string, hook: ParsedHook, libraries: stri
   const fn = `.function(${stapString(hook.func)})`;
   if (hook.module !== null) {
     const base = path.basename(hook.module);
-    if (hook.module === binary || base === path.basename(binary)) return { hook, points: [`${proc}${fn}`], libraries: [] };
+    if (hook.module === binary || base === path.basename(binary)) return { hook, points: [`${proc}${fn}`], alternatives: false, libraries: [], locations: [] };
     const lib = findLibrary(hook.module, libraries);
     if (!lib) {
       throw new InvalidHookError(
@@ -95,8 +105,21 @@ export function probePointsFor(binary: string, hook: ParsedHook, libraries: stri
         `"${hook.module}" is not a library ${path.basename(binary)} loads (it loads: ${libraries.map((l) => path.basename(l)).join(', ') || 'none'})`,
       );
     }
-    return { hook, points: [`${proc}.library(${stapString(lib)})${fn}`], libraries: [lib] };
+    return { hook, points: [`${proc}.library(${stapString(lib)})${fn}`], alternatives: false, libraries: [lib], locations: [] };
   }
-  const points = [`${proc}${fn}`, ...libraries.map((lib) => `${proc}.library(${stapString(lib)})${fn}`)];
-  return { hook, points, libraries: [] };
+  const pointIn = (module: string) => (module === binary ? `${proc}${fn}` : `${proc}.library(${stapString(module)})${fn}`);
+  const locations = resolverLocations(binary, hook, libraries);
+  const found = [binary, ...libraries].filter((m) => locations.some((l) => l.module === m));
+  if (found.length) return { hook, points: found.map(pointIn), alternatives: false, libraries: found.filter((m) => m !== binary), locations };
+  return { hook, points: [binary, ...libraries].map(pointIn), alternatives: true, libraries: [], locations: [] };
+}
+
+/** Where the ptrace backend would hook a plain name or glob among these modules; empty when it finds none or cannot read them. */
+function resolverLocations(binary: string, hook: ParsedHook, libraries: string[]): HookTarget[] {
+  try {
+    const modules = [binary, ...libraries].map((m) => hookModule(m, openElfCached(m), m === binary));
+    return planHook(parseResolverSpec(hook.func), modules, demangle).locations;
+  } catch {
+    return []; // not an ELF file we can read: stap's own error says what is wrong
+  }
 }

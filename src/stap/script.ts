@@ -123,7 +123,7 @@ export function planStapScript(binary: string, hooks: string[], opts: StapScript
   probes.forEach((p, index) => {
     lines.push(`// hook ${index}: ${p.hook.spec.replace(/\n/g, ' ')}`);
     probeLines.push(lines.length + 1);
-    lines.push(`probe ${p.points.join(' !, ')} { __ustack_hit(${index}) }`);
+    lines.push(`probe ${p.points.join(p.alternatives ? ' !, ' : ', ')} { __ustack_hit(${index}) }`);
   });
   const libs = [...new Set(probes.flatMap((p) => p.libraries))];
   return { script: lines.join('\n') + '\n', probes, probeLines, libraries: libs };

@@ -18,6 +18,7 @@ import type { RecordOptions, RecordResult } from '../record-options';
 import { diagnoseStap, whichSync } from './diagnose';
 import { FileTail } from './file-tail';
 import { HookProbe, sharedLibrariesOf } from './hook-probes';
+import { resolvedHookOf } from '../symbolize/hook-resolver';
 import { expandModulePath } from './raw-frames';
 import { createStapSymbolizer } from './stap-symbolize';
 import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
@@ -77,6 +78,7 @@ function globRegex(glob: string): RegExp {
 /** Where each hook's function lives, from the modules' symbol tables (stap does the binding itself). */
 function resolveHooks(binary: string, probes: HookProbe[], libraries: string[]): HookResolution[] {
   return probes.map((p) => {
+    if (p.locations.length) return { spec: p.hook.spec, resolved: p.locations.map(resolvedHookOf) };
     const modules = p.hook.module !== null ? (p.libraries.length ? p.libraries : [binary]) : [binary, ...libraries];
     const re = globRegex(p.hook.func);
     for (const module of modules) {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ElfFile } from '../elf/elf-file';
 import { mayHaveFunctionNamed, type ElfSymbol } from '../elf/symbol-table';
+import type { ResolvedHook } from '../capture/types';
 import { UnknownHookError } from '../errors';
 import { HookSpec, globToRegExp, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { suggestNames } from './near-names';
@@ -54,6 +55,17 @@ export interface HookModule {
   elf: ElfFile;
   /** Inlined copies are searched here (the module's parsed DWARF or its on-disk index; null or absent: not searched). */
   debug?: InlinedCopies | null;
+}
+
+/** A location as the capture's `hooks` list it (link-time address in hex). */
+export function resolvedHookOf(t: HookTarget): ResolvedHook {
+  return {
+    module: t.module,
+    symbol: t.symbol,
+    address: '0x' + t.address.toString(16),
+    ...(t.kind === 'inlined' ? { inlined: true } : {}),
+    ...(t.kind === 'part' || t.kind === 'cold' ? { kind: t.kind } : {}),
+  };
 }
 
 /** Everything one spec resolves to: the locations hooks are planted at, and the fragments left out. */

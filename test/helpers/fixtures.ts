@@ -57,3 +57,11 @@ export function buildFixture(source: string, options: BuildOptions = {}): string
   fs.renameSync(tmp, out);
   return out;
 }
+
+/** Builds test/fixtures/<library> as a shared library and <main> linked with it (an rpath to its folder), both with `options.flags`. */
+export function buildWithLibrary(main: string, library: string, options: BuildOptions = {}): { binary: string; library: string } {
+  const base = path.basename(library).replace(/\.[^.]+$/, '');
+  const lib = buildFixture(library, { ...options, shared: true, libs: [`-Wl,-soname,lib${base}${options.variant ? '-' + options.variant : ''}.so`] });
+  const binary = buildFixture(main, { ...options, libs: [lib, `-Wl,-rpath,${path.dirname(lib)}`, ...(options.libs ?? [])] });
+  return { binary, library: lib };
+}

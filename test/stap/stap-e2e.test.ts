@@ -21,7 +21,7 @@ import { diagnoseStapSync, whichSync } from '../../src/stap/diagnose';
 import { recordWithStap } from '../../src/stap/stap-backend';
 import { compileStapModule } from '../../src/stap/stap-module';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
-import { buildFixture } from '../helpers/fixtures';
+import { buildFixture, buildWithLibrary } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const local = diagnoseStapSync();
@@ -33,6 +33,8 @@ interface Case {
   libs?: string[];
   hooks: string[];
   args: string[];
+  /** A fixture library (test/fixtures) built as a shared library and linked into the program. */
+  library?: string;
   /** Threads interleave differently between runs: compare the merged paths as sets. */
   threaded?: boolean;
   maxFrames?: number;
@@ -49,13 +51,18 @@ const cases: Case[] = [
   { name: 'inline-O2', src: 'src_inline.c', flags: ['-O2', '-g'], hooks: ['leaf', 'scale'], args: ['3'] },
   // apply.constprop.0, sum_pair.isra.0, validate + validate.cold
   { name: 'clones-O2', src: 'elf_clones.c', flags: ['-O2', '-g'], hooks: ['apply', 'sum_pair', 'validate'], args: [] },
+  // `step` is the program's and its library's (and glibc's, never called): probed in every module, as ptrace hooks it
+  { name: 'same-name', src: 'same_name.c', library: 'same_name_lib.c', hooks: ['step'], args: ['4'] },
   // 153 frames: beyond stap's default MAXBACKTRACE and MAXSTRINGLEN
   { name: 'deep', src: 'deep.c', hooks: ['bottom'], args: ['150'], maxFrames: 200 },
 ];
 
 const optionsOf = (c: Case) => ({ hooks: c.hooks, maxHits: 100000, ...(c.maxFrames ? { maxFrames: c.maxFrames } : {}) });
 
-const binaryOf = (c: Case) => buildFixture(c.src, { flags: c.flags ?? ['-O0', '-g'], libs: c.libs, variant: `stap-${c.name}` });
+const binaryOf = (c: Case) => {
+  const options = { flags: c.flags ?? ['-O0', '-g'], libs: c.libs, variant: `stap-${c.name}` };
+  return c.library ? buildWithLibrary(c.src, c.library, options).binary : buildFixture(c.src, options);
+};
 
 /** The lane's folder when it is prepared and qemu is installed. */
 function laneDir(): string | null {
@@ -204,6 +211,12 @@ if (mode === 'none') {
       const frame0 = (capture: Capture) => [...new Set(expandHits(capture).map((h) => `${h.hook}: ${h.frames[0].symbol}+${h.frames[0].symbolOffset}`))].sort();
       expect(frame0(viaStap)).toEqual(frame0(viaPtrace));
       for (const h of expandHits(viaStap)) if (!h.frames[0].inlined) expect(h.frames[0].symbolOffset).toBe(0);
+      // a name in two modules: stap hit it in both, where the ptrace backend did
+      if (c.library) {
+        const modulesHit = (capture: Capture) => new Set(expandHits(capture).map((h) => h.frames[0].module));
+        expect(modulesHit(viaPtrace).size).toBe(2);
+        expect(modulesHit(viaStap)).toEqual(modulesHit(viaPtrace));
+      }
       if (c.maxFrames) expect(expandHits(viaStap).map((h) => h.frames.length)).toEqual(expandHits(viaPtrace).map((h) => h.frames.length));
       if (c.threaded) {
         expect(merged(viaStap).sort()).toEqual(merged(viaPtrace).sort());

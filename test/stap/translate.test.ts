@@ -14,7 +14,7 @@ import { createKernelBuildStub } from '../../src/stap/kernel-stub';
 import { RECORD_MARKER, planStapScript } from '../../src/stap/script';
 import { translateStapScript } from '../../src/stap/stap-backend';
 import { whichSync } from '../../src/stap/diagnose';
-import { buildFixture } from '../helpers/fixtures';
+import { buildFixture, buildWithLibrary } from '../helpers/fixtures';
 
 const stapMissing = whichSync('stap') === null;
 const describeStap = stapMissing ? describe.skip : describe;
@@ -105,6 +105,29 @@ describeStap(`generated scripts pass the stap translator (stap -p2/-p3 with a ke
       expect(stdout).toContain('_stp_stack_user_sprint');
       expect(stdout).toContain('_stp_umod_lookup');
     });
+  });
+
+  test("a plain name is probed in every module that defines it, as the ptrace backend and gdb's `break` hook it", async () => {
+    // `step`: the program's, the fixture library's and glibc's old regexp.h step
+    const { binary, library } = buildWithLibrary('same_name.c', 'same_name_lib.c', { variant: 'stap' });
+    const libc = sharedLibrariesOf(binary).find((l) => /libc\.so/.test(l))!;
+    const plan = planStapScript(binary, ['step'], { maxFrames: 16 });
+    expect(plan.probes[0].alternatives).toBe(false);
+    expect(plan.script).not.toContain(' !, ');
+    expect(plan.probes[0].locations.map((l) => l.module)).toEqual([binary, library, libc]);
+    const { stdout } = await translateStapScript(binary, plan, { pass: 2, kernelBuildDir: stub });
+    const probes = resolvedProbes(stdout).filter((p) => p.func === 'step');
+    expect(probes.map((p) => p.module).sort()).toEqual([binary, library, libc].sort());
+    for (const [module, symbols] of [[binary, nmFunctions(binary)], [library, nmFunctions(library)], [libc, nmFunctions(libc, true)]] as const) {
+      expectProbeInside(probes.find((p) => p.module === module)!, symbols.get('step'));
+    }
+  });
+
+  test("a name the shared resolver finds nowhere keeps stap's alternatives, so stap's search and error decide", () => {
+    const binary = buildFixture('chain.c', { variant: 'stap' });
+    const plan = planStapScript(binary, ['lefa'], { maxFrames: 16 });
+    expect(plan.probes[0].alternatives).toBe(true);
+    expect(plan.script).toContain(' !, ');
   });
 
   test('an unknown function is our UnknownHookError with near names', async () => {

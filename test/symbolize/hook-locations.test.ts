@@ -16,7 +16,7 @@ import { parseHookSpec } from '../../src/symbolize/hook-spec';
 import { demangle } from '../../src/symbolize/demangle';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import type { Frame } from '../../src/capture/types';
-import { buildFixture } from '../helpers/fixtures';
+import { buildFixture, buildWithLibrary } from '../helpers/fixtures';
 import { gdbPythonStacks, runGdbScript, type GdbPyFrame } from '../helpers/gdb';
 
 jest.setTimeout(180000);
@@ -212,5 +212,30 @@ describe("an inlined function inside glibc, whose DWARF is libc6-dbg's separate 
     const first = expandHits(capture)[0].frames;
     expect(first[0]).toMatchObject({ symbol: 'IO_validate_vtable', inlined: true });
     expect(first.some((f) => f.symbol === 'main')).toBe(true);
+  });
+});
+
+describe('a plain name defined in the program and in a library it loads (same_name.c, same_name_lib.c)', () => {
+  const { binary, library } = buildWithLibrary('same_name.c', 'same_name_lib.c', { flags: ['-O2', '-g'], variant: 'O2' });
+
+  test("step is planned in every module that defines one, as gdb's `break step` (glibc has a static step too)", () => {
+    const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
+    const modules = [binary, library, LIBC, '/lib64/ld-linux-x86-64.so.2'].map((p) => hookModule(p, ElfFile.open(p), p === binary));
+    const ours = planHook(parseHookSpec('step'), modules, demangle).locations;
+    // libc's is the old regexp.h `step`, a compat symbol (`step@GLIBC_2.2.5` in its .symtab)
+    expect(ours.map((l) => [l.module, l.symbol.replace(/@.*$/, ''), l.kind])).toEqual([
+      [binary, 'step', 'entry'],
+      [library, 'step', 'entry'],
+      [LIBC, 'step', 'entry'],
+    ]);
+    const out = runGdbScript([binary, '2'], ['start', 'break step', 'info breakpoints', 'kill']);
+    const where = [...out.matchAll(/^2\.\d+ .* in step at (\S+):\d+$/gm)].map((m) => path.basename(m[1])).sort();
+    expect(where).toEqual(['regexp.c', 'same_name.c', 'same_name_lib.c']);
+  });
+
+  test("hits in both modules, in the program's order, each stack equal to gdb's", async () => {
+    const capture = await sameAsGdb([binary, '3'], 'step');
+    const modules = expandHits(capture).map((h) => h.frames[0].module);
+    expect(modules).toEqual([binary, binary, binary, library, library, library]);
   });
 });
