@@ -62,7 +62,7 @@ const hex = (n: number) => '0x' + n.toString(16);
 export function expandModulePath(module: string | null, known: string[]): string | null {
   if (!module || !module.startsWith('...')) return module;
   const tail = module.slice(3);
-  const matches = known.filter((k) => k.endsWith(tail));
+  const matches = [...new Set(known.filter((k) => k.endsWith(tail)))]; // a library can be both linked and named by a hook
   return matches.length === 1 ? matches[0] : module;
 }
 

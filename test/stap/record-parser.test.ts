@@ -227,6 +227,9 @@ describe('what a real run printed', () => {
     const exe = '/tmp/jest-ustack-fixtures/fd1e1b1727d80062/chain-stap-chain-O0';
     expect(expandModulePath(start.module, [exe, '/usr/lib/x86_64-linux-gnu/libc.so.6'])).toBe(exe);
     expect(expandModulePath(start.module, ['/elsewhere/chain'])).toBe(start.module);
+    // a library both linked and named by a hook is listed twice: still one module (the lane's same-name case)
+    expect(expandModulePath(start.module, [exe, '/usr/lib/x86_64-linux-gnu/libc.so.6', exe])).toBe(exe);
+    expect(expandModulePath(start.module, [exe, `/other${exe}`])).toBe(start.module); // two modules with that tail: ambiguous
     expect(expandModulePath('/usr/lib/x86_64-linux-gnu/libc.so.6', [exe])).toBe('/usr/lib/x86_64-linux-gnu/libc.so.6');
   });
 
