@@ -32,7 +32,8 @@ export function trustedDir(dir: string, create: boolean): string | null {
 
 /** Writes `data` to `file` through a temporary file and a rename, so a reader sees all of it or nothing. */
 export function writeAtomically(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  // unique per writer: Jest workers can be threads of one process
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);

@@ -14,7 +14,8 @@ function symbolPart(f: Frame): string {
   if (!f.symbol) return '??';
   if (f.inlined) return `${f.symbol} [inlined]`;
   if (f.symbolOffset === null) return f.symbol;
-  return `${f.symbol}+0x${f.symbolOffset.toString(16)}/0x${(f.symbolSize ?? 0).toString(16)}`;
+  // a symbol without a size (an assembly label such as ld.so's _start) gets no "/size"
+  return `${f.symbol}+0x${f.symbolOffset.toString(16)}${f.symbolSize ? `/0x${f.symbolSize.toString(16)}` : ''}`;
 }
 
 export function formatFrame(f: Frame): string {

@@ -28,13 +28,17 @@ export interface ElfSymbol {
   source: 'symtab' | 'dynsym';
   /** STT_GNU_IFUNC: `address` is the resolver, not the function that ends up being called. */
   isIfunc: boolean;
+  /** An untyped label in code (assembly without `.type`, such as ld.so's `_start`): named by lookup, as gdb does, never a hook. */
+  isCodeLabel?: boolean;
   binding: 'local' | 'global' | 'weak';
   /** Symbol version from .gnu.version as nm prints it (`@@GLIBC_2.2.5`, `@GLIBC_2.2.5`), or null. */
   version: string | null;
 }
 
 const SYM_SIZE = 24;
+const STT_NOTYPE = 0;
 const STT_SECTION = 3;
+const SHF_EXECINSTR = 0x4;
 const STT_FILE = 4;
 
 export class SymbolTable {
@@ -83,8 +87,11 @@ export class SymbolTable {
     const funcs = all.filter((s) => s.isFunction).sort((a, b) => a.address - b.address || rank(a) - rank(b));
     this.funcs = Object.freeze(funcs);
 
+    // lookup also names untyped code labels, after any function at the same address
+    const labels = all.filter((s) => s.isCodeLabel);
+    const named = labels.length ? [...funcs, ...labels].sort((a, b) => a.address - b.address || Number(a.isCodeLabel ?? false) - Number(b.isCodeLabel ?? false) || rank(a) - rank(b)) : funcs;
     const slots: ElfSymbol[] = [];
-    for (const sym of funcs) {
+    for (const sym of named) {
       if (slots.length && slots[slots.length - 1].address === sym.address) continue; // funcs is sorted best-first per address
       slots.push(sym);
     }
@@ -218,6 +225,7 @@ function readSymbols(
       binding: bind === STB_LOCAL ? 'local' : bind === STB_WEAK ? 'weak' : bind === STB_GLOBAL ? 'global' : 'global',
       version: versions ? versions(i) : null,
     };
+    if (type === STT_NOTYPE && (elf.rawSection(shndx)?.flags ?? 0) & SHF_EXECINSTR) sym.isCodeLabel = true;
     out.push(sym);
     if (shndx < SHN_LORESERVE) sectionOf.set(sym, shndx);
   }

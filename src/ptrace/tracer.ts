@@ -667,8 +667,10 @@ export class Tracer {
         this.plant(proc, dbg.address + ld.bias, ld, [], true);
       }
     }
-    // hooks in the executable itself can go in now; libraries follow at the linker's first event
-    this.plantHooks(proc, exe ? [exe] : [], false);
+    // the kernel mapped the executable and the dynamic linker: their hooks go in now, so ld.so's
+    // functions are hit while it loads the libraries (gdb's `break _dl_map_object` is); libraries
+    // follow at the linker's first event
+    this.plantHooks(proc, [exe, ld].filter((m): m is LoadedModule => m !== undefined && m !== null), false);
     if (!ld || !proc.rDebug) {
       // static executable (or no r_debug): everything that will ever be mapped at start is here
       this.plantHooks(proc, proc.modules.modules(), true);

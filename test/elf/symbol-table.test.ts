@@ -1,3 +1,4 @@
+import { openSeparateDebugFile } from '../../src/elf/debuginfo';
 import { ElfFile } from '../../src/elf/elf-file';
 import { buildFixture } from '../helpers/fixtures';
 import { bare, nmDefined, readelfSymbols } from './oracles';
@@ -101,6 +102,20 @@ test('size-0 function symbols (crt code) answer for the bytes up to the next sym
     // Either this symbol, or a sized function or alias starting at the same place.
     expect(hit!.address).toBe(z.value);
   }
+});
+
+test("untyped code labels (ld.so's _start, _dl_start_user: assembly without .type) are named by lookup, as gdb names them, but are no functions", () => {
+  const debug = openSeparateDebugFile(ElfFile.open('/lib64/ld-linux-x86-64.so.2'))!;
+  const table = debug.symbols();
+  const labels = readelfSymbols(debug.path).filter((s) => s.table === '.symtab' && s.type === 'NOTYPE' && ['_start', '_dl_start_user'].includes(s.name));
+  expect(labels.map((s) => s.name).sort()).toEqual(['_dl_start_user', '_start']);
+  const start = labels.find((s) => s.name === '_start')!;
+  const user = labels.find((s) => s.name === '_dl_start_user')!;
+  // the return address of _start's `call _dl_start` is _dl_start_user; the caller's pc - 1 is in _start
+  expect(table.lookup(user.value - 1)?.name).toBe('_start');
+  expect(table.lookup(start.value)?.name).toBe('_start');
+  expect(table.lookup(user.value)?.name).toBe('_dl_start_user');
+  expect(table.functions().some((f) => f.name === '_start' || f.name === '_dl_start_user')).toBe(false);
 });
 
 test('libc dynsym: versioned names answer to the bare name; IFUNC is flagged', () => {

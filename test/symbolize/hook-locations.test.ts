@@ -239,3 +239,25 @@ describe('a plain name defined in the program and in a library it loads (same_na
     expect(modules).toEqual([binary, binary, binary, library, library, library]);
   });
 });
+
+describe("a function of the dynamic linker, hit while it loads the program's libraries (dlopen_host.c)", () => {
+  const host = buildFixture('dlopen_host.c', { libs: ['-ldl'] });
+  const plugin = buildFixture('dlopen_plugin.c', { shared: true });
+
+  test("_dl_map_object: libc and ld.so at start-up, then the plugin's dlopen, every stack equal to gdb's", async () => {
+    const argv = [host, plugin, '1'];
+    const { capture } = await recordWithPtrace(argv, { hooks: ['_dl_map_object'] });
+    const gdb = gdbPythonStacks(argv, ['_dl_map_object']);
+    // before main the outermost frame is ld.so's _start, an assembly label without CFI: gdb unwinds
+    // on past it into stack garbage ("??" frames), ustack stops there; both are compared up to _start
+    const upToStart = (rows: string[]) => rows.slice(0, rows.findIndex((r) => r.startsWith('_start ')) + 1 || rows.length);
+    const hits = expandHits(capture);
+    expect(hits).toHaveLength(3);
+    expect(gdb).toHaveLength(3);
+    expect(hits.map((h) => upToStart(ours(h.frames)))).toEqual(gdb.map((f) => upToStart(theirs(f))));
+    // the first two are before main, ld.so mapping the program's needed libraries, down to its _start
+    expect(hits.slice(0, 2).map((h) => h.frames.some((f) => f.symbol === 'main'))).toEqual([false, false]);
+    expect(hits[0].frames[hits[0].frames.length - 1].symbol).toBe('_start');
+    expect(hits[2].frames.some((f) => f.symbol === 'load_and_call')).toBe(true);
+  });
+});
