@@ -108,16 +108,29 @@ export function probePointsFor(binary: string, hook: ParsedHook, libraries: stri
     return { hook, points: [`${proc}.library(${stapString(lib)})${fn}`], alternatives: false, libraries: [lib], locations: [] };
   }
   const pointIn = (module: string) => (module === binary ? `${proc}${fn}` : `${proc}.library(${stapString(module)})${fn}`);
-  const locations = resolverLocations(binary, hook, libraries);
-  const found = [binary, ...libraries].filter((m) => locations.some((l) => l.module === m));
+  // the dynamic linker too, as the ptrace backend (ld.so's _dl_map_object, its private memcpy)
+  const modules = [binary, ...libraries, ...interpreterOf(binary, libraries)];
+  const locations = resolverLocations(modules, hook);
+  const found = modules.filter((m) => locations.some((l) => l.module === m));
   if (found.length) return { hook, points: found.map(pointIn), alternatives: false, libraries: found.filter((m) => m !== binary), locations };
   return { hook, points: [binary, ...libraries].map(pointIn), alternatives: true, libraries: [], locations: [] };
 }
 
-/** Where the ptrace backend would hook a plain name or glob among these modules; empty when it finds none or cannot read them. */
-function resolverLocations(binary: string, hook: ParsedHook, libraries: string[]): HookTarget[] {
+/** The program's dynamic linker (PT_INTERP, real path) when it is not among `libraries`; none for a static program. */
+function interpreterOf(binary: string, libraries: string[]): string[] {
   try {
-    const modules = [binary, ...libraries].map((m) => hookModule(m, openElfCached(m), m === binary));
+    const interp = openElfCached(binary).interpreter;
+    const real = interp ? realpath(interp) : null;
+    return real && !libraries.includes(real) && fs.existsSync(real) ? [real] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Where the ptrace backend would hook a plain name or glob among these modules (the executable first); empty when it finds none or cannot read them. */
+function resolverLocations(paths: string[], hook: ParsedHook): HookTarget[] {
+  try {
+    const modules = paths.map((m, i) => hookModule(m, openElfCached(m), i === 0));
     return planHook(parseResolverSpec(hook.func), modules, demangle).locations;
   } catch {
     return []; // not an ELF file we can read: stap's own error says what is wrong

@@ -32,7 +32,8 @@ interface Case {
   flags?: string[];
   libs?: string[];
   hooks: string[];
-  args: string[];
+  /** The program's arguments (a function when they name a fixture built on first use). */
+  args: string[] | (() => string[]);
   /** A fixture library (test/fixtures) built as a shared library and linked into the program. */
   library?: string;
   /** Threads interleave differently between runs: compare the merged paths as sets. */
@@ -53,9 +54,13 @@ const cases: Case[] = [
   { name: 'clones-O2', src: 'elf_clones.c', flags: ['-O2', '-g'], hooks: ['apply', 'sum_pair', 'validate'], args: [] },
   // `step` is the program's and its library's (and glibc's, never called): probed in every module, as ptrace hooks it
   { name: 'same-name', src: 'same_name.c', library: 'same_name_lib.c', hooks: ['step'], args: ['4'] },
+  // ld.so's _dl_map_object: twice while it loads the program's libraries (before main), once for the dlopen
+  { name: 'dynamic-linker', src: 'dlopen_host.c', libs: ['-ldl'], hooks: ['_dl_map_object'], args: () => [buildFixture('dlopen_plugin.c', { shared: true }), '1'] },
   // 153 frames: beyond stap's default MAXBACKTRACE and MAXSTRINGLEN
   { name: 'deep', src: 'deep.c', hooks: ['bottom'], args: ['150'], maxFrames: 200 },
 ];
+
+const argsOf = (c: Case): string[] => (typeof c.args === 'function' ? c.args() : c.args);
 
 const optionsOf = (c: Case) => ({ hooks: c.hooks, maxHits: 100000, ...(c.maxFrames ? { maxFrames: c.maxFrames } : {}) });
 
@@ -134,7 +139,7 @@ async function runLane(dir: string): Promise<{ job: string; results: Map<string,
   await inBatches(compiles, 2, (compile) => compile().then(() => undefined));
 
   const runs = [
-    ...cases.map((c) => ({ name: c.name, argv: [binaryOf(c), ...c.args], options: optionsOf(c) })),
+    ...cases.map((c) => ({ name: c.name, argv: [binaryOf(c), ...argsOf(c)], options: optionsOf(c) })),
     // no module was compiled for these hooks, and the guest has no headers to compile one
     { name: 'no-module', argv: [binaryOf(cases[0]), '1'], options: { hooks: ['top'], maxHits: 7 } },
   ];
@@ -193,7 +198,7 @@ if (mode === 'none') {
     }, 25 * 60 * 1000);
 
     async function stapCapture(c: Case): Promise<Capture> {
-      if (!lanes) return (await recordWithStap([binaryOf(c), ...c.args], optionsOf(c))).capture;
+      if (!lanes) return (await recordWithStap([binaryOf(c), ...argsOf(c)], optionsOf(c))).capture;
       const r = lanes.results.get(c.name);
       if (!r) throw new Error(`the guest wrote no result for ${c.name}`);
       if (!r.ok) throw new Error(`stap run of ${c.name} failed in the guest: ${r.error?.code}: ${r.error?.message}`);
@@ -202,7 +207,7 @@ if (mode === 'none') {
 
     test.each(cases)('$name', async (c) => {
       const viaStap = await stapCapture(c);
-      const { capture: viaPtrace } = await recordWithPtrace([binaryOf(c), ...c.args], optionsOf(c));
+      const { capture: viaPtrace } = await recordWithPtrace([binaryOf(c), ...argsOf(c)], optionsOf(c));
       expect(viaStap.backend).toBe('stap');
       expect(expandHits(viaStap).length).toBeGreaterThan(0);
       expect(viaStap.exit).toEqual(viaPtrace.exit);

@@ -123,6 +123,17 @@ describeStap(`generated scripts pass the stap translator (stap -p2/-p3 with a ke
     }
   });
 
+  test("a function of the dynamic linker is probed in ld.so, as the ptrace backend hooks it", async () => {
+    const binary = buildFixture('dlopen_host.c', { libs: ['-ldl'], variant: 'stap' });
+    const ld = fs.realpathSync('/lib64/ld-linux-x86-64.so.2');
+    const plan = planStapScript(binary, ['_dl_map_object'], { maxFrames: 16 });
+    expect(plan.probes[0].locations.map((l) => l.module)).toEqual([ld]);
+    const { stdout } = await translateStapScript(binary, plan, { pass: 2, kernelBuildDir: stub });
+    const probe = resolvedProbes(stdout).find((p) => p.func === '_dl_map_object');
+    expect(probe?.module).toBe(ld);
+    expect(probe!.pc).toBe(plan.probes[0].locations[0].address);
+  });
+
   test("a name the shared resolver finds nowhere keeps stap's alternatives, so stap's search and error decide", () => {
     const binary = buildFixture('chain.c', { variant: 'stap' });
     const plan = planStapScript(binary, ['lefa'], { maxFrames: 16 });
