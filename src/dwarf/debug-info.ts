@@ -78,7 +78,7 @@ export interface TailCallSite {
 export type CallerRegister = (dwarfRegister: number) => number | undefined;
 
 /** Call-site values that name a register of the calling frame (DW_OP_bregN) turned into constants where it is known. */
-function resolveCallerValues(parameters: readonly CallSiteParameter[], callerRegister?: CallerRegister): readonly CallSiteParameter[] {
+export function resolveCallerValues(parameters: readonly CallSiteParameter[], callerRegister?: CallerRegister): readonly CallSiteParameter[] {
   if (!callerRegister || !parameters.some((p) => p.breg >= 0)) return parameters;
   const out: CallSiteParameter[] = [];
   for (const p of parameters) {

@@ -6,7 +6,7 @@
  */
 import type { Frame } from '../capture/types';
 import type { LineTable } from '../dwarf/line-table';
-import type { DebugInfo } from '../dwarf/debug-info';
+import { resolveCallerValues, type DebugInfo } from '../dwarf/debug-info';
 import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../dwarf/unwinder';
 import { tailCallChainSteps } from '../dwarf/debug-info-callsites';
 import type { ElfFile } from '../elf/elf-file';
@@ -102,7 +102,7 @@ export class Symbolizer {
     const mod = modules.find(returnPc);
     if (!mod?.elf) return [];
     const innerMod = modules.find(innerPc);
-    if (innerMod !== mod) return innerMod?.elf ? this.crossModuleTailCallFrames(innerPc, innerExact, returnPc, mod, innerMod, modules) : [];
+    if (innerMod !== mod) return innerMod?.elf ? this.crossModuleTailCallFrames(innerPc, innerExact, returnPc, mod, innerMod, modules, callerRegs) : [];
     const dbg = this.debugFor(mod);
     if (!dbg.info) return [];
     const inner = (innerExact ? innerPc : innerPc - 1) - mod.bias;
@@ -133,8 +133,8 @@ export class Symbolizer {
    * debug file) has the rest of the chain: `main > qsort > __qsort_r` where qsort ended in
    * `jmp __qsort_r`, or `main > sort_items > qsort > __qsort_r` where sort_items ended in `jmp qsort@plt`.
    */
-  private crossModuleTailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, mod: LoadedModule, innerMod: LoadedModule, modules: ModuleMap): Frame[] {
-    const key = `${mod.path}@${mod.bias}:${returnPc}>${innerMod.path}@${innerMod.bias}:${innerPc}:${innerExact ? 1 : 0}`;
+  private crossModuleTailCallFrames(innerPc: number, innerExact: boolean, returnPc: number, mod: LoadedModule, innerMod: LoadedModule, modules: ModuleMap, callerRegs: Map<number, number> | null): Frame[] {
+    const key = `${mod.path}@${mod.bias}:${returnPc}>${innerMod.path}@${innerMod.bias}:${innerPc}:${innerExact ? 1 : 0}${callerRegs ? ':' + [...callerRegs].join(',') : ''}`;
     const cached = this.tailCallCache.get(key);
     if (cached) return cached;
     const frames: Frame[] = [];
@@ -169,8 +169,17 @@ export class Symbolizer {
             }))
           : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), targetEntryOf: t.targetEntryOf, parameters: t.parameters, returnPc: t.returnPc })),
     };
-    // the values the caller's call passes (a function pointer for an indirect tail call), in graph space
-    const fromParameters = callerInfo.callSiteAt(returnPc - mod.bias)?.parameters ?? [];
+    // the values the caller's call passes (a function pointer for an indirect tail call), in graph space;
+    // a register of the calling frame may point into either module (a pointer to the library's function)
+    const callerRegister = callerRegs
+      ? (reg: number) => {
+          const v = callerRegs.get(reg);
+          if (v === undefined) return undefined;
+          if (v >= mod.start && v < mod.end) return v - mod.bias;
+          return v >= innerMod.start && v < innerMod.end ? v - innerMod.bias + IN_INNER : undefined;
+        }
+      : undefined;
+    const fromParameters = resolveCallerValues(callerInfo.callSiteAt(returnPc - mod.bias)?.parameters ?? [], callerRegister);
     for (const step of tailCallChainSteps(graph, from, to, fromParameters)) {
       const pc = step.returnPc >= IN_INNER ? step.returnPc - IN_INNER + innerMod.bias : step.returnPc + mod.bias;
       for (const f of this.frames(pc, false, modules)) frames.push({ ...f, tailCall: true });

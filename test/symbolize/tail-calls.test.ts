@@ -12,7 +12,7 @@ import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backen
 import type { Capture, Frame } from '../../src/capture/types';
 import { DebugInfo } from '../../src/dwarf/debug-info';
 import { ElfFile } from '../../src/elf/elf-file';
-import { buildFixture, FIXTURES } from '../helpers/fixtures';
+import { buildFixture, buildWithLibrary, FIXTURES } from '../helpers/fixtures';
 import { gdbStops, type GdbStopFrame } from '../dwarf/source-oracles';
 import { gdbPythonStacks } from '../helpers/gdb';
 
@@ -203,5 +203,35 @@ describe.each([
     // the machine stack agrees with gdb: the return address is main's, after `call dispatch`
     const stops = gdbPythonStacks([bin], ['on_first', 'on_second', 'on_loop'], { maxStops: 5 });
     expect(stops.map((s) => s.map((f) => f.func).slice(0, 2))).toEqual([['on_first', 'main'], ['on_second', 'main'], ...Array(3).fill(['on_loop', 'main'])]);
+  });
+});
+
+describe.each([
+  ['DWARF 5', ['-O2', '-g']],
+  ['DWARF 4', ['-O2', '-gdwarf-4']],
+])("an indirect tail call into a shared library: the pointer in the caller's register points into the library (%s)", (variant, flags) => {
+  const { binary } = buildWithLibrary('indirect_tail_cross.c', 'indirect_tail_lib.c', { flags, variant: `cross-${variant.replace(/\W+/g, '')}` });
+
+  test('the fixture jumps through a register, to a pointer main loads from the GOT and keeps in a callee-saved register', () => {
+    const asm = execFileSync('objdump', ['-d', '--no-show-raw-insn', binary], { encoding: 'utf8' });
+    expect(asm.split('<dispatch>:\n')[1].split('\n\n')[0]).toMatch(/\sjmp\s+\*%r[a-z0-9]+/);
+    expect(asm.split('<main>:\n')[1].split('\n\n')[0]).toMatch(/mov\s+0x[0-9a-f]+\(%rip\),%(rbx|rbp|r1[2-5])\s+# [0-9a-f]+ <lib_handler/);
+    const dwarf = execFileSync('readelf', ['--debug-dump=info', binary], { encoding: 'utf8' });
+    expect(dwarf).toMatch(/DW_AT_(call_target|GNU_call_site_target)\s*:.*DW_OP_(GNU_)?entry_value: \(DW_OP_reg5 \(rdi\)\)/);
+    expect(dwarf).toMatch(/DW_AT_(call_value|GNU_call_site_value)\s*:.*DW_OP_breg(3 \(rbx\)|6 \(rbp\)|1[2-5] \(r1[2-5]\)): 0/);
+  });
+
+  // gdb 13 shows `lib_handler < main` (it follows no entry-value call target); the return address
+  // is main's, past `call dispatch`, and dispatch jumped to its first parameter: main's register,
+  // which holds lib_handler's address in the library.
+  test('the function that jumped is rebuilt across the modules: lib_handler < dispatch* < main, one distinct stack for the loop', async () => {
+    const { capture } = await recordWithPtrace([binary], { hooks: ['lib_handler'] });
+    const hits = expandHits(capture);
+    expect(hits.map((h) => h.frames.slice(0, 3).map((f) => `${f.symbol}${f.tailCall ? '*' : ''}`).join(' < '))).toEqual(Array(3).fill('lib_handler < dispatch* < main'));
+    expect(capture.stacks.map((s) => s.count)).toEqual([3]);
+    expect(hits[0].frames[0].module).toMatch(/libindirect_tail_lib.*\.so$/);
+    expect(hits[0].frames[1]).toMatchObject({ module: binary, file: expect.stringMatching(/indirect_tail_cross\.c$/) });
+    const stops = gdbPythonStacks([binary], ['lib_handler'], { maxStops: 3 });
+    expect(stops.map((s) => s.map((f) => f.func).slice(0, 2))).toEqual(Array(3).fill(['lib_handler', 'main']));
   });
 });
