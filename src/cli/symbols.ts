@@ -90,10 +90,11 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return 0;
   }
-  const several = new Set(rows.map((r) => r.module)).size > 1;
+  // the module is named unless every row is BIN's own: an address is an offset in the module it names
+  const onlyBin = rows.every((r) => r.module === elf.path);
   for (const r of rows) {
     const linkage = r.kind === 'ifunc' ? '  (IFUNC resolver: record hooks the implementation it returns on this CPU)' : r.linkage !== r.symbol ? `  (${r.linkage})` : '';
-    const where = several ? `  [${r.module}]` : '';
+    const where = onlyBin ? '' : `  [${r.module}]`;
     process.stdout.write(`${r.address} ${String(r.size ?? '-').padStart(6)} ${r.kind.padEnd(13)} ${r.symbol}${linkage}${where}\n`);
   }
   return 0;

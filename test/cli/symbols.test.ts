@@ -95,3 +95,14 @@ test('a plain name defined in several modules (memcpy: glibc, and ld.so\'s priva
   const inLd = capture.stacks.filter((s: { frames: { module: string | null }[] }) => /ld-linux/.test(s.frames[0].module ?? ''));
   expect(inLd.length).toBeGreaterThan(0);
 });
+
+test("the text listing names the module of every row unless all are BIN's own (an address is an offset in its module)", () => {
+  const bin = buildFixture('libc_calls.c');
+  const inLibc = ustack(['symbols', bin, 'IO_validate_vtable']);
+  expect(inLibc.code).toBe(0);
+  const lines = inLibc.stdout.trim().split('\n');
+  expect(lines.length).toBeGreaterThan(50);
+  for (const l of lines) expect(l).toMatch(/^0x[0-9a-f]+ +- inlined +IO_validate_vtable +\[\/\S+\/libc\.so\.6\]$/);
+  const own = ustack(['symbols', bin, 'make_items']);
+  expect(own.stdout.trim()).toMatch(/^0x[0-9a-f]+ +\d+ entry +make_items$/);
+});
