@@ -22,9 +22,15 @@ import { gdbPythonStacks, runGdbScript, type GdbPyFrame } from '../helpers/gdb';
 jest.setTimeout(180000);
 afterAll(() => shutdownTracer());
 
-/** The addresses of every location of gdb's `break <name>`, sorted. */
-function gdbLocations(binary: string, name: string): number[] {
-  const out = runGdbScript([binary], ['set breakpoint pending off', `break ${name}`, 'info breakpoints']);
+const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
+const LD = '/lib64/ld-linux-x86-64.so.2';
+
+/**
+ * The addresses of every location of gdb's `break <name>`, sorted. `afterStart`: planted once the
+ * program runs, so libraries are mapped (their addresses are then run-time ones).
+ */
+function gdbLocations(binary: string, name: string, afterStart = false): number[] {
+  const out = runGdbScript([binary], afterStart ? ['start', `break ${name}`, 'info breakpoints', 'kill'] : ['set breakpoint pending off', `break ${name}`, 'info breakpoints']);
   const table = out.slice(out.indexOf('Num '));
   return [...new Set([...table.matchAll(/\b0x([0-9a-f]+) in /g)].map((m) => parseInt(m[1], 16)))].sort((a, b) => a - b);
 }
@@ -192,16 +198,13 @@ describe('an inlined function that starts with another inlined call (inline_entr
 
 describe("an inlined function inside glibc, whose DWARF is libc6-dbg's separate debug file (libc_calls.c)", () => {
   const bin = buildFixture('libc_calls.c');
-  const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 
   test("its locations are gdb's `break IO_validate_vtable` locations, each one an inlined copy in libc", () => {
-    const modules = [bin, LIBC, '/lib64/ld-linux-x86-64.so.2'].map((p) => hookModule(p, ElfFile.open(p), p === bin));
+    const modules = [bin, LIBC, LD].map((p) => hookModule(p, ElfFile.open(p), p === bin));
     const ours = planHook(parseHookSpec('IO_validate_vtable'), modules, demangle).locations;
     expect(new Set(ours.map((l) => `${l.module} ${l.kind}`))).toEqual(new Set([`${LIBC} inlined`]));
     // gdb plants once libc is mapped: its addresses are ours plus libc's load bias
-    const out = runGdbScript([bin], ['start', 'break IO_validate_vtable', 'info breakpoints', 'kill']);
-    const table = out.slice(out.indexOf('Num '));
-    const theirs = [...new Set([...table.matchAll(/\b0x([0-9a-f]+) in /g)].map((m) => parseInt(m[1], 16)))].sort((a, b) => a - b);
+    const theirs = gdbLocations(bin, 'IO_validate_vtable', true);
     expect(theirs.length).toBeGreaterThan(50);
     expect(ours.map((l) => l.address)).toHaveLength(theirs.length);
     expect(new Set(theirs.map((a, i) => a - ours[i].address)).size).toBe(1);
@@ -219,8 +222,7 @@ describe('a plain name defined in the program and in a library it loads (same_na
   const { binary, library } = buildWithLibrary('same_name.c', 'same_name_lib.c', { flags: ['-O2', '-g'], variant: 'O2' });
 
   test("step is planned in every module that defines one, as gdb's `break step` (glibc has a static step too)", () => {
-    const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
-    const modules = [binary, library, LIBC, '/lib64/ld-linux-x86-64.so.2'].map((p) => hookModule(p, ElfFile.open(p), p === binary));
+    const modules = [binary, library, LIBC, LD].map((p) => hookModule(p, ElfFile.open(p), p === binary));
     const ours = planHook(parseHookSpec('step'), modules, demangle).locations;
     // libc's is the old regexp.h `step`, a compat symbol (`step@GLIBC_2.2.5` in its .symtab)
     expect(ours.map((l) => [l.module, l.symbol.replace(/@.*$/, ''), l.kind])).toEqual([
