@@ -1,3 +1,6 @@
+// Every process the tests start inherits this mark; the global teardown finds this run's leftovers by it.
+process.env.USTACK_TEST_RUN ??= `${process.pid}-${Date.now()}`;
+
 /** The project's own tests: unit tests next to nothing (they mirror src/ under test/), e2e under test/e2e. */
 module.exports = {
   testEnvironment: 'node',
