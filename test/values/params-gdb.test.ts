@@ -13,6 +13,7 @@ import type { Capture } from '../../src/capture/types';
 import { ElfFile } from '../../src/elf/elf-file';
 import { buildFixture, FIXTURES } from '../helpers/fixtures';
 import { gdbCalls, type GdbCall } from '../helpers/gdb-values';
+import { formatCallLine } from '../../src/capture/value-format';
 
 afterAll(() => shutdownTracer());
 
@@ -167,6 +168,46 @@ describe.each([
     expect(thrown[0]).toMatchObject({ return: null, noReturn: 'exception' });
     // the throw path is split off into checked.cold at -O2: not an entry, never hooked (as gdb's break)
     expect(capture.hooks.flatMap((h) => h.resolved.map((r) => r.symbol)).filter((s) => /\.cold/.test(s))).toEqual([]);
+  });
+});
+
+describe.each([
+  ['-O0', ['-O0', '-g']],
+  ['-O2', ['-O2', '-g']],
+])('C++ standard library values at %s (issue 19)', (variant, flags) => {
+  const STD_FUNCTIONS = ['by_value', 'by_ref', 'sum', 'owned', 'maybe', 'tagged', 'make'];
+  let bin: string;
+  let capture: Capture;
+  beforeAll(async () => {
+    bin = buildFixture('params_std.cc', { flags, variant: variant.slice(1) });
+    const gdbErrors: GdbError[] = [];
+    if (variant === '-O2') {
+      // as relabel's n in params_types.c: GCC describes a by the stack slot maybe writes in its second instruction
+      const why = 'gdb reads the stack slot before the function wrote it';
+      gdbErrors.push({ func: 'maybe', what: 'a', truths: [{ summary: 'std::optional<int>', children: { '[contained value]': 3 } }, { summary: 'std::optional<int> [no contained value]' }], why });
+    }
+    capture = await compareLanguage(bin, STD_FUNCTIONS, gdbErrors);
+  });
+
+  test('std::string by value goes by invisible reference: the int after it is 5, as in gdb', () => {
+    expect(expandHits(capture).find((h) => h.hook.startsWith('by_value@'))!.args).toEqual({ s: { string: ' uftrace ' }, n: 5 });
+  });
+
+  test('strings, vectors, smart pointers and optionals are gdb\'s pretty-printed values, printed as gdb prints them', () => {
+    const line = (hook: string, k = 0) => {
+      const h = expandHits(capture).filter((x) => x.hook.startsWith(hook + '@'))[k];
+      return formatCallLine(hook, h.args!).replace(/0x5{6}[0-9a-f]{6}/g, '0x...');
+    };
+    expect(line('by_ref')).toBe(`by_ref (s="${'y'.repeat(200)}"..., v="view", n=7)`);
+    expect(line('sum')).toBe('sum (v=std::vector of length 3, capacity 4 = {1, 2, 3}, names=std::vector of length 2, capacity 2 = {"a", "bb"}, tail=9)');
+    expect(line('sum', 1)).toBe(`sum (v=std::vector of length 100, capacity 100 = {${Array(64).fill('7').join(', ')}, ...}, names=std::vector of length 0, capacity 0, tail=1)`);
+    expect(line('owned')).toBe(
+      'owned (p=std::unique_ptr<int> = {get() = 0x...}, s=std::shared_ptr<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >> (use count 1, weak count 0) = {get() = 0x...}, empty=std::unique_ptr<int> = {get() = 0x0})',
+    );
+    expect(line('maybe')).toBe('maybe (a=std::optional<int> = {[contained value] = 3}, b=std::optional<std::string> [no contained value], k=1)');
+    expect(line('maybe', 1)).toBe('maybe (a=std::optional<int> [no contained value], b=std::optional<std::string> = {[contained value] = "opt"}, k=2)');
+    expect(line('tagged')).toBe('tagged (n={name = "named", id = 4}, k=6)');
+    expect(expandHits(capture).find((h) => h.hook.startsWith('make@'))!.return!.value).toEqual({ name: { string: 'xxxx' }, id: 4 });
   });
 });
 
