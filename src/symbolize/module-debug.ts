@@ -29,7 +29,10 @@ export function moduleDwarf(elf: ElfFile): ModuleDwarf {
   }
   if (sections) {
     const lines = LineTable.fromSections(sections);
-    d = { lines, info: DebugInfo.fromSections(sections, lines, uniqueEntryByName(symbolSource(elf).symbols())), sections };
+    // the symbol table is read only when a call site names a function its unit does not define
+    let byName: ((name: string) => number | null) | null = null;
+    const entryByName = (name: string) => (byName ??= uniqueEntryByName(symbolSource(elf).symbols()))(name);
+    d = { lines, info: DebugInfo.fromSections(sections, lines, entryByName), sections };
   } else {
     d = NONE;
   }
