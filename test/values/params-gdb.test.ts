@@ -176,7 +176,7 @@ describe.each([
   ['-O0', ['-O0', '-g']],
   ['-O2', ['-O2', '-g']],
 ])('C++ standard library values at %s (issue 19)', (variant, flags) => {
-  const STD_FUNCTIONS = ['by_value', 'by_ref', 'sum', 'owned', 'maybe', 'tagged', 'make'];
+  const STD_FUNCTIONS = ['by_value', 'by_ref', 'sum', 'owned', 'maybe', 'tagged', 'make', 'boxed'];
   let bin: string;
   let capture: Capture;
   beforeAll(async () => {
@@ -192,6 +192,8 @@ describe.each([
 
   test('std::string by value goes by invisible reference: the int after it is 5, as in gdb', () => {
     expect(expandHits(capture).find((h) => h.hook.startsWith('by_value@'))!.args).toEqual({ s: { string: ' uftrace ' }, n: 5 });
+    // Box<long>'s copy constructor is named Box, its DW_AT_name Box<long>
+    expect(expandHits(capture).find((h) => h.hook.startsWith('boxed@'))!.args).toEqual({ b: { v: 40 }, k: 2 });
   });
 
   test('strings, vectors, smart pointers and optionals are gdb\'s pretty-printed values, printed as gdb prints them', () => {
