@@ -91,6 +91,8 @@ export interface Member {
 const VOID: DwarfType = { kind: 'void', name: 'void' };
 const TAG_subprogram = 0x2e;
 const TAG_formal_parameter = 0x05;
+const TAG_template_type_param = 0x2f;
+const TAG_template_value_param = 0x30;
 const DW_DEFAULTED_in_class = 1;
 const DW_CC_pass_by_reference = 4;
 
@@ -199,8 +201,11 @@ export class TypeReader {
         const fname = withoutTemplateArgs(c.attrs.get(AT.name)?.str ?? '') ?? '';
         if (fname === '~' + name) return true;
         if (fname === name) {
-          const params = this.dies.children(c).filter((p) => p.tag === TAG_formal_parameter);
-          if (params.length === 2 && this.refersTo(params[1], die.offset)) return true;
+          const cc = this.dies.children(c);
+          const params = cc.filter((p) => p.tag === TAG_formal_parameter);
+          // a constructor template is never a copy or move constructor, whatever it is instantiated with
+          const template = cc.some((p) => p.tag === TAG_template_type_param || p.tag === TAG_template_value_param);
+          if (!template && params.length === 2 && this.refersTo(params[1], die.offset)) return true;
         }
       }
       if (c.tag === TAG.member || c.tag === TAG.inheritance) {
