@@ -17,7 +17,7 @@ export type { UstackMatchers } from './jest/matchers-types';
 export type { UstackEnvironmentOptions } from './jest/options';
 export { CallPathPattern } from './callpath/pattern';
 export { callPathOf, DEFAULT_NORMALIZE, type NormalizeOptions } from './callpath/normalize';
-export type { Capture, Frame, Hit, Stack, HitTable, CrashInfo, ExitStatus, HookResolution, CaptureStats, ArgValue, CStringValue, ReturnInfo, NoReturnReason } from './capture/types';
+export type { Capture, Frame, Hit, Stack, HitTable, CrashInfo, ExitStatus, HookResolution, CaptureStats, ArgValue, CStringValue, TextValue, PrintedValue, ReturnInfo, NoReturnReason } from './capture/types';
 export { expandHits, hitCount, stacksOf } from './capture/model';
 export type { BackendName } from './record-options';
 export { UstackError, TraceTimeoutError, InvalidTraceOptionsError, NoTraceEnvironmentError, InvalidCallPathPatternError } from './errors';

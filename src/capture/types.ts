@@ -172,16 +172,34 @@ export interface Capture {
  * (decimal strings beyond 2^53), bool is boolean, floating point is a number ("nan", "inf", "-inf"
  * as strings), pointers are hex strings ("0x0" for NULL), structs and unions are objects of their
  * fields, arrays are arrays (bounded, the last element "..." when cut). `char *` and Rust `&str`
- * are a CStringValue. Values that cannot be had are gdb's texts: "<optimized out>",
+ * are a CStringValue, `std::string`/`std::string_view` a TextValue, and the libstdc++ classes gdb's
+ * pretty printers show (`std::vector`, `std::unique_ptr`, `std::shared_ptr`, `std::optional`) a
+ * PrintedValue. Values that cannot be had are gdb's texts: "<optimized out>",
  * "<unavailable>", "<error: Cannot access memory at address 0x...>".
  */
-export type ArgValue = number | string | boolean | null | ArgValue[] | CStringValue | { [field: string]: ArgValue };
+export type ArgValue = number | string | boolean | null | ArgValue[] | CStringValue | TextValue | PrintedValue | { [field: string]: ArgValue };
 
 /** A `char *` (or `&str`): where it points and the text there (bounded; `truncated` when cut). */
 export interface CStringValue {
   ptr: string;
   string: string;
   truncated?: true;
+}
+
+/** A `std::string` or `std::string_view`: its text (bounded; `truncated` when cut), printed `"text"` as gdb does. */
+export interface TextValue {
+  string: string;
+  truncated?: true;
+}
+
+/**
+ * A library class as gdb's pretty printer shows it: its summary (`std::vector of length 3,
+ * capacity 4`, `std::unique_ptr<int>`) and its children, elements (`[1, 2, 3]`) or named
+ * (`{ 'get()': '0x...' }`, `{ '[contained value]': 3 }`); no children when there are none to show.
+ */
+export interface PrintedValue {
+  summary: string;
+  children?: ArgValue[] | { [name: string]: ArgValue };
 }
 
 /** The return of one hooked call (`ustack record --returns`). */

@@ -1,11 +1,20 @@
 /**
  * Parameters and return values as gdb prints them: the frame line `xalloc (n=32, tag=0x5555...
- * "lex", flags=1)`, structs as `{x = 1, y = 2}`, and the return line `=> 0x55555555a2d0 (1.2 µs)`.
+ * "lex", flags=1)`, structs as `{x = 1, y = 2}`, library classes as gdb's pretty printers print
+ * them (`std::vector of length 2, capacity 2 = {1, 2}`), and the return line `=> 0x55555555a2d0 (1.2 µs)`.
  */
-import type { ArgValue, CStringValue, Hit } from './types';
+import type { ArgValue, CStringValue, Hit, PrintedValue, TextValue } from './types';
 
 export function isCString(v: ArgValue): v is CStringValue {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as CStringValue).ptr === 'string' && typeof (v as CStringValue).string === 'string' && Object.keys(v).every((k) => k === 'ptr' || k === 'string' || k === 'truncated');
+}
+
+export function isText(v: ArgValue): v is TextValue {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as TextValue).string === 'string' && Object.keys(v).every((k) => k === 'string' || k === 'truncated');
+}
+
+export function isPrinted(v: ArgValue): v is PrintedValue {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as PrintedValue).summary === 'string' && Object.keys(v).every((k) => k === 'summary' || k === 'children');
 }
 
 function quote(s: string): string {
@@ -30,6 +39,8 @@ export function formatValue(v: ArgValue): string {
   if (typeof v === 'string') return BARE.test(v) ? v : quote(v);
   if (Array.isArray(v)) return `{${v.map(formatValue).join(', ')}}`;
   if (isCString(v)) return `${v.ptr} ${quote(v.string)}${v.truncated ? '...' : ''}`;
+  if (isText(v)) return `${quote(v.string)}${v.truncated ? '...' : ''}`;
+  if (isPrinted(v)) return v.children === undefined ? v.summary : `${v.summary} = ${formatValue(v.children)}`;
   return `{${Object.entries(v)
     .map(([k, x]) => `${k} = ${formatValue(x)}`)
     .join(', ')}}`;

@@ -114,15 +114,21 @@ export class DebugInfo {
     private readonly data: DwarfData,
     private readonly units: UnitIndex,
     private readonly lines: LineTable | null,
+    private readonly entryByName: EntryByName | null,
   ) {}
 
-  /** null when the sections have no .debug_info. Pass the module's LineTable to share its caches. */
-  static fromSections(s: DebugSections, lines?: LineTable | null): DebugInfo | null {
+  /**
+   * null when the sections have no .debug_info. Pass the module's LineTable to share its caches,
+   * and its symbol table's lookup (`entryByName`) so that a call site naming a function declared in
+   * the caller's unit and defined in another one finds that definition's entry by linkage name, as
+   * gdb resolves such call targets through its minimal symbols.
+   */
+  static fromSections(s: DebugSections, lines?: LineTable | null, entryByName?: EntryByName | null): DebugInfo | null {
     if (!s.section('.debug_info')) return null;
-    if (lines) return new DebugInfo(lines.data, lines.units, lines);
+    if (lines) return new DebugInfo(lines.data, lines.units, lines, entryByName ?? null);
     const data = new DwarfData(s);
     const units = new UnitIndex(data);
-    return new DebugInfo(data, units, LineTable.fromData(data, units));
+    return new DebugInfo(data, units, LineTable.fromData(data, units), entryByName ?? null);
   }
 
   /**
@@ -242,14 +248,14 @@ export class DebugInfo {
    * The call site whose return address is link-time `returnPc`: the callee's entry (null when the
    * call is indirect or the callee cannot be found) and whether it is a tail call.
    */
-  callSiteAt(returnPc: number, entryByName?: EntryByName): { callee: number | null; calleeDie: number; tailCall: boolean; parameters: readonly CallSiteParameter[] } | null {
+  callSiteAt(returnPc: number): { callee: number | null; calleeDie: number; tailCall: boolean; parameters: readonly CallSiteParameter[] } | null {
     const site = this.callSiteRecord(returnPc);
     if (!site) return null;
-    return { callee: this.calleeEntry(site, entryByName), calleeDie: site.origin, tailCall: site.tailCall, parameters: site.parameters };
+    return { callee: this.calleeEntry(site), calleeDie: site.origin, tailCall: site.tailCall, parameters: site.parameters };
   }
 
   /** The tail calls (DW_AT_call_tail_call sites) in the function whose entry is `functionEntry`. */
-  tailCallSites(functionEntry: number, entryByName?: EntryByName): TailCallSite[] {
+  tailCallSites(functionEntry: number): TailCallSite[] {
     const cached = this.tailCallCache.get(functionEntry);
     if (cached) return cached;
     const list: TailCallSite[] = [];
@@ -260,7 +266,7 @@ export class DebugInfo {
       for (const site of sites.tailCalls(fn.die)) {
         const loc = this.lines?.lookupStatement(site.returnPc - 1) ?? null;
         list.push({
-          target: this.calleeEntry(site, entryByName),
+          target: this.calleeEntry(site),
           targetEntryOf: site.origin < 0 && site.target ? site.target.entryOf : -1,
           parameters: site.parameters,
           targetName: site.origin >= 0 ? this.resolve(site.origin).qualifiedName : null,
@@ -281,14 +287,14 @@ export class DebugInfo {
    * callee to pc's function: innermost first. With several possible chains only the steps they all
    * share (at the start and at the end) are returned, as gdb shows them.
    */
-  tailCallChain(returnPc: number, pc: number, entryByName?: EntryByName, callerRegister?: CallerRegister): TailCallStep[] {
-    const site = this.callSiteAt(returnPc, entryByName);
+  tailCallChain(returnPc: number, pc: number, callerRegister?: CallerRegister): TailCallStep[] {
+    const site = this.callSiteAt(returnPc);
     if (!site) return [];
     const callee = site.callee ?? this.indirectCallee(returnPc, callerRegister);
     if (callee === null) return [];
     const inner = this.functionContaining(pc);
     if (!inner || inner.entry === callee) return [];
-    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry, entryByName) }, callee, inner.entry, resolveCallerValues(site.parameters, callerRegister));
+    return tailCallChainSteps({ tailCallTargets: (entry) => this.tailCallSites(entry) }, callee, inner.entry, resolveCallerValues(site.parameters, callerRegister));
   }
 
   /** An indirect call's callee from a DW_AT_call_target of the form DW_OP_bregN, with the caller frame's registers. */
@@ -312,7 +318,7 @@ export class DebugInfo {
    * DW_OP_entry_value of a register, passed on through any number of functions). Usually none:
    * only stacks that need them carry those register values.
    */
-  registerNeeds(returnPc: number, entryByName?: EntryByName): readonly number[] {
+  registerNeeds(returnPc: number): readonly number[] {
     let needs = this.needsCache.get(returnPc);
     if (needs) return needs;
     needs = [];
@@ -320,9 +326,9 @@ export class DebugInfo {
     if (site) {
       const out = new Set<number>();
       if (site.origin < 0 && site.target && site.target.breg >= 0) out.add(site.target.breg);
-      const callee = this.calleeEntry(site, entryByName);
+      const callee = this.calleeEntry(site);
       if (callee !== null) {
-        for (const reg of this.entryRegistersJumpedThrough(callee, entryByName, 0, new Set())) {
+        for (const reg of this.entryRegistersJumpedThrough(callee, 0, new Set())) {
           const p = site.parameters.find((q) => q.register === reg);
           if (p && p.breg >= 0) out.add(p.breg);
         }
@@ -334,14 +340,14 @@ export class DebugInfo {
   }
 
   /** Entry registers of `fn` whose value decides where a tail call under it goes. */
-  private entryRegistersJumpedThrough(fn: number, entryByName: EntryByName | undefined, depth: number, seen: Set<number>): Set<number> {
+  private entryRegistersJumpedThrough(fn: number, depth: number, seen: Set<number>): Set<number> {
     const out = new Set<number>();
     if (depth > 8 || seen.has(fn)) return out;
     seen.add(fn);
-    for (const t of this.tailCallSites(fn, entryByName)) {
+    for (const t of this.tailCallSites(fn)) {
       if (t.target === null && t.targetEntryOf >= 0) out.add(t.targetEntryOf);
       if (t.target === null) continue;
-      for (const reg of this.entryRegistersJumpedThrough(t.target, entryByName, depth + 1, seen)) {
+      for (const reg of this.entryRegistersJumpedThrough(t.target, depth + 1, seen)) {
         const p = t.parameters.find((q) => q.register === reg);
         if (p && p.entryOf >= 0) out.add(p.entryOf);
       }
@@ -376,13 +382,13 @@ export class DebugInfo {
     return s;
   }
 
-  private calleeEntry(site: CallSite, entryByName?: EntryByName): number | null {
+  private calleeEntry(site: CallSite): number | null {
     if (site.origin < 0) return site.target && site.target.entryOf < 0 && site.target.breg < 0 ? site.target.constant : null;
     const entry = this.entryOfDie(site.origin);
-    if (entry !== null || !entryByName) return entry;
-    // a declaration of a function defined in another unit: find it by name
+    if (entry !== null || !this.entryByName) return entry;
+    // a declaration (DW_AT_declaration) of a function defined in another unit: its definition by linkage name
     const n = this.resolve(site.origin);
-    return entryByName(n.linkageName ?? n.name);
+    return this.entryByName(n.linkageName ?? n.name);
   }
 
   private entryOfDie(die: number): number | null {

@@ -91,6 +91,8 @@ export interface Member {
 const VOID: DwarfType = { kind: 'void', name: 'void' };
 const TAG_subprogram = 0x2e;
 const TAG_formal_parameter = 0x05;
+const TAG_template_type_param = 0x2f;
+const TAG_template_value_param = 0x30;
 const DW_DEFAULTED_in_class = 1;
 const DW_CC_pass_by_reference = 4;
 
@@ -186,19 +188,24 @@ export class TypeReader {
 
   /**
    * Itanium C++ ABI: a class with a user-provided copy or move constructor or destructor, or a base
-   * or member of such a class, is passed and returned through memory (GCC does not always say so
-   * with DW_AT_calling_convention).
+   * or member of such a class, is passed and returned through memory (GCC does not say so with
+   * DW_AT_calling_convention, clang does). A class template instance's DW_AT_name carries its
+   * arguments (`basic_string<char, ...>`) where its constructors and destructor do not
+   * (`~basic_string`): the names are compared without them.
    */
   private nonTrivialForCalls(die: Die, children: Die[], depth = 0): boolean {
     if (depth > 8) return false;
-    const name = die.attrs.get(AT.name)?.str ?? null;
+    const name = withoutTemplateArgs(die.attrs.get(AT.name)?.str ?? null);
     for (const c of children) {
       if (c.tag === TAG_subprogram && name !== null && !c.attrs.has(AT.artificial) && c.attrs.get(AT.defaulted)?.num !== DW_DEFAULTED_in_class) {
-        const fname = c.attrs.get(AT.name)?.str ?? '';
+        const fname = withoutTemplateArgs(c.attrs.get(AT.name)?.str ?? '') ?? '';
         if (fname === '~' + name) return true;
         if (fname === name) {
-          const params = this.dies.children(c).filter((p) => p.tag === TAG_formal_parameter);
-          if (params.length === 2 && this.refersTo(params[1], die.offset)) return true;
+          const cc = this.dies.children(c);
+          const params = cc.filter((p) => p.tag === TAG_formal_parameter);
+          // a constructor template is never a copy or move constructor, whatever it is instantiated with
+          const template = cc.some((p) => p.tag === TAG_template_type_param || p.tag === TAG_template_value_param);
+          if (!template && params.length === 2 && this.refersTo(params[1], die.offset)) return true;
         }
       }
       if (c.tag === TAG.member || c.tag === TAG.inheritance) {
@@ -283,6 +290,13 @@ export class TypeReader {
     }
     return out;
   }
+}
+
+/** `basic_string<char, std::char_traits<char> >` -> `basic_string` (and `~basic_string<char>` for a destructor some compilers name so). */
+function withoutTemplateArgs(name: string | null): string | null {
+  if (name === null) return null;
+  const lt = name.indexOf('<');
+  return lt > 0 ? name.slice(0, lt) : name;
 }
 
 export function sizeOf(t: DwarfType): number {

@@ -2,11 +2,13 @@
  * Values decoded by DWARF type from the bytes of a variable (location.ts finds them) into the
  * capture's ArgValue: integers (decimal strings beyond 2^53), bool, floating point (x87 extended
  * too), pointers as hex, `char *` and Rust `&str` as bounded text, structs, unions and arrays
- * (depth and length bounded), bit fields, C++ references as what they refer to.
+ * (depth and length bounded), bit fields, C++ references as what they refer to, and libstdc++'s
+ * strings, vectors, smart pointers and optionals as gdb's pretty printers show them (std-printers.ts).
  */
 import type { ArgValue, CStringValue } from '../capture/types';
 import { DW_ATE, sizeOf, type DwarfType } from './dwarf-types';
 import { UNAVAILABLE, memoryError, type ValueSource } from './location';
+import { printStd } from './std-printers';
 
 export const MAX_STRING = 200; // gdb's default `print elements`
 const MAX_ELEMENTS = 64;
@@ -120,6 +122,8 @@ export function decodeValue(t: DwarfType, bytes: Buffer | string, src: ValueSour
     }
     case 'struct': {
       if (depth >= MAX_DEPTH) return '{...}';
+      const printed = printStd(t, bytes, src, (et, eb, d) => decodeValue(et, eb, src, d), depth);
+      if (printed !== undefined) return printed;
       const members = t.members();
       if (t.name === '&str' || t.name === '&mut str') {
         const dataPtr = members.find((m) => m.name === 'data_ptr');

@@ -1,11 +1,11 @@
 /**
  * run.calls(hook): each recorded call of a hooked function with its arguments, return value,
  * duration and normalized call path (issue 13), as plain values a test can assert on:
- * `char *` and `&str` arguments are their text (truncated text ends with "…"), pointers stay hex
- * strings. Pure: reads the run's capture only.
+ * `char *`, `&str` and `std::string` arguments are their text (truncated text ends with "…"),
+ * pointers stay hex strings, library classes stay `{ summary, children }`. Pure: reads the run's capture only.
  */
 import type { ArgValue, Hit, NoReturnReason } from '../capture/types';
-import { isCString } from '../capture/value-format';
+import { isCString, isText } from '../capture/value-format';
 import { CALL_PATH_SEPARATOR } from '../callpath/merge';
 import { callPathOf, normalizeFrames, type NormalizeOptions } from '../callpath/normalize';
 import { CallPathPattern } from '../callpath/pattern';
@@ -36,7 +36,7 @@ export const CALLS_MARKER = Symbol.for('jest-ustack.calls');
 export function plainValue(v: ArgValue): CallValue {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(plainValue);
-  if (isCString(v)) return v.truncated ? v.string + '…' : v.string;
+  if (isCString(v) || isText(v)) return v.truncated ? v.string + '…' : v.string;
   const out: Record<string, CallValue> = {};
   for (const [k, x] of Object.entries(v)) out[k] = plainValue(x as ArgValue);
   return out;

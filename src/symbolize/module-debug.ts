@@ -5,8 +5,9 @@
 import { DebugInfo } from '../dwarf/debug-info';
 import type { DebugSections } from '../dwarf/debug-sections';
 import { LineTable } from '../dwarf/line-table';
-import { openSeparateDebugFile } from '../elf/debuginfo';
+import { openSeparateDebugFile, symbolSource } from '../elf/debuginfo';
 import type { ElfFile } from '../elf/elf-file';
+import type { SymbolTable } from '../elf/symbol-table';
 
 export interface ModuleDwarf {
   lines: LineTable | null;
@@ -28,10 +29,21 @@ export function moduleDwarf(elf: ElfFile): ModuleDwarf {
   }
   if (sections) {
     const lines = LineTable.fromSections(sections);
-    d = { lines, info: DebugInfo.fromSections(sections, lines), sections };
+    // the symbol table is read only when a call site names a function its unit does not define
+    let byName: ((name: string) => number | null) | null = null;
+    const entryByName = (name: string) => (byName ??= uniqueEntryByName(symbolSource(elf).symbols()))(name);
+    d = { lines, info: DebugInfo.fromSections(sections, lines, entryByName), sections };
   } else {
     d = NONE;
   }
   cache.set(elf, d);
   return d;
+}
+
+/** A function's link-time entry by (linkage) name, when every sized symbol of that name agrees on it. */
+export function uniqueEntryByName(symbols: SymbolTable): (name: string) => number | null {
+  return (name) => {
+    const found = symbols.byName(name).filter((s) => s.size > 0);
+    return found.length > 0 && found.every((s) => s.address === found[0].address) ? found[0].address : null;
+  };
 }

@@ -14,7 +14,7 @@ import type { SymbolTable } from '../elf/symbol-table';
 import { symbolSource } from '../elf/debuginfo';
 import { demangle } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
-import { moduleDwarf } from './module-debug';
+import { moduleDwarf, uniqueEntryByName } from './module-debug';
 
 interface ModuleDebug {
   lines: LineTable | null;
@@ -31,12 +31,6 @@ function dwarfName(name: string): string {
 }
 
 /** A function's entry by name, when the name has one sized definition (aliases at one address count as one). */
-function uniqueEntryByName(symbols: SymbolTable): (name: string) => number | null {
-  return (name) => {
-    const found = symbols.byName(name).filter((s) => s.size > 0);
-    return found.length > 0 && found.every((s) => s.address === found[0].address) ? found[0].address : null;
-  };
-}
 
 /** Frame i's registers from a stack's [frame, register, value] triples, or null. */
 function registersOfFrame(frameRegs: readonly number[] | null | undefined, i: number): Map<number, number> | null {
@@ -112,14 +106,13 @@ export class Symbolizer {
     let frames = this.tailCallCache.get(key);
     if (!frames) {
       frames = [];
-      const byName = uniqueEntryByName(dbg.symbols ?? mod.elf.symbols());
       // a register value is a run-time address: the chain search works in link-time addresses of this module
       const callerRegister = callerRegs ? (reg: number) => {
         const v = callerRegs.get(reg);
         return v === undefined || !(v >= mod.start && v < mod.end) ? undefined : v - mod.bias;
       } : undefined;
-      for (const step of dbg.info.tailCallChain(returnPc - mod.bias, inner, byName, callerRegister)) {
-        for (const f of this.frames(step.returnPc + mod.bias, false, modules)) frames.push({ ...f, tailCall: true });
+      for (const step of dbg.info.tailCallChain(returnPc - mod.bias, inner, callerRegister)) {
+        frames.push(...this.tailCallFrame(step.returnPc + mod.bias, modules));
       }
       this.tailCallCache.set(key, frames);
     }
@@ -149,7 +142,6 @@ export class Symbolizer {
     if (!callee || !innerFn) return frames;
     // inner-module entries are shifted past every link-time address so both modules share one graph
     const IN_INNER = 2 ** 50;
-    const callerByName = uniqueEntryByName(callerDbg.symbols ?? mod.elf!.symbols());
     const innerByName = uniqueEntryByName(innerDbg.symbols ?? innerMod.elf!.symbols());
     const inInner = (name: string | null): number | null => {
       const e = name ? innerByName(name) : null;
@@ -161,13 +153,13 @@ export class Symbolizer {
     const graph = {
       tailCallTargets: (node: number) =>
         node >= IN_INNER
-          ? innerInfo.tailCallSites(node - IN_INNER, innerByName).map((t) => ({
+          ? innerInfo.tailCallSites(node - IN_INNER).map((t) => ({
               target: t.target === null ? null : t.target + IN_INNER,
               targetEntryOf: t.targetEntryOf,
               parameters: t.parameters.map((p) => (p.entryOf < 0 && p.breg < 0 ? { ...p, constant: p.constant + IN_INNER } : p)),
               returnPc: t.returnPc + IN_INNER,
             }))
-          : callerInfo.tailCallSites(node, callerByName).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), targetEntryOf: t.targetEntryOf, parameters: t.parameters, returnPc: t.returnPc })),
+          : callerInfo.tailCallSites(node).map((t) => ({ target: t.target ?? inInner(t.targetLinkage), targetEntryOf: t.targetEntryOf, parameters: t.parameters, returnPc: t.returnPc })),
     };
     // the values the caller's call passes (a function pointer for an indirect tail call), in graph space;
     // a register of the calling frame may point into either module (a pointer to the library's function)
@@ -182,12 +174,22 @@ export class Symbolizer {
     const fromParameters = resolveCallerValues(callerInfo.callSiteAt(returnPc - mod.bias)?.parameters ?? [], callerRegister);
     for (const step of tailCallChainSteps(graph, from, to, fromParameters)) {
       const pc = step.returnPc >= IN_INNER ? step.returnPc - IN_INNER + innerMod.bias : step.returnPc + mod.bias;
-      for (const f of this.frames(pc, false, modules)) frames.push({ ...f, tailCall: true });
+      frames.push(...this.tailCallFrame(pc, modules));
     }
     return frames;
   }
 
   /** Frames for one pc: inline frames first, then the physical frame. */
+  /**
+   * The frame of a function that jumped away at `pc` (just past its jump), as gdb shows it: one
+   * frame, named by the innermost function there, inlined or not (gdb builds no inline frames on a
+   * tail-call frame), with that function's file:line.
+   */
+  private tailCallFrame(pc: number, modules: ModuleMap): Frame[] {
+    const inner = this.frames(pc, false, modules)[0];
+    return inner ? [{ ...inner, inlined: false, tailCall: true }] : [];
+  }
+
   frames(pc: number, exact: boolean, modules: ModuleMap, atBreakpoint = false, hookedInline?: readonly string[]): Frame[] {
     const mod = modules.find(pc);
     if (mod?.elf && !this.debugFor(mod).lines && !this.warned.has(mod.path)) {

@@ -2,7 +2,8 @@
  * gdb as the oracle for parameters and return values: at every `break F` stop, the arguments of
  * the frame's block (`symbol.is_argument`, `symbol.value(frame)`), and for each such call a
  * `gdb.FinishBreakpoint` whose `return_value` (or `out_of_scope`) says how it ended. Values are
- * converted in gdb's Python to the same JSON shapes as jest-ustack's ArgValue.
+ * converted in gdb's Python to the same JSON shapes as jest-ustack's ArgValue; a class that one of
+ * gdb's pretty printers (libstdc++'s) shows is converted from what that printer gives.
  */
 import { runGdbScript } from './gdb';
 
@@ -43,8 +44,38 @@ def text(ptr, length=None):
     if len(data) > MAX_STRING or (length is not None and length > MAX_STRING): out['truncated'] = True
     return out
 
+def printed(v, vis, depth):
+    # a value gdb's pretty printers (libstdc++'s printers.py) show: strings as text, others as summary and children
+    hint = vis.display_hint() if hasattr(vis, 'display_hint') else None
+    s = vis.to_string()
+    if hint == 'string':
+        if hasattr(s, 'address') and hasattr(s, 'length'):  # a gdb.LazyString
+            n = s.length
+            data = bytes(gdb.selected_inferior().read_memory(s.address, min(n, MAX_STRING))) if n > 0 else b''
+        else:
+            data = str(s).encode('latin-1')
+            n = len(data)
+        out = {'string': data[:MAX_STRING].decode('latin-1')}
+        if n > MAX_STRING: out['truncated'] = True
+        return out
+    out = {'summary': str(s) if s is not None else ''}
+    if hasattr(vis, 'children'):
+        kids = []
+        for i, (name, child) in enumerate(vis.children()):
+            if i == MAX_ELEMENTS and hint == 'array':
+                kids.append((None, '...'))
+                break
+            kids.append((name, conv(child, depth + 1) if isinstance(child, gdb.Value) else child))
+        if kids:
+            out['children'] = [c for _, c in kids] if hint == 'array' else {n: c for n, c in kids}
+    return out
+
 def conv(v, depth=0):
     if v.is_optimized_out: return '<optimized out>'
+    vis = gdb.default_visualizer(v) if v.type.strip_typedefs().code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION) else None
+    if vis is not None:
+        if depth >= 4: return '{...}'
+        return printed(v, vis, depth)
     t = v.type.strip_typedefs()
     c = t.code
     if c in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ENUM, gdb.TYPE_CODE_CHAR):

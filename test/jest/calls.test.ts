@@ -142,3 +142,20 @@ describe('serializer', () => {
     expect(print(full.calls('xalloc', { raw: true }))).toMatch(/"return": "0x[0-9a-f]+"/);
   });
 });
+
+describe('run.calls() on C++ standard library values (issue 19)', () => {
+  test('std::string is its text, library classes are { summary, children } with plain children; toHaveCalled asserts on them', async () => {
+    const bin = buildFixture('params_std.cc');
+    const result = await record([bin], { hooks: ['by_value', 'by_ref', 'sum', 'maybe'], timeout: 30000, args: true });
+    const r = createRun(JSON.parse(JSON.stringify(result.capture)), result.stdout, result.stderr, { normalize: { ...DEFAULT_NORMALIZE }, rootDir: '/nonexistent' });
+    expect(r.calls('by_value')[0].args).toEqual({ s: ' uftrace ', n: 5 });
+    expect(r.calls('by_ref')[0].args).toEqual({ s: 'y'.repeat(200) + '…', v: 'view', n: 7 });
+    expect(r.calls('sum')[0].args).toEqual({
+      v: { summary: 'std::vector of length 3, capacity 4', children: [1, 2, 3] },
+      names: { summary: 'std::vector of length 2, capacity 2', children: ['a', 'bb'] },
+      tail: 9,
+    });
+    expect(r.calls('maybe')[1].args.b).toEqual({ summary: 'std::optional<std::string>', children: { '[contained value]': 'opt' } });
+    expect(r).toHaveCalled('sum', { with: { v: expect.objectContaining({ children: [7, ...Array(63).fill(7), '...'] }), tail: 1 } });
+  });
+});

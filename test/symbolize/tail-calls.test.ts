@@ -127,11 +127,42 @@ describe.each([
     // a callee declared, not defined, in the caller's unit: only found by name
     const far = after('outer_far', /call\s+[0-9a-f]+ <far_middle>/);
     expect(info.callSiteAt(far)?.callee).toBeNull();
-    expect(info.callSiteAt(far, (name) => (name === 'far_middle' ? fnStart('far_middle') : null))?.callee).toBe(fnStart('far_middle'));
+    const named = DebugInfo.fromSections(ElfFile.open(bin), null, (name) => (name === 'far_middle' ? fnStart('far_middle') : null))!;
+    expect(named.callSiteAt(far)?.callee).toBe(fnStart('far_middle'));
     const viaHub = after('outer_hub', /call\s+[0-9a-f]+ <pick>/);
     expect(info.tailCallChain(viaHub, fnStart('leaf_hub'))).toEqual([{ function: fnStart('hub'), returnPc: after('hub', /jmp\s+[0-9a-f]+ <leaf_hub>/) }]);
     // a caller that called the stopped function directly gets nothing
     expect(info.tailCallChain(ret, fnStart('middle_one'))).toEqual([]);
+  });
+});
+
+describe('a C++ tail call into another unit, named by its declaration in the caller\'s unit (issue 19)', () => {
+  // run() inlines Elem::QueryBoolAttribute, which ends in `jmp Attr::QueryBool`; that call site's
+  // DW_AT_call_origin is the in-class declaration in tail_decl_main.cc's unit, the definition is in tail_decl_lib.cc's
+  const others = ['tail_decl_lib.cc', 'tail_decl.h'].map((f) => fs.readFileSync(path.join(FIXTURES, f)));
+  const hash = createHash('sha256').update(Buffer.concat(others)).digest('hex').slice(0, 8);
+  const bin = buildFixture('tail_decl_main.cc', { flags: ['-O2', '-g'], libs: [path.join(FIXTURES, 'tail_decl_lib.cc')], variant: `O2-${hash}` });
+
+  test('the fixture tail-calls through a declaration', () => {
+    const asm = execFileSync('objdump', ['-d', '--no-show-raw-insn', '-C', bin], { encoding: 'utf8' });
+    expect(asm.split('<run(Elem*, bool*)>:\n')[1].split('\n\n')[0]).toMatch(/\sjmp\s+[0-9a-f]+ <Attr::QueryBool\(bool\*\) const>/);
+    const info = execFileSync('readelf', ['--debug-dump=info', bin], { encoding: 'utf8' });
+    expect(info).toMatch(/DW_AT_call_tail_call/);
+  });
+
+  test('the tail-call frame equals gdb\'s: one frame named by the inlined function that jumped, at its line', async () => {
+    const { capture } = await recordWithPtrace([bin], { hooks: ['ToInt'] });
+    const stops = gdbPythonStacks([bin], ['ToInt'], { maxStops: 1 });
+    expect(stops).toHaveLength(1);
+    const row = (name: string, inlined: boolean, file: string | null, line: number | null) => `${name}${inlined ? ' [inlined]' : ''} ${file ? path.basename(file) : '?'}:${line}`;
+    const rows: string[] = [];
+    for (const f of expandHits(capture)[0].frames) {
+      // gdb's frame.name() has no parameter list
+      rows.push(row((f.symbol ?? '??').replace(/\(.*\)( const)?$/, ''), f.inlined, f.file, f.line));
+      if (f.symbol === 'main') break;
+    }
+    expect(rows).toEqual(stops[0].map((f) => row(f.func, f.inlined, f.file, f.line)));
+    expect(expandHits(capture)[0].frames[2]).toMatchObject({ symbol: 'Elem::QueryBoolAttribute(bool*) const', tailCall: true, inlined: false });
   });
 });
 
