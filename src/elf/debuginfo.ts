@@ -8,12 +8,21 @@ import * as path from 'node:path';
 import { ElfFile, openElfCached } from './elf-file';
 
 export interface DebugFileOptions {
-  /** Global debug folders, default ['/usr/lib/debug']. */
+  /** Global debug folders, default debugDirs(). */
   debugRoots?: string[];
 }
 
+/**
+ * The global debug folders searched for separate debug files (gdb's debug-file-directory):
+ * `USTACK_DEBUG_DIRS` (':'-separated) when set, else /usr/lib/debug.
+ */
+export function debugDirs(): string[] {
+  const env = process.env.USTACK_DEBUG_DIRS;
+  return env !== undefined ? env.split(':').filter((d) => d !== '') : ['/usr/lib/debug'];
+}
+
 export function findSeparateDebugFile(elf: ElfFile, opts: DebugFileOptions = {}): string | null {
-  const roots = opts.debugRoots ?? ['/usr/lib/debug'];
+  const roots = opts.debugRoots ?? debugDirs();
   const self = realpathOrNull(elf.path);
 
   if (elf.buildId && elf.buildId.length > 2) {

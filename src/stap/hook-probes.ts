@@ -12,8 +12,9 @@ import * as path from 'node:path';
 import { openElfCached } from '../elf';
 import { InvalidHookError } from '../errors';
 import { demangle } from '../symbolize/demangle';
-import { hookModule, planHook, type HookTarget } from '../symbolize/hook-resolver';
-import { parseHookSpec as parseResolverSpec } from '../symbolize/hook-spec';
+import { hookModule, moduleMatches, planHook, type HookTarget } from '../symbolize/hook-resolver';
+import { isGlob, parseHookSpec as parseResolverSpec } from '../symbolize/hook-spec';
+import { isSystemLibrary } from '../symbolize/system-libraries';
 
 export interface ParsedHook {
   spec: string;
@@ -95,6 +96,17 @@ export function probePointsFor(binary: string, hook: ParsedHook, libraries: stri
   const proc = `process(${stapString(binary)})`;
   // no `.call`: inlined copies are probed too, as ptrace's hooks and gdb's `break` do
   const fn = `.function(${stapString(hook.func)})`;
+  const pointIn = (module: string) => (module === binary ? `${proc}${fn}` : `${proc}.library(${stapString(module)})${fn}`);
+  // the dynamic linker too, as the ptrace backend (ld.so's _dl_map_object, its private memcpy)
+  const modules = [binary, ...libraries, ...interpreterOf(binary, libraries)];
+  if (hook.module !== null && isGlob(hook.module)) {
+    // `parse_*@*`, `f@lib*.so*`: the modules the glob names, the system libraries included, through the shared resolver
+    const named = modules.filter((m) => moduleMatches(hook.module!, m));
+    const locations = resolverLocations(modules, hook).filter((l) => named.includes(l.module));
+    const found = named.filter((m) => locations.some((l) => l.module === m));
+    if (!found.length) throw new InvalidHookError(hook.spec, `no module matching "${hook.module}" defines ${hook.func} (modules: ${modules.map((m) => path.basename(m)).join(', ')})`);
+    return { hook, points: found.map(pointIn), alternatives: false, libraries: found.filter((m) => m !== binary), locations };
+  }
   if (hook.module !== null) {
     const base = path.basename(hook.module);
     if (hook.module === binary || base === path.basename(binary)) return { hook, points: [`${proc}${fn}`], alternatives: false, libraries: [], locations: [] };
@@ -107,13 +119,12 @@ export function probePointsFor(binary: string, hook: ParsedHook, libraries: stri
     }
     return { hook, points: [`${proc}.library(${stapString(lib)})${fn}`], alternatives: false, libraries: [lib], locations: [] };
   }
-  const pointIn = (module: string) => (module === binary ? `${proc}${fn}` : `${proc}.library(${stapString(module)})${fn}`);
-  // the dynamic linker too, as the ptrace backend (ld.so's _dl_map_object, its private memcpy)
-  const modules = [binary, ...libraries, ...interpreterOf(binary, libraries)];
   const locations = resolverLocations(modules, hook);
   const found = modules.filter((m) => locations.some((l) => l.module === m));
   if (found.length) return { hook, points: found.map(pointIn), alternatives: false, libraries: found.filter((m) => m !== binary), locations };
-  return { hook, points: [binary, ...libraries].map(pointIn), alternatives: true, libraries: [], locations: [] };
+  // a glob stays in the program's own code (README "Hook specs"), also when stap's own search decides
+  const searched = isGlob(hook.func) ? [binary, ...libraries.filter((l) => !isSystemLibrary(l))] : [binary, ...libraries];
+  return { hook, points: searched.map(pointIn), alternatives: true, libraries: [], locations: [] };
 }
 
 /** The program's dynamic linker (PT_INTERP, real path) when it is not among `libraries`; none for a static program. */
@@ -131,7 +142,7 @@ function interpreterOf(binary: string, libraries: string[]): string[] {
 function resolverLocations(paths: string[], hook: ParsedHook): HookTarget[] {
   try {
     const modules = paths.map((m, i) => hookModule(m, openElfCached(m), i === 0));
-    return planHook(parseResolverSpec(hook.func), modules, demangle).locations;
+    return planHook(parseResolverSpec(hook.module !== null ? `${hook.func}@${hook.module}` : hook.func), modules, demangle).locations;
   } catch {
     return []; // not an ELF file we can read: stap's own error says what is wrong
   }

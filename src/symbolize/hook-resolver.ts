@@ -11,11 +11,12 @@ import type { ElfFile } from '../elf/elf-file';
 import { mayHaveFunctionNamed, type ElfSymbol } from '../elf/symbol-table';
 import type { ResolvedHook } from '../capture/types';
 import { UnknownHookError } from '../errors';
-import { HookSpec, globToRegExp, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
+import { HookSpec, globToRegExp, isGlob, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { suggestNames } from './near-names';
 import { debugInfoFor, inlineHookTargets } from './inline-hooks';
 import { hasDwarf, symbolSource } from '../elf/debuginfo';
 import { inlinedCopies, type InlinedCopies } from './inlined-copy-index';
+import { isSystemLibrary } from './system-libraries';
 
 export { withoutTemplateArgs };
 
@@ -55,6 +56,8 @@ export interface HookModule {
   elf: ElfFile;
   /** Inlined copies are searched here (the module's parsed DWARF or its on-disk index; null or absent: not searched). */
   debug?: InlinedCopies | null;
+  /** A system library (system-libraries.ts): a glob without `@module` does not search it. */
+  system?: boolean;
 }
 
 /** A location as the capture's `hooks` list it (link-time address in hex). */
@@ -88,7 +91,8 @@ export function hookModule(modulePath: string, elf: ElfFile, isExecutable: boole
   if (isExecutable && elf.hasDebugInfo) return { path: modulePath, elf: source, debug: debugInfoFor(elf) };
   let copies: InlinedCopies | null | undefined;
   const lazy: InlinedCopies = { inlinedInstances: () => (copies === undefined ? (copies = inlinedCopies(elf)) : copies)?.inlinedInstances() ?? [] };
-  return { path: modulePath, elf: source, debug: hasDwarf(elf) ? lazy : null };
+  const system = !isExecutable && isSystemLibrary(modulePath);
+  return { path: modulePath, elf: source, debug: hasDwarf(elf) ? lazy : null, ...(system ? { system } : {}) };
 }
 
 /** Per function symbol: its name parts, computed once per (ElfFile, demangler). */
@@ -125,14 +129,15 @@ export function resolveHook(spec: HookSpec, modules: HookModule[], demangle?: De
  * the spec names, the `.part.N` bodies split off them, and (in modules with `debug`) the entries of
  * their inlined copies; `.cold` fragments are listed in `skipped`. A plain name matches the last
  * components of qualified names (`node_alloc` and `Lexer::next` match `calc::node_alloc` and
- * `calc::Lexer::next`), like gdb's wild matching. Every module is searched, as gdb does; an exact
- * name skips modules whose string tables cannot hold it (mayDefine). Empty when nothing matched:
- * see unknownHookError.
+ * `calc::Lexer::next`), like gdb's wild matching. A plain name searches every module, as gdb does
+ * (an exact name skips modules whose string tables cannot hold it: mayDefine); a glob without
+ * `@module` searches only the program's own code, never a system library, so what it hooks does not
+ * depend on the debug packages installed. Empty when nothing matched: see unknownHookError.
  */
 export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Demangle): HookPlan {
   const plan: HookPlan = { spec: spec.text, locations: [], skipped: [] };
   const glob = globToRegExp(spec.pattern);
-  const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : modules;
+  const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : glob !== null ? modules.filter((m) => !m.system) : modules;
   for (const mod of chosen) {
     // every module, as gdb's `break F`; a module whose string tables cannot hold the name costs no symbol table
     if (glob === null && !mayDefine(mod, spec.pattern, demangle !== undefined)) continue;
@@ -177,7 +182,10 @@ function mayDefine(mod: HookModule, pattern: string, mangled: boolean): boolean 
 /** The error for a spec that matched nothing: where it looked and the closest names (demangled). */
 export function unknownHookError(spec: HookSpec, modules: HookModule[], demangle?: Demangle): UnknownHookError {
   if (modules.length === 0) return new UnknownHookError(spec.text, 'the program (no modules are loaded)', []);
-  const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : modules;
+  const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : isGlob(spec.pattern) ? modules.filter((m) => !m.system) : modules;
+  if (chosen.length === 0 && spec.module === null) {
+    return new UnknownHookError(spec.text, `the program's own code (a glob does not search system libraries unless it names one: ${spec.pattern}@libc.so.6)`, []);
+  }
   if (chosen.length === 0) {
     const loaded = modules.map((m) => path.basename(m.path));
     const near = suggestNames(spec.module!, unique(loaded.flatMap((b) => [b, shortModuleName(b)])), 5);
@@ -193,7 +201,9 @@ export function unknownHookError(spec: HookSpec, modules: HookModule[], demangle
   const where =
     spec.module !== null
       ? chosen.map((m) => m.path).join(', ')
-      : modules.length > 1
+      : chosen.length < modules.length
+        ? `the program's own code (${chosen.map((m) => path.basename(m.path)).join(', ')}; a glob does not search system libraries unless it names one: ${spec.pattern}@libc.so.6)`
+        : modules.length > 1
         ? `${modules[0].path} or its libraries (${modules.slice(1).map((m) => path.basename(m.path)).join(', ')})`
         : modules[0].path;
   const suggestions = nearNames(wanted, [...candidates]).map((s) => (spec.module !== null ? `${s}@${spec.module}` : s));
@@ -384,8 +394,10 @@ function topLevelOperator(s: string): number {
   return m ? m.index + m[1].length : -1;
 }
 
-/** A module spec matches a path by absolute path, basename, or basename without the .so version or suffix. */
+/** A module spec matches a path by absolute path, basename, or basename without the .so version or suffix; a glob (`*`, `lib*.so*`) by basename or path. */
 export function moduleMatches(want: string, modulePath: string): boolean {
+  const glob = globToRegExp(want);
+  if (glob) return glob.test(path.basename(modulePath)) || glob.test(modulePath);
   if (want.startsWith('/')) {
     if (path.resolve(want) === path.resolve(modulePath)) return true;
     try {
