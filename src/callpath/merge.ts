@@ -1,6 +1,6 @@
 /** Identical call paths of one hook merged with a count, in order of first appearance. */
 import type { Hit, Stack } from '../capture/types';
-import { callPathOf, type NormalizeOptions } from './normalize';
+import { callPathOf, inProgramPhase, type NormalizeOptions } from './normalize';
 import { splitCallPath } from './split';
 
 export interface MergedCallPath {
@@ -32,6 +32,7 @@ export function mergeCallPaths(hits: readonly (Hit | Stack)[], options: Normaliz
   const merged: MergedCallPath[] = [];
   for (const hit of hits) {
     if (hook !== undefined && hit.hook !== hook) continue;
+    if (!inPhase(hit, options)) continue;
     const path = callPathOf(hit.frames, options);
     if ('folded' in hit && hit.folded) path.unshift(FOLDED_STEP);
     const key = `${hit.hook}\u0000${path.join('\u0000')}`;
@@ -44,6 +45,11 @@ export function mergeCallPaths(hits: readonly (Hit | Stack)[], options: Normaliz
     }
   }
   return merged;
+}
+
+/** Whether a hit or distinct stack counts under `options.phase` (default 'main': inProgramPhase; a folded stack always counts). */
+export function inPhase(item: Hit | Stack, options: NormalizeOptions = {}): boolean {
+  return options.phase === 'all' || ('folded' in item && item.folded === true) || inProgramPhase(item.frames);
 }
 
 /** `main > top > mid > leaf` */

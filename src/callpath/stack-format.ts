@@ -43,9 +43,9 @@ export function formatFrame(name: string, frame: Frame, rootDir?: string): strin
   return `${name} (${frameLocation(frame, rootDir)})${frame.inlined ? ' [inlined]' : ''}`;
 }
 
-/** One stack, innermost first, normalized like call paths. */
+/** One stack, innermost first, normalized like call paths but with every library frame (README "Normalization"). */
 export function formatStack(frames: readonly Frame[], options: StackFormatOptions = {}): string[] {
-  return normalizeFrames(frames, options)
+  return normalizeFrames(frames, { ...options, libraryFrames: 'all' })
     .reverse()
     .map((f) => formatFrame(f.name, f.frame, options.rootDir));
 }

@@ -30,6 +30,16 @@ export interface Frame {
    * just past the jump.
    */
   tailCall?: boolean;
+  /** The frame is in a system library (README "Normalization"): call paths collapse consecutive such frames. */
+  system?: true;
+  /**
+   * On the outermost frame of consecutive system-library frames: the function the calling frame
+   * called, by the name its call binds to (`qsort` for `call qsort@plt`), else the library's exported
+   * function around the frame. Read from the modules themselves, so it does not depend on debug packages.
+   */
+  calledAs?: string;
+  /** On frame 0 in a system library: the library's exported name for the function it is the entry of. */
+  exportedAs?: string;
 }
 
 /**

@@ -48,7 +48,7 @@ export function hitsOfHook(hits: readonly Hit[], hook: string | undefined, norma
   const token = new CallPathPattern(hook).tokens[0];
   return hits.filter((hit) => {
     if (hit.hook === hook) return true;
-    const frames = normalizeFrames(hit.frames.slice(0, 1), { ...normalize, startAtMain: false });
+    const frames = normalizeFrames(hit.frames.slice(0, 1), { ...normalize, startAtMain: false, libraryFrames: 'all' });
     return frames.length > 0 && CallPathPattern.tokenAccepts(token, frames[0].name);
   });
 }

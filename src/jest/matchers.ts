@@ -189,7 +189,7 @@ function toHaveHit(this: MatcherContext, received: unknown, hook: string, option
   // true counts from the distinct stacks (also past maxHits)
   let count = 0;
   for (const stack of received.capture.stacks) {
-    const frames = stack.hook === hook ? [] : normalizeFrames(stack.frames.slice(0, 1), { ...normalize, startAtMain: false });
+    const frames = stack.hook === hook ? [] : normalizeFrames(stack.frames.slice(0, 1), { ...normalize, startAtMain: false, libraryFrames: 'all' });
     if (stack.hook === hook || (frames.length > 0 && CallPathPattern.tokenAccepts(glob, frames[0]))) count += stack.count;
   }
   const pass = times === undefined ? count > 0 : count === times;

@@ -42,6 +42,8 @@ export interface UstackEnvironmentOptions {
 
 const BACKENDS: BackendName[] = ['ptrace', 'stap', 'auto'];
 const NORMALIZE_KEYS = ['startAtMain', 'dropRuntimeFrames', 'inlineFrames', 'stripCloneSuffixes', 'stripRustHash', 'stripCppParams', 'stripTemplateArgs'];
+/** Normalize options that take one of a few words instead of true/false. */
+const NORMALIZE_CHOICES: Record<string, string[]> = { libraryFrames: ['collapse', 'all'], phase: ['main', 'all'] };
 const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize', 'warmUp', 'args', 'returns'];
 const PRAGMAS: Record<string, keyof UstackEnvironmentOptions> = {
   'ustack-backend': 'backend',
@@ -92,9 +94,15 @@ export function checkNormalize(where: string, value: unknown): NormalizeOptions 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidTraceOptionsError(where, `normalize must be an object of switches (${NORMALIZE_KEYS.join(', ')})`);
   }
-  const out: Record<string, boolean> = {};
+  const out: Record<string, boolean | string> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (!NORMALIZE_KEYS.includes(key)) throw new InvalidTraceOptionsError(where, `unknown normalize switch "${key}" (known: ${NORMALIZE_KEYS.join(', ')})`);
+    const choices = NORMALIZE_CHOICES[key];
+    if (choices) {
+      if (!choices.includes(v as string)) throw new InvalidTraceOptionsError(where, `normalize.${key} must be one of ${choices.map((c) => `"${c}"`).join(', ')}, got ${JSON.stringify(v)}`);
+      out[key] = v as string;
+      continue;
+    }
+    if (!NORMALIZE_KEYS.includes(key)) throw new InvalidTraceOptionsError(where, `unknown normalize switch "${key}" (known: ${[...NORMALIZE_KEYS, ...Object.keys(NORMALIZE_CHOICES)].join(', ')})`);
     if (typeof v !== 'boolean') throw new InvalidTraceOptionsError(where, `normalize.${key} must be true or false`);
     out[key] = v;
   }

@@ -4,7 +4,7 @@
  * module (the global `trace` and `import { trace }` load separate copies).
  */
 import type { Capture, CrashInfo, ExitStatus, Hit } from '../capture/types';
-import { formatMergedCallPath, mergeCallPaths, type MergedCallPath } from '../callpath/merge';
+import { formatMergedCallPath, inPhase, mergeCallPaths, type MergedCallPath } from '../callpath/merge';
 import type { NormalizeOptions } from '../callpath/normalize';
 import { normalizeFrames } from '../callpath/normalize';
 import type { FrameName } from '../callpath/pattern';
@@ -110,6 +110,7 @@ export function runPathCandidates(run: Run, hook?: string): PathCandidate[] {
   const { normalize } = runContext(run);
   const byPath = new Map<string, Map<string, FrameName[]>>();
   for (const stack of stacksOf(run.capture, hook)) {
+    if (!inPhase(stack, normalize)) continue;
     const named = normalizeFrames(stack.frames, normalize);
     const key = `${stack.hook}\u0000${named.map((f) => f.name).join('\u0000')}`;
     let variants = byPath.get(key);
@@ -128,9 +129,13 @@ export function runStacks(run: Run, hook?: string): RunStack[] {
   return mergeStacks(stacksOf(run.capture, hook), { ...ctx.normalize, rootDir: ctx.rootDir });
 }
 
-/** True number of hits of one hook spec (all hooks when undefined), also past maxHits. */
+/** True number of hits of one hook spec (all hooks when undefined), also past maxHits, in the run's phase (normalize.phase). */
 export function runHitCount(run: Run, hook?: string): number {
-  return hitCount(run.capture, hook);
+  const { normalize } = runContext(run);
+  if (normalize.phase === 'all') return hitCount(run.capture, hook);
+  let n = 0;
+  for (const s of stacksOf(run.capture, hook)) if (inPhase(s, normalize)) n += s.count;
+  return n;
 }
 
 /** The crash stack, innermost first, `name (file:line)`. */

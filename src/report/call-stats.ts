@@ -45,7 +45,7 @@ export function callStatsByPath(hits: readonly Hit[]): PathCallStats[] {
     const noReturn: Record<string, number> = {};
     for (const h of list) if (h.return === null) noReturn[h.noReturn ?? 'unwound'] = (noReturn[h.noReturn ?? 'unwound'] ?? 0) + 1;
     const first = list[0];
-    const name = normalizeFrames(first.frames.slice(0, 1), { startAtMain: false })[0]?.name ?? first.hook;
+    const name = normalizeFrames(first.frames.slice(0, 1), { startAtMain: false, libraryFrames: 'all' })[0]?.name ?? first.hook;
     out.push({
       path,
       calls: list.length,

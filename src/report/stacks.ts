@@ -35,7 +35,7 @@ export function frameLocation(frame: Pick<Frame, 'file' | 'line'>): string | nul
 
 /** The caller-first, normalized path of one hit or distinct stack (a folded stack starts with "(folded)"). */
 export function hitPath(hit: Hit | Stack): PathFrame[] {
-  const path = normalizeFrames(hit.frames).map((f) => ({ name: f.name, location: frameLocation(f.frame) }));
+  const path = normalizeFrames(hit.frames, { libraryFrames: 'all' }).map((f) => ({ name: f.name, location: frameLocation(f.frame) }));
   if ('folded' in hit && hit.folded) path.unshift({ name: FOLDED_STEP, location: null });
   return path;
 }

@@ -12,6 +12,8 @@ import { tailCallChainSteps } from '../dwarf/debug-info-callsites';
 import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
 import { symbolSource } from '../elf/debuginfo';
+import { calledSymbol, exportedFunctionAt, exportedFunctionContaining } from '../elf/call-targets';
+import { isSystemLibrary } from './system-libraries';
 import { demangle } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
 import { moduleDwarf, uniqueEntryByName } from './module-debug';
@@ -85,7 +87,55 @@ export class Symbolizer {
       for (const f of this.frames(pcs[i], exact, modules)) out.push(f);
       innerExact = exact;
     }
+    return this.markSystemFrames(out, modules);
+  }
+
+  /**
+   * Marks the frames in system libraries and names each run of them by what the program called
+   * (Frame.system, calledAs, exportedAs), so call paths can collapse them (callpath/normalize.ts).
+   * Frames are copied where marked: the per-pc cache holds unmarked frames.
+   */
+  private markSystemFrames(frames: Frame[], modules: ModuleMap): Frame[] {
+    const out = frames.map((f) => (f.module !== null && this.isSystem(f.module) ? { ...f, system: true as const } : f));
+    for (let i = 0; i < out.length; ) {
+      if (!out[i].system) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < out.length && out[j + 1].system) j++;
+      const called = this.calledName(out[j], j === 0, out[j + 1] ?? null, modules);
+      if (called) out[j] = { ...out[j], calledAs: demangle(called) };
+      i = j + 1;
+    }
+    const top = out[0];
+    if (top?.system && !top.inlined) {
+      const mod = modules.find(Number(top.pc));
+      const name = mod?.elf ? exportedFunctionAt(mod.elf, Number(top.pc) - mod.bias) : null;
+      if (name) out[0] = { ...top, exportedAs: demangle(name) };
+    }
     return out;
+  }
+
+  /** What `caller` called to enter the system frame `outer`: its call's bound symbol, else the library's exported function around `outer`. */
+  private calledName(outer: Frame, exact: boolean, caller: Frame | null, modules: ModuleMap): string | null {
+    if (caller) {
+      const cmod = modules.find(Number(caller.pc));
+      const name = cmod?.elf ? calledSymbol(cmod.elf, Number(caller.pc) - cmod.bias) : null;
+      if (name) return name;
+    }
+    const mod = modules.find(Number(outer.pc));
+    if (!mod?.elf) return null;
+    const pc = Number(outer.pc) - mod.bias;
+    return exportedFunctionContaining(mod.elf, exact ? pc : pc - 1);
+  }
+
+  private readonly systemPaths = new Map<string, boolean>();
+
+  private isSystem(path: string): boolean {
+    let s = this.systemPaths.get(path);
+    if (s === undefined) this.systemPaths.set(path, (s = isSystemLibrary(path)));
+    return s;
   }
 
   /**
