@@ -1,7 +1,8 @@
 /**
  * Which loaded modules are system libraries (README "Normalization"): files in the folders the
  * dynamic linker searches by itself — its built-in defaults, the folders of /etc/ld.so.conf (and
- * its `include`d files) and of /etc/ld.so.cache — plus `USTACK_SYSTEM_DIRS` (':'-separated). The
+ * its `include`d files), of /etc/ld.so.cache and of musl's /etc/ld-musl-*.path — plus
+ * `USTACK_SYSTEM_DIRS` (':'-separated). The
  * program's own code is everything else: the executable and the libraries it brings. Globs hook
  * only the program's own code, and call paths collapse a system library's frames.
  */
@@ -30,6 +31,7 @@ function dirSet(): Set<string> {
   for (const d of DEFAULT_DIRS) add(d);
   for (const d of confDirs('/etc/ld.so.conf', new Set())) add(d);
   for (const d of cacheDirs('/etc/ld.so.cache')) add(d);
+  for (const d of muslPathDirs('/etc')) add(d);
   for (const d of extra.split(':')) if (d) add(d);
   cached = { key: extra, dirs };
   return dirs;
@@ -82,6 +84,25 @@ function expandGlob(pattern: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** musl's dynamic linker reads its folders from /etc/ld-musl-ARCH.path (lines or ':'-separated). */
+function muslPathDirs(etc: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(etc).filter((f) => /^ld-musl-.*\.path$/.test(f));
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const f of names) {
+    try {
+      out.push(...fs.readFileSync(path.join(etc, f), 'utf8').split(/[:\n]/).map((d) => d.trim()).filter((d) => d.startsWith('/')));
+    } catch {
+      // unreadable: the defaults stand
+    }
+  }
+  return out;
 }
 
 /** Folders of the libraries /etc/ld.so.cache lists: its string table holds their absolute paths. */
