@@ -20,6 +20,7 @@ import { parseHookSpec } from '../../src/symbolize/hook-spec';
 import { isSystemLibrary } from '../../src/symbolize/system-libraries';
 import { parseHookSpec as parseStapHook, probePointsFor, sharedLibrariesOf } from '../../src/stap/hook-probes';
 import { buildFixture } from '../helpers/fixtures';
+import { buildCfgtool } from '../report/example-build';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
 const NO_DEBUG = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-no-debug-'));
@@ -114,10 +115,7 @@ describe('the called function is read from the caller\'s code and relocations', 
 });
 
 describe('globs hook only the program\'s own code', () => {
-  const cfgtool = path.resolve(__dirname, '..', '..', 'example-project', 'build', 'cfgtool');
-  beforeAll(() => {
-    execFileSync('make', ['-s', '-C', path.dirname(path.dirname(cfgtool))], { stdio: 'ignore' });
-  });
+  const cfgtool = buildCfgtool(); // example-project's program, in a private folder
 
   function modulesOf(binary: string) {
     const LD = fs.realpathSync(ElfFile.open(binary).interpreter!);
