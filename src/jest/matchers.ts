@@ -249,7 +249,7 @@ function toHaveCrashedIn(this: MatcherContext, received: unknown, fn: string): R
   checkName(name, 'the function', fn, 'calc::node_alloc');
   const token = new CallPathPattern(fn).tokens[0];
   const crash = received.crash;
-  const names = crash ? normalizeFrames(crash.frames, { ...runContext(received).normalize, startAtMain: false }) : [];
+  const names = crash ? normalizeFrames(crash.frames, { ...runContext(received).normalize, startAtMain: false, libraryFrames: 'all' }) : [];
   const pass = names.some((n) => CallPathPattern.tokenAccepts(token, n));
   return {
     pass,
