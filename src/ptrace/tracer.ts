@@ -16,7 +16,7 @@ import { symbolSource } from '../elf/debuginfo';
 import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
 import { readProcessMaps } from '../symbolize/process-maps';
 import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
-import { parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
+import { isGlob, parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
 import { hookModule, moduleMatches, planHook, resolvedHookOf, unknownHookError } from '../symbolize/hook-resolver';
 import { demangle } from '../symbolize/demangle';
 import { moduleDwarf } from '../symbolize/module-debug';
@@ -738,6 +738,7 @@ export class Tracer {
         const spec = this.specs[i];
         if (spec.module || this.resolutions[i].resolved.length > 0 || this.ifuncWatched.has(i)) continue;
         const near = unknownHookError(spec, all.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
+        if (isGlob(spec.pattern)) throw near; // it says where a glob looks: the program's own code
         throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, near.suggestions);
       }
     }

@@ -184,7 +184,7 @@ export function unknownHookError(spec: HookSpec, modules: HookModule[], demangle
   if (modules.length === 0) return new UnknownHookError(spec.text, 'the program (no modules are loaded)', []);
   const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : isGlob(spec.pattern) ? modules.filter((m) => !m.system) : modules;
   if (chosen.length === 0 && spec.module === null) {
-    return new UnknownHookError(spec.text, `the program's own code (a glob does not search system libraries unless it names one: ${spec.pattern}@libc.so.6)`, []);
+    return new UnknownHookError(spec.text, `the program's own code (a glob does not search system libraries unless it names them: ${spec.pattern}@libc.so.6, or every module: ${spec.pattern}@*)`, []);
   }
   if (chosen.length === 0) {
     const loaded = modules.map((m) => path.basename(m.path));
@@ -202,7 +202,7 @@ export function unknownHookError(spec: HookSpec, modules: HookModule[], demangle
     spec.module !== null
       ? chosen.map((m) => m.path).join(', ')
       : chosen.length < modules.length
-        ? `the program's own code (${chosen.map((m) => path.basename(m.path)).join(', ')}; a glob does not search system libraries unless it names one: ${spec.pattern}@libc.so.6)`
+        ? `the program's own code (${chosen.map((m) => path.basename(m.path)).join(', ')}; a glob does not search system libraries unless it names them: ${spec.pattern}@libc.so.6, or every module: ${spec.pattern}@*)`
         : modules.length > 1
         ? `${modules[0].path} or its libraries (${modules.slice(1).map((m) => path.basename(m.path)).join(', ')})`
         : modules[0].path;

@@ -146,6 +146,16 @@ describe('globs hook only the program\'s own code', () => {
     expect(found.map((l) => [l.module, l.symbol])).toContainEqual([LD, 'lookup_malloc_symbol']);
   });
 
+  test('ustack record: a glob only ld.so defines is an error that says how to name ld.so; named, it is hit (4 times, as the issue measured)', () => {
+    const fixture = path.resolve(__dirname, '..', '..', 'example-project', 'fixtures', 'service.cfg');
+    const own = spawnSync(process.execPath, [CLI, 'record', '--hook', 'lookup_malloc*', '--', cfgtool, 'get', fixture, 'listen.backlog'], { encoding: 'utf8' });
+    expect(own.status).toBe(2);
+    expect(own.stderr).toContain('a glob does not search system libraries unless it names them: lookup_malloc*@libc.so.6, or every module: lookup_malloc*@*');
+    const named = spawnSync(process.execPath, [CLI, 'record', '--hook', 'lookup_malloc*@ld-linux-x86-64.so.2', '--', cfgtool, 'get', fixture, 'listen.backlog'], { encoding: 'utf8' });
+    expect(named.status).toBe(3);
+    expect(named.stderr).toMatch(/^-- 4 hit\(s\)/m);
+  });
+
   test('the stap backend probes a glob in the program only, and in a named module when asked', () => {
     const libraries = sharedLibrariesOf(cfgtool);
     const own = probePointsFor(cfgtool, parseStapHook('lookup_*'), libraries);
