@@ -46,9 +46,11 @@ export class Unwinder {
    * Walks from the registers of frame 0 (regs is clobbered). Writes return addresses/pcs into
    * `pcs` (pcs[0] = regs[RIP]); sets flags[i] FRAME_EXACT_PC (1) when frame i was reached through
    * a signal frame and FRAME_SIGNAL_TRAMPOLINE (2) when frame i is a signal trampoline.
-   * Returns the frame count.
+   * Returns the frame count. `atFunctionEntry`: frame 0 is a function's first instruction (a hook's
+   * entry breakpoint), so where no CFI covers it the return address is at [rsp] (a library built
+   * without unwind tables, such as Debian's musl), not behind an rbp the function has not pushed yet.
    */
-  unwind(regs: RegisterFile, mem: MemoryReader, pcs: Float64Array, flags: Uint8Array, maxFrames: number, savedRegisters?: Float64Array): number {
+  unwind(regs: RegisterFile, mem: MemoryReader, pcs: Float64Array, flags: Uint8Array, maxFrames: number, savedRegisters?: Float64Array, atFunctionEntry = false): number {
     let cur: RegisterFile = regs;
     let next: RegisterFile = this.scratch;
     let n = 0;
@@ -78,6 +80,11 @@ export class Unwinder {
         // whose handler may run on an alternate stack)
         if (!rule.signalFrame && !(next[REG_RSP] > cur[REG_RSP])) break;
         exactPc = rule.signalFrame;
+      } else if (n === 1 && atFunctionEntry) {
+        for (let r = 0; r < REGISTER_COUNT; r++) next[r] = cur[r];
+        next[REG_RIP] = mem.readU64(cur[REG_RSP]);
+        next[REG_RSP] = cur[REG_RSP] + 8;
+        exactPc = false;
       } else {
         const rbp = cur[REG_RBP];
         if (!(rbp > 0) || !(rbp + 16 > cur[REG_RSP])) break;

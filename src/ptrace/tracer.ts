@@ -1044,20 +1044,20 @@ export class Tracer {
    * stack top comes from (WINDOW_CHANNEL: the native loop read it at this stop; WINDOW_PRESET:
    * already set, a saved hit's; else read now). Learns or forgets the thread's stackTop.
    */
-  private unwindCurrent(thread: Thread, exactPc: number, regsBuf: Buffer, window: number): number {
+  private unwindCurrent(thread: Thread, exactPc: number, regsBuf: Buffer, window: number, atFunctionEntry = false): number {
     const proc = thread.process;
     registersFromUserRegs(regsBuf, 0, this.regs);
     this.regs[REG_RIP] = exactPc;
     if (window === WINDOW_CHANNEL && this.channel.windowLength > 0) proc.memory.useWindow(this.channel.window, this.regs[7], this.channel.windowLength);
     else if (window !== WINDOW_PRESET) proc.memory.loadWindow(this.regs[7]);
     this.currentProcess = proc;
-    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs);
+    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs, atFunctionEntry);
     // a pc outside every known module: the library list may have changed under us (dlopen without our event)
     if (n > 0 && !proc.modules.find(this.pcs[n - 1])) {
       this.refreshModules(proc);
       registersFromUserRegs(regsBuf, 0, this.regs);
       this.regs[REG_RIP] = exactPc;
-      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs);
+      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs, atFunctionEntry);
     }
     if (this.batch) {
       const mem = proc.memory;
@@ -1079,7 +1079,7 @@ export class Tracer {
   private recordHit(thread: Thread, bp: Breakpoint, regsBuf: Buffer, window: number, ns = Math.round((performance.now() - this.startedAt) * 1e6)): CallRecord | null {
     const proc = thread.process;
     this.hitCount += bp.hooks.length;
-    const n = this.unwindCurrent(thread, bp.address, regsBuf, window);
+    const n = this.unwindCurrent(thread, bp.address, regsBuf, window, !bp.inlineEntry);
     const hash = stackHash(this.pcs, n);
     const hooks = bp.hooks;
     const call: CallRecord | null = this.opts.args || this.opts.returns ? {} : null;

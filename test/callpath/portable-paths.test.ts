@@ -178,10 +178,13 @@ describe('a program linked against musl (musl-tools)', () => {
     expect(libc).toBeDefined();
     expect(isSystemLibrary(libc!)).toBe(true);
     const paths = callPaths(capture);
-    expect(paths).toContain('note: 1× main > note');
-    expect(paths).toContain('note: 1× worker > note');
+    // glibc's paths, but puts allocates nothing in musl (its stdout buffer is static)
+    for (const line of ['malloc: 1× main > malloc', 'puts: 7× main > puts', 'note: 1× main > note', 'malloc: 1× worker > malloc', 'puts: 1× worker > puts', 'note: 1× worker > note']) {
+      expect(paths.split('\n')).toContain(line);
+    }
+    // musl's malloc and puts have no CFI: at a hooked entry the return address is at [rsp] (the rbp chain would skip main)
     // musl's libc.so has no unwind tables for its C code (Debian's musl 1.2.3: .eh_frame covers a few
-    // assembly functions), so no unwinder gets from the comparator past qsort to main (gdb neither)
+    // assembly functions), so no unwinder gets from the comparator, deep inside qsort, to main (gdb neither)
     expect(paths).toMatch(/^compare_keys: 11× compare_keys$/m);
   });
 });
