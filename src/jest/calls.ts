@@ -6,7 +6,7 @@
  */
 import type { ArgValue, Hit, NoReturnReason } from '../capture/types';
 import { isCString, isText } from '../capture/value-format';
-import { CALL_PATH_SEPARATOR } from '../callpath/merge';
+import { CALL_PATH_SEPARATOR, inPhase } from '../callpath/merge';
 import { callPathOf, normalizeFrames, type NormalizeOptions } from '../callpath/normalize';
 import { CallPathPattern } from '../callpath/pattern';
 
@@ -69,7 +69,8 @@ export function callOf(hit: Hit, normalize: NormalizeOptions): Call {
 }
 
 export function callsOf(hits: readonly Hit[], hook: string | undefined, normalize: NormalizeOptions, masked = true): Call[] {
-  const list = hitsOfHook(hits, hook, normalize).map((h) => callOf(h, normalize));
+  // the program's own run only (normalize.phase, as call paths and toHaveHit count)
+  const list = hitsOfHook(hits, hook, normalize).filter((h) => inPhase(h, normalize)).map((h) => callOf(h, normalize));
   if (masked) Object.defineProperty(list, CALLS_MARKER, { value: true, enumerable: false });
   return list;
 }

@@ -6,6 +6,9 @@
 import { callPathOf, inProgramPhase } from '../../src/callpath/normalize';
 import { mergeCallPaths } from '../../src/callpath/merge';
 import type { Frame, Stack } from '../../src/capture/types';
+import { callsOf } from '../../src/jest/calls';
+import { checkNormalize } from '../../src/jest/options';
+import { InvalidTraceOptionsError } from '../../src/errors';
 
 let pc = 0x1000;
 function f(symbol: string | null, extra: Partial<Frame> = {}): Frame {
@@ -78,5 +81,20 @@ describe('the program\'s phase', () => {
     ];
     expect(mergeCallPaths(stacks).map((m) => [m.path.join(' > '), m.count])).toEqual([['main > malloc', 2], ['(folded) > malloc', 4]]);
     expect(mergeCallPaths(stacks, { phase: 'all' }).map((m) => m.count)).toEqual([3, 2, 4]);
+  });
+});
+
+describe('options', () => {
+  test('libraryFrames and phase take their words; anything else is a clear error', () => {
+    expect(checkNormalize('the call', { libraryFrames: 'all', phase: 'all' })).toEqual({ libraryFrames: 'all', phase: 'all' });
+    expect(() => checkNormalize('the call', { libraryFrames: true })).toThrow(InvalidTraceOptionsError);
+    expect(() => checkNormalize('the call', { phase: 'before' })).toThrow('normalize.phase must be one of "main", "all", got "before"');
+  });
+
+  test('run.calls() (and toHaveCalled) follow the phase too', () => {
+    const hit = (frames: Frame[], seq: number) => ({ hook: 'malloc', pid: 1, tid: 1, seq, frames });
+    const hits = [hit(stack(lib('_dl_start'), lib('malloc')), 0), hit(stack(...START, f('main'), lib('malloc', { calledAs: 'malloc', exportedAs: 'malloc' })), 1)];
+    expect(callsOf(hits, 'malloc', {}).map((c) => c.path)).toEqual(['main > malloc']);
+    expect(callsOf(hits, 'malloc', { phase: 'all' })).toHaveLength(2);
   });
 });
