@@ -186,7 +186,8 @@ export class Symbolizer {
     const innerDbg = this.debugFor(innerMod);
     const callerInfo = callerDbg.info;
     const innerInfo = innerDbg.info;
-    if (!callerInfo || !innerInfo) return frames;
+    if (!callerInfo) return frames;
+    if (!innerInfo) return this.tailCallFramesIntoModuleWithoutDwarf(frames, returnPc, mod, innerMod, modules, callerRegs);
     const callee = callerInfo.callSiteCallee(returnPc - mod.bias);
     const innerFn = innerInfo.functionContaining((innerExact ? innerPc : innerPc - 1) - innerMod.bias);
     if (!callee || !innerFn) return frames;
@@ -226,6 +227,36 @@ export class Symbolizer {
       const pc = step.returnPc >= IN_INNER ? step.returnPc - IN_INNER + innerMod.bias : step.returnPc + mod.bias;
       frames.push(...this.tailCallFrame(pc, modules));
     }
+    return frames;
+  }
+
+  /**
+   * The caller module's part of a cross-module tail-call chain when the inner module has no DWARF
+   * (glibc without libc6-dbg): from the caller's callee through the caller module's own tail calls
+   * to a jump out of the module (`sort_items` ending in `jmp qsort@plt`), every jump out being one
+   * node. So the program's own tail-call frames do not depend on the library's debug package.
+   */
+  private tailCallFramesIntoModuleWithoutDwarf(frames: Frame[], returnPc: number, mod: LoadedModule, innerMod: LoadedModule, modules: ModuleMap, callerRegs: Map<number, number> | null): Frame[] {
+    const callerInfo = this.debugFor(mod).info!;
+    const callee = callerInfo.callSiteCallee(returnPc - mod.bias);
+    if (!callee || callee.entry === null) return frames;
+    const OUTSIDE = -1;
+    const graph = {
+      tailCallTargets: (node: number) =>
+        node === OUTSIDE
+          ? []
+          : callerInfo.tailCallSites(node).map((t) => ({ target: t.target ?? (t.targetLinkage !== null ? OUTSIDE : null), targetEntryOf: t.targetEntryOf, parameters: t.parameters, returnPc: t.returnPc })),
+    };
+    const callerRegister = callerRegs
+      ? (reg: number) => {
+          const v = callerRegs.get(reg);
+          if (v === undefined) return undefined;
+          if (v >= mod.start && v < mod.end) return v - mod.bias;
+          return v >= innerMod.start && v < innerMod.end ? OUTSIDE : undefined;
+        }
+      : undefined;
+    const fromParameters = resolveCallerValues(callerInfo.callSiteAt(returnPc - mod.bias)?.parameters ?? [], callerRegister);
+    for (const step of tailCallChainSteps(graph, callee.entry, OUTSIDE, fromParameters)) frames.push(...this.tailCallFrame(step.returnPc + mod.bias, modules));
     return frames;
   }
 

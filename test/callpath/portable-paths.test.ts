@@ -84,6 +84,25 @@ describe('call paths with and without libc6-dbg', () => {
     expect(callPaths(withoutDebug, { libraryFrames: 'all' })).not.toContain('__GI_');
   });
 
+  test('a program function that ends in `jmp qsort@plt` (-O2) stays, also when only the program has DWARF', () => {
+    const binary = buildFixture('qsort_tail.c', { flags: ['-O2', '-g'], variant: 'O2' });
+    const run = (debugDirs: string | undefined, ...args: string[]) => {
+      const out = path.join(NO_DEBUG, `qsort-tail-${debugDirs ? 'without' : 'with'}-${args.join('')}.json`);
+      const env = { ...process.env };
+      if (debugDirs !== undefined) env.USTACK_DEBUG_DIRS = debugDirs;
+      else delete env.USTACK_DEBUG_DIRS;
+      const r = spawnSync(process.execPath, [CLI, 'record', '--format', 'json', '--output', out, '--hook', 'by_value', '--', binary, '8', ...args], { encoding: 'utf8', env });
+      expect(r.status).toBe(0);
+      return JSON.parse(fs.readFileSync(out, 'utf8')) as Capture;
+    };
+    for (const [args, want] of [[['wrap'], 'by_value: 17× main > sort_items > qsort > by_value'], [[], 'by_value: 17× main > qsort > by_value']] as const) {
+      const withDebug = run(undefined, ...args);
+      const withoutDebug = run(NO_DEBUG, ...args);
+      expect(callPaths(withDebug)).toBe(want);
+      expect(callPaths(withoutDebug)).toBe(want);
+    }
+  });
+
   test('hits outside the program\'s run (ld.so start-up, a constructor, an exit handler) count only with phase "all"', () => {
     const withDebug = record(glibc);
     const all = callPaths(withDebug, { phase: 'all' });
