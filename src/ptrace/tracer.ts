@@ -1007,7 +1007,7 @@ export class Tracer {
     const buf = batch.buffer;
     const regs = this.batchRegs;
     let at = batch.firstRecord;
-    for (let i = 0, n = batch.records; i < n; i++, at += batch.recordSize(at)) {
+    for (let i = 0, n = batch.take(); i < n; i++, at += batch.recordSize(at)) {
       const thread = this.threads.get(batch.recordTid(at));
       const bp = thread?.process.breakpoints.get(batch.recordAddress(at));
       if (!thread || !bp) continue; // cannot happen: the tables list known threads and breakpoints only
