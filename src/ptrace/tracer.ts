@@ -203,6 +203,12 @@ interface Thread {
 
 class TracedProcess {
   readonly breakpoints = new Map<number, Breakpoint>();
+  /**
+   * Addresses whose int3 we took out while the program ran (return breakpoints): another thread
+   * may already have executed it, its stop not yet reported. Such a stop is ours, never the
+   * program's (gdb's "moribund locations"); see onStrayTrap.
+   */
+  readonly removedBreakpoints = new Set<number>();
   /** Bumped whenever `breakpoints` changes (the native loop's table is rebuilt then). */
   breakpointsVersion = 0;
   readonly threads = new Set<number>();
@@ -568,6 +574,7 @@ export class Tracer {
         } else {
           const childProc = new TracedProcess(child);
           for (const [addr, bp] of proc.breakpoints) childProc.breakpoints.set(addr, bp);
+          for (const addr of proc.removedBreakpoints) childProc.removedBreakpoints.add(addr);
           childProc.modules = proc.modules;
           childProc.rDebug = proc.rDebug;
           childProc.consistentSeen = proc.consistentSeen;
@@ -825,12 +832,15 @@ export class Tracer {
       return;
     }
     if (thread.stepping) {
-      // in-place step finished: put the int3 back
       const bp = thread.stepping;
       thread.stepping = null;
-      if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
-      this.resume(thread.tid);
-      return;
+      // the instruction ran unless the thread trapped on an int3 planted there again meanwhile (a return breakpoint another thread needed): then this is a new stop there
+      if (!(this.readRegs(thread.tid) && readRegister(this.arenaRegs, C.REGS.rip) === bp.address + 1 && this.trapIsInt3(thread.tid))) {
+        // in-place step finished: put the int3 back
+        if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
+        this.resume(thread.tid);
+        return;
+      }
     }
     let regsBuf: Buffer;
     if (this.channel.regsValid) {
@@ -842,7 +852,7 @@ export class Tracer {
     const rip = readRegister(regsBuf, C.REGS.rip);
     const bp = proc.breakpoints.get(rip - 1);
     if (!bp) {
-      this.onSignal(thread, SIGTRAP); // not ours: the program's own int3 or raise(SIGTRAP)
+      this.onStrayTrap(thread, regsBuf, rip);
       return;
     }
     if (bp.linkerEvent) {
@@ -851,7 +861,7 @@ export class Tracer {
       thread.skipHitAt = -1;
     } else if (!proc.detachAtExec) {
       if (bp.ifunc) this.onIfuncStop(thread, bp, regsBuf);
-      if (this.returnTracker && this.onReturnStop(thread, bp, regsBuf)) return;
+      if (this.returnTracker) this.onReturnStop(thread, bp, regsBuf);
       if (bp.hooks.length > 0) {
         const hit = this.recordHit(thread, bp, regsBuf, this.channel.regsValid ? WINDOW_CHANNEL : WINDOW_READ);
         if (this.returnTracker) this.trackCall(thread, bp, regsBuf, hit);
@@ -862,6 +872,37 @@ export class Tracer {
     if (regsIn !== regsBuf) regsBuf.copy(regsIn);
     setRip(regsIn, bp.address);
     this.stepOver(thread, bp, regsIn);
+  }
+
+  /**
+   * A SIGTRAP at no breakpoint of ours. An int3 at an address where we took one out is ours: the
+   * thread executed it before we removed it (return breakpoints come and go while other threads
+   * run), so it resumes at that address, where the original instruction (or a breakpoint planted
+   * again, which then stops it as usual) runs. Anything else is the program's own (int3,
+   * raise(SIGTRAP)) and is delivered.
+   */
+  private onStrayTrap(thread: Thread, regsBuf: Buffer, rip: number): void {
+    const proc = thread.process;
+    if (proc.removedBreakpoints.has(rip - 1) && this.trapIsInt3(thread.tid) && proc.memory.readBytes(rip - 1, 1)?.[0] !== 0xcc) {
+      const regsIn = this.channel.regsIn;
+      if (regsIn !== regsBuf) regsBuf.copy(regsIn);
+      setRip(regsIn, rip - 1);
+      const resume = this.resumeSlot;
+      resume.tid = thread.tid;
+      resume.sig = 0;
+      resume.hasWrite = false;
+      resume.setRegs = true;
+      this.pending = resume;
+      return;
+    }
+    this.onSignal(thread, SIGTRAP);
+  }
+
+  /** Whether the thread's SIGTRAP stop came from an int3 (not a single step, raise() or kill()). */
+  private trapIsInt3(tid: number): boolean {
+    if (this.libc.ptrace(C.PTRACE_GETSIGINFO, tid, 0, this.libc.arenaAddress + OFF_SIGINFO) !== 0) return false;
+    const a = this.libc.arena;
+    return a.readInt32LE(OFF_SIGINFO) === SIGTRAP && a.readInt32LE(OFF_SIGINFO + 8) === C.SI_KERNEL;
   }
 
   private stepOver(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
@@ -1215,12 +1256,17 @@ export class Tracer {
 
   // ---- return breakpoints (issue 13; bookkeeping in return-breakpoints.ts) ----
 
-  /** A stop at a return breakpoint or an unwind watch. True when the breakpoint was removed and the thread already resumed. */
-  private onReturnStop(thread: Thread, bp: Breakpoint, regsBuf: Buffer): boolean {
+  /**
+   * A stop at a return breakpoint or an unwind watch. When the last call waiting here returned the
+   * breakpoint is taken out, and the thread still steps over the instruction like at any other
+   * breakpoint: resuming it at the original instruction would race with another thread planting
+   * the int3 again before this one ran.
+   */
+  private onReturnStop(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
     const tracker = this.returnTracker!;
     const proc = thread.process;
     if (bp.unwindKind) this.onUnwindWatch(thread, bp.unwindKind, regsBuf);
-    if (!tracker.isReturnSite(proc.pid, bp.address)) return false;
+    if (!tracker.isReturnSite(proc.pid, bp.address)) return;
     const now = this.stopNs;
     const r = tracker.stopAt(thread.tid, bp.address, readRegister(regsBuf, C.REGS.rsp));
     for (const call of r.returned) {
@@ -1230,20 +1276,7 @@ export class Tracer {
       hit.ret = { value, durationNs: Number(now - call.startedNs) };
     }
     this.settleAll(r.settled);
-    let removedHere = false;
-    for (const a of r.freed) if (this.removeReturnBreakpoint(proc, a) && a === bp.address) removedHere = true;
-    if (!removedHere) return false;
-    // the int3 is gone: rewind to the original instruction and let it run in place
-    const regsIn = this.channel.regsIn;
-    if (regsIn !== regsBuf) regsBuf.copy(regsIn);
-    setRip(regsIn, bp.address);
-    const resume = this.resumeSlot;
-    resume.tid = thread.tid;
-    resume.sig = 0;
-    resume.hasWrite = false;
-    resume.setRegs = true;
-    this.pending = resume;
-    return true;
+    for (const a of r.freed) this.removeReturnBreakpoint(proc, a);
   }
 
   /** At longjmp, settle the calls above its target now (the target may be a return address); at a catch, those the exception unwound. */
@@ -1311,15 +1344,15 @@ export class Tracer {
     }
   }
 
-  /** Takes a return breakpoint out when no call waits there any more (and nothing else needs it). True when removed. */
-  private removeReturnBreakpoint(proc: TracedProcess, address: number): boolean {
-    if (this.returnTracker!.isReturnSite(proc.pid, address)) return false;
+  /** Takes a return breakpoint out when no call waits there any more (and nothing else needs it). */
+  private removeReturnBreakpoint(proc: TracedProcess, address: number): void {
+    if (this.returnTracker!.isReturnSite(proc.pid, address)) return;
     const bp = proc.breakpoints.get(address);
-    if (!bp || bp.hooks.length || bp.linkerEvent || bp.unwindKind) return false;
+    if (!bp || bp.hooks.length || bp.linkerEvent || bp.unwindKind) return;
     proc.breakpoints.delete(address);
     proc.breakpointsVersion++;
+    proc.removedBreakpoints.add(address);
     proc.memory.writeBytes(address, bp.original.subarray(0, 1));
-    return true;
   }
 
   /** Breakpoints on longjmp and _Unwind_RaiseException, to say why a call never returned. */
