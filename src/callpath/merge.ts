@@ -17,6 +17,9 @@ export const CALL_PATH_SEPARATOR = ' > ';
 /** First step of a folded stack's path (capture.stacks past the distinct-stack limit keep only frame 0). */
 export const FOLDED_STEP = '(folded)';
 
+/** First step of the path of a stack cut at maxFrames (its outermost callers, main among them, are missing). */
+export const TRUNCATED_STEP = '(truncated)';
+
 /** A hit counts once; a distinct stack counts its hits. */
 export function weightOf(item: Hit | Stack): number {
   return 'count' in item ? item.count : 1;
@@ -34,6 +37,7 @@ export function mergeCallPaths(hits: readonly (Hit | Stack)[], options: Normaliz
     if (hook !== undefined && hit.hook !== hook) continue;
     const path = callPathOf(hit.frames, options);
     if ('folded' in hit && hit.folded) path.unshift(FOLDED_STEP);
+    else if (hit.truncated) path.unshift(TRUNCATED_STEP);
     const key = `${hit.hook}\u0000${path.join('\u0000')}`;
     const seen = byKey.get(key);
     if (seen) seen.count += weightOf(hit);

@@ -64,6 +64,8 @@ export interface RawStack {
   modules: ModuleMap;
   /** Stopped at an inlined copy's entry: symbolize frame 0 into its inline frames. */
   atInlineEntry?: boolean;
+  /** Cut at maxFrames. */
+  truncated?: boolean;
 }
 
 /** The values of one hooked call (`args`/`returns` options): filled at entry, completed at its return. Kept rows share it as their `call` column. */
@@ -93,6 +95,8 @@ export interface DistinctStack {
   first: number;
   /** The catch-all of this hook and breakpoint past the stack limit: pcs holds frame 0 only. */
   folded: boolean;
+  /** Cut at maxFrames: its outermost callers (main among them) are missing. */
+  truncated: boolean;
   /**
    * Registers of calling frames that its tail-call frames depend on (DebugInfo.registerNeeds), as
    * [frame, DWARF register, value] triples; null for almost every stack. Part of its identity.
@@ -373,6 +377,8 @@ export class Tracer {
   private readonly returnTracker: ReturnTracker<CallData> | null;
   private readonly noSignature = new Set<number>();
   private stopNs = 0n;
+  /** The last unwind stopped at maxFrames with callers left (the stack is cut). */
+  private truncated = false;
 
   constructor(libc: Libc, opts: TracerOptions) {
     this.libc = libc;
@@ -381,9 +387,10 @@ export class Tracer {
     this.resolutions = opts.hooks.map((spec) => ({ spec, resolved: [] }));
     this.hitsPerHook = opts.hooks.map(() => 0);
     this.uniquePerHook = opts.hooks.map(() => new Set<number>());
-    this.pcs = new Float64Array(opts.maxFrames);
-    this.flags = new Uint8Array(opts.maxFrames);
-    this.savedRegs = new Float64Array(opts.maxFrames * SAVED_REGISTERS.length);
+    // one frame more than kept: an unwind that fills it tells a cut stack from one of exactly maxFrames frames
+    this.pcs = new Float64Array(opts.maxFrames + 1);
+    this.flags = new Uint8Array(opts.maxFrames + 1);
+    this.savedRegs = new Float64Array((opts.maxFrames + 1) * SAVED_REGISTERS.length);
     this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
     this.arenaRegs = libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
     this.calls = opts.args || opts.returns ? new CallCapture(libc) : null;
@@ -1091,14 +1098,16 @@ export class Tracer {
     if (window === WINDOW_CHANNEL && this.channel.windowLength > 0) proc.memory.useWindow(this.channel.window, this.regs[7], this.channel.windowLength);
     else if (window !== WINDOW_PRESET) proc.memory.loadWindow(this.regs[7]);
     this.currentProcess = proc;
-    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs);
+    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames + 1, this.savedRegs);
     // a pc outside every known module: the library list may have changed under us (dlopen without our event)
     if (n > 0 && !proc.modules.find(this.pcs[n - 1])) {
       this.refreshModules(proc);
       registersFromUserRegs(regsBuf, 0, this.regs);
       this.regs[REG_RIP] = exactPc;
-      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs);
+      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames + 1, this.savedRegs);
     }
+    this.truncated = n > this.opts.maxFrames;
+    if (this.truncated) n = this.opts.maxFrames;
     if (this.batch) {
       const mem = proc.memory;
       if (window === WINDOW_PRESET) {
@@ -1202,7 +1211,7 @@ export class Tracer {
     let slots: number[] | null | undefined;
     if (bucket !== undefined) {
       if (!Array.isArray(bucket)) {
-        if (bucket.hook === hook && bucket.modules === modules && !bucket.folded && samePcs(bucket.pcs, pcs, n)) {
+        if (bucket.hook === hook && bucket.modules === modules && !bucket.folded && bucket.truncated === this.truncated && samePcs(bucket.pcs, pcs, n)) {
           if (this.sameSavedRegisters(bucket)) {
             bucket.count++;
             return bucket.index;
@@ -1211,7 +1220,7 @@ export class Tracer {
         }
       } else {
         for (const e of bucket) {
-          if (e.hook === hook && e.modules === modules && !e.folded && samePcs(e.pcs, pcs, n)) {
+          if (e.hook === hook && e.modules === modules && !e.folded && e.truncated === this.truncated && samePcs(e.pcs, pcs, n)) {
             if (this.sameSavedRegisters(e)) {
               e.count++;
               return e.index;
@@ -1241,10 +1250,10 @@ export class Tracer {
         folded.count++;
         return folded.index;
       }
-      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, frameRegs: null, regSlots: null, hash: key, index: this.stacks.length };
+      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, truncated: false, frameRegs: null, regSlots: null, hash: key, index: this.stacks.length };
       this.stackBuckets.set(key, entry);
     } else {
-      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, frameRegs, regSlots: slots, hash, index: this.stacks.length };
+      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, truncated: this.truncated, frameRegs, regSlots: slots, hash, index: this.stacks.length };
       if (bucket === undefined) this.stackBuckets.set(hash, entry);
       else if (Array.isArray(bucket)) bucket.push(entry);
       else this.stackBuckets.set(hash, [bucket, entry]);
@@ -1411,6 +1420,7 @@ export class Tracer {
       seq: this.seq++,
       pcs: this.pcs.slice(0, n),
       frameFlags: this.flags.slice(0, n),
+      truncated: this.truncated,
       modules: proc.modules,
       signal: signalName(sig),
       faultAddress,
