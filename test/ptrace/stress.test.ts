@@ -3,12 +3,13 @@
  * many times. Races between threads that stop at the same breakpoints show up only now and then,
  * and more often on a loaded machine, so every run must hold: the program is never killed, its
  * output and exit status equal an untraced run's, and every hook's count equals the program's own
- * count of its calls (printed to stdout). Sized to about a minute on a 2-core machine; it must also
+ * count of its calls (printed to stdout). Runs alternate between the Jest environment's worker
+ * thread and the CLI's main-thread tracer (their timing differs, and so do the races). Sized to about a minute on a 2-core machine; it must also
  * pass while other jobs load the machine (`/work/shared/tools/with-load -- npx jest test/ptrace/stress.test.ts`).
  */
 import { spawnSync } from 'node:child_process';
 import type { Capture } from '../../src/capture/types';
-import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
+import { recordInThisThread, recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { buildFixture } from '../helpers/fixtures';
 
 jest.setTimeout(300000);
@@ -57,7 +58,9 @@ describe.each([
     const argv = [bin, String(rounds)];
     const failures: string[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const { capture, stdout } = await recordWithPtrace(argv, { hooks: ['work', 'step', 'leaf'], maxHits: 0, ...extra });
+      // every other run on this thread, as the CLI traces (the worker thread is the Jest environment's way)
+      const options = { hooks: ['work', 'step', 'leaf'], maxHits: 0, ...extra };
+      const { capture, stdout } = run % 2 === 0 ? await recordWithPtrace(argv, options) : recordInThisThread(argv, options);
       // sink depends on how the threads interleave (sink ^= x races by design): the line's shape is the output
       const expected = { stdout: 'sink=N\n', status: 0 };
       failures.push(...problems(`run ${run}`, capture, stdout.replace(/^sink=-?\d+$/m, 'sink=N'), expected, { work: 4, step: 4 * rounds, leaf: 4 * rounds }));
@@ -76,7 +79,8 @@ test(`count_oracle.c at -O2: ${RUNS * 2} runs with signals, a fork and batched h
   const failures: string[] = [];
   for (let run = 0; run < RUNS * 2; run++) {
     const returns = run % 2 === 1;
-    const { capture, stdout } = await recordWithPtrace(argv, { hooks: Object.keys(counts), maxHits: 0, returns });
+    const options = { hooks: Object.keys(counts), maxHits: 0, returns };
+    const { capture, stdout } = run % 4 < 2 ? await recordWithPtrace(argv, options) : recordInThisThread(argv, options);
     // the fork child's copies of the calls in progress return too: only the parent's count as calls
     const label = `run ${run}${returns ? ' --returns' : ''}`;
     failures.push(...problems(label, { ...capture, stats: { ...capture.stats, returns: undefined } }, stdout, expected, counts));
