@@ -841,13 +841,16 @@ export class Tracer {
     if (thread.stepping) {
       const bp = thread.stepping;
       thread.stepping = null;
-      // the instruction ran unless the thread trapped on an int3 planted there again meanwhile (a return breakpoint another thread needed): then this is a new stop there
+      // the instruction ran, unless the thread trapped on an int3 put back meanwhile (another
+      // thread's step ended, or a return breakpoint was planted again): then it steps again,
+      // without counting the same call twice
       if (!(this.readRegs(thread.tid) && readRegister(this.arenaRegs, C.REGS.rip) === bp.address + 1 && this.trapIsInt3(thread.tid))) {
         // in-place step finished: put the int3 back
         if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
         this.resume(thread.tid);
         return;
       }
+      if (proc.breakpoints.has(bp.address)) thread.skipHitAt = bp.address;
     }
     let regsBuf: Buffer;
     if (this.channel.regsValid) {
@@ -1385,7 +1388,7 @@ export class Tracer {
       const bp = thread.stepping;
       thread.stepping = null;
       if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
-      thread.skipHitAt = bp.address;
+      if (proc.breakpoints.has(bp.address)) thread.skipHitAt = bp.address;
     }
     if (thread.displaced) {
       // the slot's instruction has not run: go back to the breakpoint, the handler returns there
