@@ -761,7 +761,7 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
     const f = frames;
     L.push('## Deep stacks (the --max-frames default)', '');
     L.push(`- deep.c, a hook on each of ${f.depth + 1} recursion levels (every stack distinct), traced in-process, best of 3: --max-frames 64: ${fmt(f.small.ms)} ms for ${f.small.frames} frames (${f.small.truncated} stacks marked truncated); --max-frames 1024: ${fmt(f.big.ms)} ms for ${f.big.frames} frames (${f.big.truncated} truncated)`);
-    L.push(`- one more frame costs ${fmt(f.usPerFrame, 2)} µs (unwound, and symbolized once in its distinct stack): a hit 1000 frames deep about ${fmt((f.usPerFrame * 1000) / 1000, 1)} ms, and only stacks that deep pay it`);
+    L.push(`- one more frame costs ${fmt(f.usPerFrame, 2)} µs (unwound, and symbolized once in its distinct stack): a hit 1000 frames deep about ${fmt(f.usPerFrame, 1)} ms (1000 frames × the µs above), and only stacks that deep pay it`);
     L.push('');
   }
   if (memory) {
