@@ -11,7 +11,7 @@
  *
  * Environment: BENCH_HITS (50000), BENCH_GDB_HITS (1000), BENCH_RUNS (3),
  * BENCH_MEMORY_HITS (1000000), BENCH_SKIP (comma list of row keys: cli,cliMaxHits,api,runTrace,floor,gdb,bpftrace,perf,
- * memory,resolve,symbolize,startup), BENCH_OUTPUT (where the results go, default bench/results.md: a trial run
+ * memory,resolve,symbolize,frames,startup), BENCH_OUTPUT (where the results go, default bench/results.md: a trial run
  * with a small BENCH_HITS should not replace the recorded one).
  */
 'use strict';
@@ -444,6 +444,35 @@ function symbolizeCost() {
   return { target, ...r };
 }
 
+/**
+ * What a frame costs (issue 19, the --max-frames default): deep.c recurses DEPTH levels with a hook
+ * on every level, so the hits' stacks are 5..DEPTH+5 frames deep and all distinct. Traced in-process
+ * (recordInThisThread: unwind, count, symbolize each distinct stack once; no output written) with
+ * --max-frames 64 and 1024; the time difference over the frame difference is the cost of one frame.
+ */
+function deepStackCost() {
+  const bin = path.join(BUILD, 'deep');
+  execFileSync('gcc', ['-O0', '-g', '-o', bin, path.join(ROOT, 'test', 'fixtures', 'deep.c')], { stdio: 'inherit' });
+  const depth = 1000;
+  const script = `
+    const { recordInThisThread } = require(${JSON.stringify(path.join(DIST, 'ptrace', 'ptrace-backend.js'))});
+    const out = {};
+    for (const maxFrames of [64, 1024, 64, 1024, 64, 1024]) {
+      const t0 = performance.now();
+      const { capture } = recordInThisThread([${JSON.stringify(bin)}, '${depth}'], { hooks: ['descend'], maxFrames, maxHits: 0 });
+      const ms = performance.now() - t0;
+      const frames = capture.stacks.reduce((n, s) => n + s.count * s.frames.filter((f) => !f.inlined).length, 0);
+      (out[maxFrames] ??= []).push({ ms, frames, hits: capture.stats.hits, truncated: capture.stats.truncatedStacks ?? 0 });
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const r = JSON.parse(mustSucceed(timed(process.execPath, ['-e', script]), 'deep stacks').stdout.trim());
+  const best = (runs) => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const small = best(r[64]);
+  const big = best(r[1024]);
+  return { depth, small, big, usPerFrame: ((big.ms - small.ms) * 1000) / (big.frames - small.frames) };
+}
+
 function peakRss(bin, tools) {
   if (!tools.time) return { skipped: '/usr/bin/time is not installed (apt-get install -y time)' };
   const measure = (hits) => {
@@ -593,6 +622,11 @@ async function main() {
     log(`symbolizing 10,000 unique pcs in ${process.execPath}`);
     symbolization = symbolizeCost();
   }
+  let frames = null;
+  if (!SKIP.has('frames')) {
+    log('cost of a frame: a 1000-deep recursion at --max-frames 64 and 1024');
+    frames = deepStackCost();
+  }
   let memory = null;
   if (!SKIP.has('memory')) {
     log(`peak RSS of the tracer for ${MEMORY_HITS} hits`);
@@ -607,14 +641,14 @@ async function main() {
   info.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   info.totalS = (performance.now() - started) / 1000;
 
-  const md = report({ info, tools, rows, results, oracle, startup, warm, resolution, symbolization, memory, skippedRows });
+  const md = report({ info, tools, rows, results, oracle, startup, warm, resolution, symbolization, frames, memory, skippedRows });
   fs.writeFileSync(OUTPUT, md);
   process.stdout.write(md);
 }
 
 // ---------- report ----------
 
-function report({ info, tools, rows, results, oracle, startup, warm, resolution, symbolization, memory, skippedRows }) {
+function report({ info, tools, rows, results, oracle, startup, warm, resolution, symbolization, frames, memory, skippedRows }) {
   const L = [];
   L.push('# jest-ustack benchmark results', '');
   L.push(`- Date: ${info.date}`);
@@ -721,6 +755,13 @@ function report({ info, tools, rows, results, oracle, startup, warm, resolution,
     const z = symbolization;
     L.push('## Symbolization on a large binary', '');
     L.push(`- ${z.pcs} unique pcs in ${z.target} (${z.named} named): ElfFile.open ${fmt(z.open)} ms; first pass (builds the symbol table, looks for DWARF) ${fmt(z.cold)} ms = ${fmt((z.cold * 1000) / z.pcs, 2)} µs per pc; cached pass ${fmt(z.warm)} ms = ${fmt((z.warm * 1000) / z.pcs, 2)} µs per pc`);
+    L.push('');
+  }
+  if (frames) {
+    const f = frames;
+    L.push('## Deep stacks (the --max-frames default)', '');
+    L.push(`- deep.c, a hook on each of ${f.depth + 1} recursion levels (every stack distinct), traced in-process, best of 3: --max-frames 64: ${fmt(f.small.ms)} ms for ${f.small.frames} frames (${f.small.truncated} stacks marked truncated); --max-frames 1024: ${fmt(f.big.ms)} ms for ${f.big.frames} frames (${f.big.truncated} truncated)`);
+    L.push(`- one more frame costs ${fmt(f.usPerFrame, 2)} µs (unwound, and symbolized once in its distinct stack): a hit 1000 frames deep about ${fmt(f.usPerFrame, 1)} ms (1000 frames × the µs above), and only stacks that deep pay it`);
     L.push('');
   }
   if (memory) {

@@ -1,6 +1,13 @@
 /** Options and result of one traced run, shared by both backends, the CLI and the Jest environment. */
 import type { Capture } from './capture/types';
 
+/**
+ * Frames per stack by default. gdb has no limit; the cost is per frame (about 1 µs to unwind and
+ * symbolize one, measured on a 1000-deep recursion, bench/results.md), so only deep stacks pay it,
+ * and a stack deeper than this is cut and marked `truncated` instead of silently losing `main`.
+ */
+export const DEFAULT_MAX_FRAMES = 1024;
+
 export type BackendName = 'ptrace' | 'stap' | 'auto';
 
 export interface RecordOptions {
@@ -25,7 +32,7 @@ export interface RecordOptions {
   maxHits?: number;
   /** Distinct stacks stored (default 10,000); further ones are folded per hooked function (stats.foldedStacks). */
   maxStacks?: number;
-  /** Frames per stack (default 64). */
+  /** Frames per stack (default DEFAULT_MAX_FRAMES, 1024; the stap backend: 64). A deeper stack is cut and marked `truncated`. */
   maxFrames?: number;
   /** Trace forked/cloned children and exec'ed images (default true). */
   followChildren?: boolean;

@@ -17,6 +17,9 @@ export const CALL_PATH_SEPARATOR = ' > ';
 /** First step of a folded stack's path (capture.stacks past the distinct-stack limit keep only frame 0). */
 export const FOLDED_STEP = '(folded)';
 
+/** First step of the path of a stack cut at maxFrames (its outermost callers, main among them, are missing). */
+export const TRUNCATED_STEP = '(truncated)';
+
 /** A hit counts once; a distinct stack counts its hits. */
 export function weightOf(item: Hit | Stack): number {
   return 'count' in item ? item.count : 1;
@@ -35,6 +38,7 @@ export function mergeCallPaths(hits: readonly (Hit | Stack)[], options: Normaliz
     if (!inPhase(hit, options)) continue;
     const path = callPathOf(hit.frames, options);
     if ('folded' in hit && hit.folded) path.unshift(FOLDED_STEP);
+    else if (hit.truncated) path.unshift(TRUNCATED_STEP);
     const key = `${hit.hook}\u0000${path.join('\u0000')}`;
     const seen = byKey.get(key);
     if (seen) seen.count += weightOf(hit);
@@ -47,9 +51,12 @@ export function mergeCallPaths(hits: readonly (Hit | Stack)[], options: Normaliz
   return merged;
 }
 
-/** Whether a hit or distinct stack counts under `options.phase` (default 'main': inProgramPhase; a folded stack always counts). */
+/**
+ * Whether a hit or distinct stack counts under `options.phase` (default 'main': inProgramPhase).
+ * A folded or truncated stack always counts: the frames that would tell its phase are not there.
+ */
 export function inPhase(item: Hit | Stack, options: NormalizeOptions = {}): boolean {
-  return options.phase === 'all' || ('folded' in item && item.folded === true) || inProgramPhase(item.frames);
+  return options.phase === 'all' || ('folded' in item && item.folded === true) || item.truncated === true || inProgramPhase(item.frames);
 }
 
 /** `main > top > mid > leaf` */

@@ -3,7 +3,7 @@
  * `file:line` (relative to the project root, else the basename), never addresses or pids.
  */
 import type { Frame, Hit, Stack } from '../capture/types';
-import { FOLDED_STEP, weightOf } from './merge';
+import { FOLDED_STEP, TRUNCATED_STEP, weightOf } from './merge';
 import { normalizeFrames, type NormalizeOptions } from './normalize';
 
 export interface StackFormatOptions extends NormalizeOptions {
@@ -58,6 +58,7 @@ export function mergeStacks(hits: readonly (Hit | Stack)[], options: StackFormat
     if (hook !== undefined && hit.hook !== hook) continue;
     const frames = formatStack(hit.frames, options);
     if ('folded' in hit && hit.folded) frames.push(FOLDED_STEP);
+    else if (hit.truncated) frames.unshift(TRUNCATED_STEP);
     const key = `${hit.hook}\u0000${frames.join('\u0000')}`;
     const seen = byKey.get(key);
     if (seen) seen.count += weightOf(hit);

@@ -9,7 +9,7 @@ import { CAPTURE_SCHEMA, type ArgValue, type Capture, type CaptureStats, type Ca
 
 /** Everything of a Capture but its stacks, hits and schema (the part a backend fills itself). */
 /** The hooks come from the builder (its constructor, plus any spec a hit names). */
-export type CaptureBase = Omit<Capture, 'schema' | 'stacks' | 'hits' | 'stats' | 'hooks'> & { stats: Omit<CaptureStats, 'recorded' | 'dropped' | 'foldedStacks' | 'foldedHits'> & Partial<CaptureStats> };
+export type CaptureBase = Omit<Capture, 'schema' | 'stacks' | 'hits' | 'stats' | 'hooks'> & { stats: Omit<CaptureStats, 'recorded' | 'dropped' | 'foldedStacks' | 'foldedHits' | 'truncatedStacks'> & Partial<CaptureStats> };
 
 /** Default bound on distinct stacks per capture; further distinct stacks are folded (stats.foldedStacks). */
 export const DEFAULT_MAX_STACKS = 10000;
@@ -73,8 +73,8 @@ export class CaptureBuilder {
    * The stack table index for these frames of `hook` (a new entry with count 0 when unseen);
    * past the stack limit a new stack goes to its hook's folded stack of frame 0.
    */
-  stackIndex(hook: string, frames: Frame[], first: number): number {
-    const key = stackKey(hook, frames);
+  stackIndex(hook: string, frames: Frame[], first: number, truncated = false): number {
+    const key = (truncated ? '\u0002' : '') + stackKey(hook, frames);
     const known = this.byKey.get(key);
     if (known !== undefined) return known;
     if (this.stacks.length >= this.maxStacks) {
@@ -82,7 +82,7 @@ export class CaptureBuilder {
       return this.foldedIndex(hook, frames, first);
     }
     this.byKey.set(key, this.stacks.length);
-    return this.stacks.push({ hook, count: 0, first, frames }) - 1;
+    return this.stacks.push(truncated ? { hook, count: 0, first, frames, truncated: true } : { hook, count: 0, first, frames }) - 1;
   }
 
   /** The catch-all stack of `hook` for stacks past the limit, keyed by frame 0. */
@@ -140,7 +140,7 @@ export class CaptureBuilder {
   add(hit: Omit<Hit, 'seq'> & { seq?: number }, extra?: Record<string, unknown>): void {
     const seq = hit.seq ?? this.nextSeq;
     if (seq >= this.nextSeq) this.nextSeq = seq + 1;
-    const stack = this.stackIndex(hit.hook, hit.frames, seq);
+    const stack = this.stackIndex(hit.hook, hit.frames, seq, hit.truncated === true);
     this.count(stack, 1, seq);
     const kept = this.keptPerHook.get(hit.hook) ?? 0;
     if (kept >= this.maxHits) {
@@ -170,6 +170,8 @@ export class CaptureBuilder {
       stats.foldedStacks = this.foldedKeys.size;
       stats.foldedHits = this.foldedHits;
     }
+    const truncated = this.stacks.filter((s) => s.truncated).length;
+    if (truncated > 0) stats.truncatedStacks = truncated;
     for (const name of Object.keys(this.rows)) {
       const col = this.rows[name];
       // optional columns are filled with null where a row has no value
@@ -239,6 +241,7 @@ export function expandHits(capture: Capture): Hit[] {
   for (let i = 0; i < t.length; i++) {
     const stack = capture.stacks[t.stack[i]];
     const hit: Hit = { hook: capture.hooks[t.hook[i]]?.spec ?? stack.hook, pid: t.pid[i], tid: t.tid[i], seq: t.seq[i], frames: stack.frames, ns: t.ns[i] };
+    if (stack.truncated) hit.truncated = true;
     if (args) hit.args = args[i] ?? {};
     if (returns) {
       // a null return means "never returned" only with a reason; noReturn says which

@@ -26,8 +26,11 @@ export function formatFrame(f: Frame): string {
   return ` ${pc} : ${symbolPart(f)}${where}${source}`;
 }
 
-export function formatStack(frames: Frame[]): string {
-  return frames.map(formatFrame).join('\n');
+/** The line that ends a stack cut at maxFrames, where its outermost callers would follow. */
+export const TRUNCATED_LINE = ' ... (truncated: the callers above were not recorded; raise --max-frames)';
+
+export function formatStack(frames: Frame[], truncated = false): string {
+  return frames.map(formatFrame).join('\n') + (truncated ? '\n' + TRUNCATED_LINE : '');
 }
 
 /** The hook, and the function hit when the hook is a pattern or a plain name of a qualified function. */
@@ -48,7 +51,8 @@ type Rows = { length: number; get(column: 'stack' | 'pid' | 'tid', row: number):
 function stackHeader(s: Stack, index: number, firstRow: number, rows: Rows): string {
   const where = firstRow >= 0 ? `, pid ${rows.get('pid', firstRow)}, tid ${rows.get('tid', firstRow)}` : '';
   const folded = s.folded ? ', other stacks past the distinct-stack limit (frame 0 only)' : '';
-  return `stack ${index}: ${hookLabel(s.hook, s.frames)}, ${s.count} hit${s.count === 1 ? '' : 's'} (first: hit ${s.first}${where})${folded}`;
+  const truncated = s.truncated ? `, truncated at ${s.frames.filter((f) => !f.inlined).length} frames` : '';
+  return `stack ${index}: ${hookLabel(s.hook, s.frames)}, ${s.count} hit${s.count === 1 ? '' : 's'} (first: hit ${s.first}${where})${folded}${truncated}`;
 }
 
 /** True when the hits carry per-call values (--args / --returns): then each call is listed. */
@@ -68,20 +72,20 @@ export function formatStacks(c: Capture, rows: Rows = { length: c.hits.length, g
       out.push(hitHeader(h));
       if (h.args) out.push(' ' + formatCallLine(stripParameters(h.frames[0]?.symbol ?? h.hook), h.args));
       if (h.return !== undefined) out.push(' ' + formatReturnLine(h));
-      out.push(formatStack(h.frames));
+      out.push(formatStack(h.frames, h.truncated === true));
     }
   } else {
     const firstRow = new Array<number>(c.stacks.length).fill(-1);
     for (let i = rows.length - 1; i >= 0; i--) firstRow[rows.get('stack', i)] = i;
     c.stacks.forEach((s, i) => {
       out.push(stackHeader(s, i, firstRow[i], rows));
-      out.push(formatStack(s.frames));
+      out.push(formatStack(s.frames, s.truncated === true));
     });
   }
   if (c.crash) {
     const fault = c.crash.faultAddress ? ` at ${c.crash.faultAddress}` : '';
     out.push(`crash: ${c.crash.signal}${fault} (pid ${c.crash.pid}, tid ${c.crash.tid})`);
-    out.push(formatStack(c.crash.frames));
+    out.push(formatStack(c.crash.frames, c.crash.truncated === true));
   }
   return out.length ? out.join('\n') + '\n' : '';
 }
@@ -95,7 +99,8 @@ export function formatSummary(c: Capture): string {
     .filter(Boolean)
     .join(', ');
   const folded = s.foldedHits ? `, ${s.foldedHits} hit(s) in folded stacks (${s.foldedStacks ?? '?'} distinct stacks past the limit)` : '';
-  out.push(`-- ${s.hits} hit(s), ${c.stacks.length} distinct stack(s), ${s.recorded} recorded, ${exit}, ${s.durationMs} ms${extra ? ', ' + extra : ''}${folded}`);
+  const truncated = s.truncatedStacks ? `, ${s.truncatedStacks} stack(s) truncated at the frame limit (--max-frames)` : '';
+  out.push(`-- ${s.hits} hit(s), ${c.stacks.length} distinct stack(s), ${s.recorded} recorded, ${exit}, ${s.durationMs} ms${extra ? ', ' + extra : ''}${folded}${truncated}`);
   for (const hook of c.hooks) {
     if (hook.resolved.length === 0) out.push(`-- hook ${hook.spec}: not planted`);
   }

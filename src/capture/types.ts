@@ -62,6 +62,8 @@ export interface Hit {
   noReturn?: NoReturnReason;
   /** Nanoseconds since the traced program started, when the backend measures it. */
   ns?: number;
+  /** The stack was cut at maxFrames: its outermost callers (main among them) are not in `frames`. */
+  truncated?: true;
 }
 
 /** One distinct stack of one hook, stored once however often it was hit. */
@@ -79,6 +81,11 @@ export interface Stack {
    * the further distinct stacks of that hooked function, and `frames` holds only frame 0.
    */
   folded?: true;
+  /**
+   * The stack was deeper than maxFrames: `frames` holds its innermost maxFrames frames, and its
+   * outermost callers (main among them) are missing. Optional: readers that do not know it ignore it.
+   */
+  truncated?: true;
 }
 
 /**
@@ -150,6 +157,8 @@ export interface CaptureStats {
   foldedStacks?: number;
   /** Hits counted in `folded` stacks. */
   foldedHits?: number;
+  /** Distinct stacks cut at maxFrames (each marked `truncated`). */
+  truncatedStacks?: number;
   /** True when the run was stopped by the timeout. */
   timedOut?: boolean;
   /** Processes that outlived the main program and were killed at the end. */

@@ -35,19 +35,34 @@ async function run(argv: string[]): Promise<number> {
   return command.main(args);
 }
 
+/**
+ * Ends the process once what the command wrote to stdout and stderr is flushed. A finished
+ * command must never wait for anything else: Node's own shutdown drains V8's background tasks
+ * (the demangler's WebAssembly compiles on them) and any handle a library left open, and either
+ * can keep a process whose output is complete from ever exiting.
+ */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.destroyed || stream.writableFinished) done();
+    else stream.write('', done);
+  }
+}
+
 run(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // the tracer worker is unref'ed; nothing else keeps the process alive
-  },
+  (code) => exitWhenFlushed(code),
   (e: unknown) => {
     if (e instanceof UstackError || (e && typeof e === 'object' && 'code' in e && String((e as UstackError).code).startsWith('USTACK_'))) {
       const err = e as UstackError;
       process.stderr.write(`ustack: ${err.message}\n`);
-      process.exitCode = err.exitCode ?? 2;
+      exitWhenFlushed(err.exitCode ?? 2);
     } else {
       process.stderr.write(`ustack: internal error: ${(e as Error)?.stack ?? e}\n`);
-      process.exitCode = 70;
+      exitWhenFlushed(70);
     }
   },
 );

@@ -31,7 +31,8 @@ CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+sign
   --format text|json  text: each distinct stack once with its hit count, frames as
                       print_usyms(ubacktrace()) prints them; json: the Capture model. Default: text.
   --output FILE       write the stacks there instead of stdout. Default: stdout.
-  --max-frames N      frames per stack. Default: 64.
+  --max-frames N      frames per stack; a deeper stack is cut and marked truncated.
+                      Default: 1024 (stap backend: 64).
   --max-hits N        hit records kept per hook; later hits are still counted in their distinct
                       stacks. Default: every hit.
   --timeout SECONDS   kill the traced tree after this long and print what was captured.

@@ -6,7 +6,7 @@
  */
 import type { ArgValue, Hit, NoReturnReason } from '../capture/types';
 import { isCString, isText } from '../capture/value-format';
-import { CALL_PATH_SEPARATOR, inPhase } from '../callpath/merge';
+import { CALL_PATH_SEPARATOR, TRUNCATED_STEP, inPhase } from '../callpath/merge';
 import { callPathOf, normalizeFrames, type NormalizeOptions } from '../callpath/normalize';
 import { CallPathPattern } from '../callpath/pattern';
 
@@ -62,7 +62,7 @@ export function callOf(hit: Hit, normalize: NormalizeOptions): Call {
     return: hit.return ? plainValue(hit.return.value) : undefined,
     returned: !!hit.return,
     durationNs: hit.return ? hit.return.durationNs : null,
-    path: callPathOf(hit.frames, normalize).join(CALL_PATH_SEPARATOR),
+    path: (hit.truncated ? [TRUNCATED_STEP, ...callPathOf(hit.frames, normalize)] : callPathOf(hit.frames, normalize)).join(CALL_PATH_SEPARATOR),
   };
   if (hit.noReturn) call.noReturn = hit.noReturn;
   return call;

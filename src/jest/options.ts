@@ -14,7 +14,7 @@ export interface UstackEnvironmentOptions {
    * even `[]`, replaces them). Pragma: `@ustack-hooks a,b` adds hooks for one file.
    */
   hooks?: string[];
-  /** Frames per stack (default 64). Pragma: `@ustack-max-frames N`. */
+  /** Frames per stack (default 1024, stap 64; a deeper stack is marked truncated). Pragma: `@ustack-max-frames N`. */
   maxFrames?: number;
   /** Stacks kept per hook (default unlimited). Pragma: `@ustack-max-hits N`. */
   maxHits?: number;

@@ -35,7 +35,7 @@ export interface TraceOptions {
   timeout?: number;
   /** Hit records kept per hook (default: all); further hits are still counted in callPaths(), stacks() and toHaveHit. */
   maxHits?: number;
-  /** Frames per stack (default 64). */
+  /** Frames per stack (default 1024, stap 64; a deeper stack is marked truncated). */
   maxFrames?: number;
   /** Call-path normalization switches for this run's callPaths()/stacks() (default: all on). */
   normalize?: NormalizeOptions;

@@ -26,6 +26,9 @@ export const PTRACE_EVENT_CLONE = 3;
 export const PTRACE_EVENT_EXEC = 4;
 export const PTRACE_EVENT_STOP = 128;
 
+/** siginfo si_code of the SIGTRAP an int3 raises (a single step's is TRAP_TRACE, raise()'s SI_TKILL). */
+export const SI_KERNEL = 0x80;
+
 export const WNOHANG = 1;
 export const WUNTRACED = 2;
 export const __WNOTHREAD = 0x20000000;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { openElfCached } from '../elf/elf-file';
 import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
-import type { RecordOptions, RecordResult } from '../record-options';
+import { DEFAULT_MAX_FRAMES, type RecordOptions, type RecordResult } from '../record-options';
 import { preloadFfi } from './libc';
 import type { PackedHits } from '../capture/packed-hits';
 import type { TraceRequest, WorkerMessage } from './trace-request';
@@ -118,7 +118,7 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
     stderr: stderrMode === 'inherit' ? 'inherit' : path.join(tmp, 'stderr'),
     newProcessGroup: stdin !== 'inherit',
     hooks: options.hooks,
-    maxFrames: options.maxFrames ?? 64,
+    maxFrames: options.maxFrames ?? DEFAULT_MAX_FRAMES,
     maxHits: options.maxHits ?? Infinity,
     maxStacks: options.maxStacks,
     followChildren: options.followChildren ?? true,

@@ -62,7 +62,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
     const hookedInline = mod ? inlineAt.get(`${mod.path}:0x${(s.pcs[0] - mod.bias).toString(16)}`) : undefined;
     const frames = symbolizer.stack(s.pcs, s.frameFlags, s.modules, true, hookedInline, s.frameRegs);
     const hook = req.hooks[s.hook];
-    const i = s.folded ? builder.foldedIndex(hook, frames, s.first) : builder.stackIndex(hook, frames, s.first);
+    const i = s.folded ? builder.foldedIndex(hook, frames, s.first) : builder.stackIndex(hook, frames, s.first, s.truncated);
     builder.count(i, s.count, s.first);
     return i;
   });
@@ -81,6 +81,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
       frames: symbolizer.stack(c.pcs, c.frameFlags, c.modules),
       signal: c.signal,
       faultAddress: c.faultAddress === null ? null : '0x' + c.faultAddress.toString(16),
+      ...(c.truncated ? { truncated: true as const } : {}),
     };
   }
   const warnings = [...raw.warnings, ...symbolizer.takeWarnings()];

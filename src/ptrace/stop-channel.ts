@@ -109,6 +109,17 @@ export class HitBatch {
     return this.buffer.readInt32LE(12);
   }
 
+  /**
+   * Takes the saved hits for reading: returns how many there are and marks them consumed, so a
+   * later wait that saves nothing (the native loop resets the count only when it batches) never
+   * hands the same hits out again. The records stay readable until the next native call.
+   */
+  take(): number {
+    const n = this.buffer.readInt32LE(12);
+    if (n !== 0) this.buffer.writeInt32LE(0, 12);
+    return n;
+  }
+
   /** Byte offset of the first saved hit; next record at `recordAt + recordSize(at)`. */
   get firstRecord(): number {
     return RING_AT;

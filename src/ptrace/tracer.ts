@@ -64,6 +64,8 @@ export interface RawStack {
   modules: ModuleMap;
   /** Stopped at an inlined copy's entry: symbolize frame 0 into its inline frames. */
   atInlineEntry?: boolean;
+  /** Cut at maxFrames. */
+  truncated?: boolean;
 }
 
 /** The values of one hooked call (`args`/`returns` options): filled at entry, completed at its return. Kept rows share it as their `call` column. */
@@ -93,6 +95,8 @@ export interface DistinctStack {
   first: number;
   /** The catch-all of this hook and breakpoint past the stack limit: pcs holds frame 0 only. */
   folded: boolean;
+  /** Cut at maxFrames: its outermost callers (main among them) are missing. */
+  truncated: boolean;
   /**
    * Registers of calling frames that its tail-call frames depend on (DebugInfo.registerNeeds), as
    * [frame, DWARF register, value] triples; null for almost every stack. Part of its identity.
@@ -203,6 +207,12 @@ interface Thread {
 
 class TracedProcess {
   readonly breakpoints = new Map<number, Breakpoint>();
+  /**
+   * Addresses whose int3 we took out while the program ran (return breakpoints): another thread
+   * may already have executed it, its stop not yet reported. Such a stop is ours, never the
+   * program's (gdb's "moribund locations"); see onStrayTrap.
+   */
+  readonly removedBreakpoints = new Set<number>();
   /** Bumped whenever `breakpoints` changes (the native loop's table is rebuilt then). */
   breakpointsVersion = 0;
   readonly threads = new Set<number>();
@@ -367,6 +377,8 @@ export class Tracer {
   private readonly returnTracker: ReturnTracker<CallData> | null;
   private readonly noSignature = new Set<number>();
   private stopNs = 0n;
+  /** The last unwind stopped at maxFrames with callers left (the stack is cut). */
+  private truncated = false;
 
   constructor(libc: Libc, opts: TracerOptions) {
     this.libc = libc;
@@ -375,9 +387,10 @@ export class Tracer {
     this.resolutions = opts.hooks.map((spec) => ({ spec, resolved: [] }));
     this.hitsPerHook = opts.hooks.map(() => 0);
     this.uniquePerHook = opts.hooks.map(() => new Set<number>());
-    this.pcs = new Float64Array(opts.maxFrames);
-    this.flags = new Uint8Array(opts.maxFrames);
-    this.savedRegs = new Float64Array(opts.maxFrames * SAVED_REGISTERS.length);
+    // one frame more than kept: an unwind that fills it tells a cut stack from one of exactly maxFrames frames
+    this.pcs = new Float64Array(opts.maxFrames + 1);
+    this.flags = new Uint8Array(opts.maxFrames + 1);
+    this.savedRegs = new Float64Array((opts.maxFrames + 1) * SAVED_REGISTERS.length);
     this.unwinder = new Unwinder((pc) => this.unwindModule(pc));
     this.arenaRegs = libc.arena.subarray(OFF_REGS, OFF_REGS + 216);
     this.calls = opts.args || opts.returns ? new CallCapture(libc) : null;
@@ -568,6 +581,7 @@ export class Tracer {
         } else {
           const childProc = new TracedProcess(child);
           for (const [addr, bp] of proc.breakpoints) childProc.breakpoints.set(addr, bp);
+          for (const addr of proc.removedBreakpoints) childProc.removedBreakpoints.add(addr);
           childProc.modules = proc.modules;
           childProc.rDebug = proc.rDebug;
           childProc.consistentSeen = proc.consistentSeen;
@@ -826,12 +840,18 @@ export class Tracer {
       return;
     }
     if (thread.stepping) {
-      // in-place step finished: put the int3 back
       const bp = thread.stepping;
       thread.stepping = null;
-      if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
-      this.resume(thread.tid);
-      return;
+      // the instruction ran, unless the thread trapped on an int3 put back meanwhile (another
+      // thread's step ended, or a return breakpoint was planted again): then it steps again,
+      // without counting the same call twice
+      if (!(this.readRegs(thread.tid) && readRegister(this.arenaRegs, C.REGS.rip) === bp.address + 1 && this.trapIsInt3(thread.tid))) {
+        // in-place step finished: put the int3 back
+        if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
+        this.resume(thread.tid);
+        return;
+      }
+      if (proc.breakpoints.has(bp.address)) thread.skipHitAt = bp.address;
     }
     let regsBuf: Buffer;
     if (this.channel.regsValid) {
@@ -843,7 +863,7 @@ export class Tracer {
     const rip = readRegister(regsBuf, C.REGS.rip);
     const bp = proc.breakpoints.get(rip - 1);
     if (!bp) {
-      this.onSignal(thread, SIGTRAP); // not ours: the program's own int3 or raise(SIGTRAP)
+      this.onStrayTrap(thread, regsBuf, rip);
       return;
     }
     if (bp.linkerEvent) {
@@ -852,7 +872,7 @@ export class Tracer {
       thread.skipHitAt = -1;
     } else if (!proc.detachAtExec) {
       if (bp.ifunc) this.onIfuncStop(thread, bp, regsBuf);
-      if (this.returnTracker && this.onReturnStop(thread, bp, regsBuf)) return;
+      if (this.returnTracker) this.onReturnStop(thread, bp, regsBuf);
       if (bp.hooks.length > 0) {
         const hit = this.recordHit(thread, bp, regsBuf, this.channel.regsValid ? WINDOW_CHANNEL : WINDOW_READ);
         if (this.returnTracker) this.trackCall(thread, bp, regsBuf, hit);
@@ -863,6 +883,37 @@ export class Tracer {
     if (regsIn !== regsBuf) regsBuf.copy(regsIn);
     setRip(regsIn, bp.address);
     this.stepOver(thread, bp, regsIn);
+  }
+
+  /**
+   * A SIGTRAP at no breakpoint of ours. An int3 at an address where we took one out is ours: the
+   * thread executed it before we removed it (return breakpoints come and go while other threads
+   * run), so it resumes at that address, where the original instruction (or a breakpoint planted
+   * again, which then stops it as usual) runs. Anything else is the program's own (int3,
+   * raise(SIGTRAP)) and is delivered.
+   */
+  private onStrayTrap(thread: Thread, regsBuf: Buffer, rip: number): void {
+    const proc = thread.process;
+    if (proc.removedBreakpoints.has(rip - 1) && this.trapIsInt3(thread.tid) && proc.memory.readBytes(rip - 1, 1)?.[0] !== 0xcc) {
+      const regsIn = this.channel.regsIn;
+      if (regsIn !== regsBuf) regsBuf.copy(regsIn);
+      setRip(regsIn, rip - 1);
+      const resume = this.resumeSlot;
+      resume.tid = thread.tid;
+      resume.sig = 0;
+      resume.hasWrite = false;
+      resume.setRegs = true;
+      this.pending = resume;
+      return;
+    }
+    this.onSignal(thread, SIGTRAP);
+  }
+
+  /** Whether the thread's SIGTRAP stop came from an int3 (not a single step, raise() or kill()). */
+  private trapIsInt3(tid: number): boolean {
+    if (this.libc.ptrace(C.PTRACE_GETSIGINFO, tid, 0, this.libc.arenaAddress + OFF_SIGINFO) !== 0) return false;
+    const a = this.libc.arena;
+    return a.readInt32LE(OFF_SIGINFO) === SIGTRAP && a.readInt32LE(OFF_SIGINFO + 8) === C.SI_KERNEL;
   }
 
   private stepOver(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
@@ -1008,7 +1059,7 @@ export class Tracer {
     const buf = batch.buffer;
     const regs = this.batchRegs;
     let at = batch.firstRecord;
-    for (let i = 0, n = batch.records; i < n; i++, at += batch.recordSize(at)) {
+    for (let i = 0, n = batch.take(); i < n; i++, at += batch.recordSize(at)) {
       const thread = this.threads.get(batch.recordTid(at));
       const bp = thread?.process.breakpoints.get(batch.recordAddress(at));
       if (!thread || !bp) continue; // cannot happen: the tables list known threads and breakpoints only
@@ -1051,14 +1102,16 @@ export class Tracer {
     if (window === WINDOW_CHANNEL && this.channel.windowLength > 0) proc.memory.useWindow(this.channel.window, this.regs[7], this.channel.windowLength);
     else if (window !== WINDOW_PRESET) proc.memory.loadWindow(this.regs[7]);
     this.currentProcess = proc;
-    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs, atFunctionEntry);
+    let n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames + 1, this.savedRegs, atFunctionEntry);
     // a pc outside every known module: the library list may have changed under us (dlopen without our event)
     if (n > 0 && !proc.modules.find(this.pcs[n - 1])) {
       this.refreshModules(proc);
       registersFromUserRegs(regsBuf, 0, this.regs);
       this.regs[REG_RIP] = exactPc;
-      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames, this.savedRegs, atFunctionEntry);
+      n = this.unwinder.unwind(this.regs, proc.memory, this.pcs, this.flags, this.opts.maxFrames + 1, this.savedRegs, atFunctionEntry);
     }
+    this.truncated = n > this.opts.maxFrames;
+    if (this.truncated) n = this.opts.maxFrames;
     if (this.batch) {
       const mem = proc.memory;
       if (window === WINDOW_PRESET) {
@@ -1162,7 +1215,7 @@ export class Tracer {
     let slots: number[] | null | undefined;
     if (bucket !== undefined) {
       if (!Array.isArray(bucket)) {
-        if (bucket.hook === hook && bucket.modules === modules && !bucket.folded && samePcs(bucket.pcs, pcs, n)) {
+        if (bucket.hook === hook && bucket.modules === modules && !bucket.folded && bucket.truncated === this.truncated && samePcs(bucket.pcs, pcs, n)) {
           if (this.sameSavedRegisters(bucket)) {
             bucket.count++;
             return bucket.index;
@@ -1171,7 +1224,7 @@ export class Tracer {
         }
       } else {
         for (const e of bucket) {
-          if (e.hook === hook && e.modules === modules && !e.folded && samePcs(e.pcs, pcs, n)) {
+          if (e.hook === hook && e.modules === modules && !e.folded && e.truncated === this.truncated && samePcs(e.pcs, pcs, n)) {
             if (this.sameSavedRegisters(e)) {
               e.count++;
               return e.index;
@@ -1201,10 +1254,10 @@ export class Tracer {
         folded.count++;
         return folded.index;
       }
-      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, frameRegs: null, regSlots: null, hash: key, index: this.stacks.length };
+      entry = { hook, pcs: top, frameFlags: this.flags.slice(0, top.length), modules, atInlineEntry, count: 1, first: seq, folded: true, truncated: false, frameRegs: null, regSlots: null, hash: key, index: this.stacks.length };
       this.stackBuckets.set(key, entry);
     } else {
-      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, frameRegs, regSlots: slots, hash, index: this.stacks.length };
+      entry = { hook, pcs: pcs.slice(0, n), frameFlags: this.flags.slice(0, n), modules, atInlineEntry, count: 1, first: seq, folded: false, truncated: this.truncated, frameRegs, regSlots: slots, hash, index: this.stacks.length };
       if (bucket === undefined) this.stackBuckets.set(hash, entry);
       else if (Array.isArray(bucket)) bucket.push(entry);
       else this.stackBuckets.set(hash, [bucket, entry]);
@@ -1216,12 +1269,17 @@ export class Tracer {
 
   // ---- return breakpoints (issue 13; bookkeeping in return-breakpoints.ts) ----
 
-  /** A stop at a return breakpoint or an unwind watch. True when the breakpoint was removed and the thread already resumed. */
-  private onReturnStop(thread: Thread, bp: Breakpoint, regsBuf: Buffer): boolean {
+  /**
+   * A stop at a return breakpoint or an unwind watch. When the last call waiting here returned the
+   * breakpoint is taken out, and the thread still steps over the instruction like at any other
+   * breakpoint: resuming it at the original instruction would race with another thread planting
+   * the int3 again before this one ran.
+   */
+  private onReturnStop(thread: Thread, bp: Breakpoint, regsBuf: Buffer): void {
     const tracker = this.returnTracker!;
     const proc = thread.process;
     if (bp.unwindKind) this.onUnwindWatch(thread, bp.unwindKind, regsBuf);
-    if (!tracker.isReturnSite(proc.pid, bp.address)) return false;
+    if (!tracker.isReturnSite(proc.pid, bp.address)) return;
     const now = this.stopNs;
     const r = tracker.stopAt(thread.tid, bp.address, readRegister(regsBuf, C.REGS.rsp));
     for (const call of r.returned) {
@@ -1231,20 +1289,7 @@ export class Tracer {
       hit.ret = { value, durationNs: Number(now - call.startedNs) };
     }
     this.settleAll(r.settled);
-    let removedHere = false;
-    for (const a of r.freed) if (this.removeReturnBreakpoint(proc, a) && a === bp.address) removedHere = true;
-    if (!removedHere) return false;
-    // the int3 is gone: rewind to the original instruction and let it run in place
-    const regsIn = this.channel.regsIn;
-    if (regsIn !== regsBuf) regsBuf.copy(regsIn);
-    setRip(regsIn, bp.address);
-    const resume = this.resumeSlot;
-    resume.tid = thread.tid;
-    resume.sig = 0;
-    resume.hasWrite = false;
-    resume.setRegs = true;
-    this.pending = resume;
-    return true;
+    for (const a of r.freed) this.removeReturnBreakpoint(proc, a);
   }
 
   /** At longjmp, settle the calls above its target now (the target may be a return address); at a catch, those the exception unwound. */
@@ -1312,15 +1357,15 @@ export class Tracer {
     }
   }
 
-  /** Takes a return breakpoint out when no call waits there any more (and nothing else needs it). True when removed. */
-  private removeReturnBreakpoint(proc: TracedProcess, address: number): boolean {
-    if (this.returnTracker!.isReturnSite(proc.pid, address)) return false;
+  /** Takes a return breakpoint out when no call waits there any more (and nothing else needs it). */
+  private removeReturnBreakpoint(proc: TracedProcess, address: number): void {
+    if (this.returnTracker!.isReturnSite(proc.pid, address)) return;
     const bp = proc.breakpoints.get(address);
-    if (!bp || bp.hooks.length || bp.linkerEvent || bp.unwindKind) return false;
+    if (!bp || bp.hooks.length || bp.linkerEvent || bp.unwindKind) return;
     proc.breakpoints.delete(address);
     proc.breakpointsVersion++;
+    proc.removedBreakpoints.add(address);
     proc.memory.writeBytes(address, bp.original.subarray(0, 1));
-    return true;
   }
 
   /** Breakpoints on longjmp and _Unwind_RaiseException, to say why a call never returned. */
@@ -1344,7 +1389,7 @@ export class Tracer {
       const bp = thread.stepping;
       thread.stepping = null;
       if (proc.breakpoints.get(bp.address) === bp) proc.memory.writeBytes(bp.address, BREAKPOINT);
-      thread.skipHitAt = bp.address;
+      if (proc.breakpoints.has(bp.address)) thread.skipHitAt = bp.address;
     }
     if (thread.displaced) {
       // the slot's instruction has not run: go back to the breakpoint, the handler returns there
@@ -1379,6 +1424,7 @@ export class Tracer {
       seq: this.seq++,
       pcs: this.pcs.slice(0, n),
       frameFlags: this.flags.slice(0, n),
+      truncated: this.truncated,
       modules: proc.modules,
       signal: signalName(sig),
       faultAddress,

@@ -4,7 +4,7 @@
  */
 import type { Capture, Frame, Hit, Stack } from '../capture/types';
 import { expandHits } from '../capture/model';
-import { FOLDED_STEP } from '../callpath/merge';
+import { FOLDED_STEP, TRUNCATED_STEP } from '../callpath/merge';
 import { normalizeFrames } from '../callpath/normalize';
 
 export interface PathFrame {
@@ -37,6 +37,7 @@ export function frameLocation(frame: Pick<Frame, 'file' | 'line'>): string | nul
 export function hitPath(hit: Hit | Stack): PathFrame[] {
   const path = normalizeFrames(hit.frames, { libraryFrames: 'all' }).map((f) => ({ name: f.name, location: frameLocation(f.frame) }));
   if ('folded' in hit && hit.folded) path.unshift({ name: FOLDED_STEP, location: null });
+  else if (hit.truncated) path.unshift({ name: TRUNCATED_STEP, location: null });
   return path;
 }
 

@@ -82,6 +82,12 @@ describe('the program\'s phase', () => {
     expect(mergeCallPaths(stacks).map((m) => [m.path.join(' > '), m.count])).toEqual([['main > malloc', 2], ['(folded) > malloc', 4]]);
     expect(mergeCallPaths(stacks, { phase: 'all' }).map((m) => m.count)).toEqual([3, 2, 4]);
   });
+
+  test('a stack cut at maxFrames counts: its outer frames, which tell the phase, are not there', () => {
+    const cut: Stack = { hook: 'malloc', count: 2, first: 0, frames: stack(lib('msort_with_tmp'), lib('msort_with_tmp'), lib('__GI___libc_malloc', { exportedAs: 'malloc' })), truncated: true };
+    expect(inProgramPhase(cut.frames)).toBe(false);
+    expect(mergeCallPaths([cut]).map((m) => [m.path.join(' > '), m.count])).toEqual([['(truncated) > msort_with_tmp > malloc', 2]]);
+  });
 });
 
 describe('options', () => {

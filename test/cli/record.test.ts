@@ -61,7 +61,7 @@ describe('ustack record', () => {
     expect(flags).toEqual(['--hook', '--format', '--output', '--max-frames', '--max-hits', '--timeout', '--no-follow', '--backend', '--args', '--returns']);
     for (const b of blocks) expect([b.trim().split(/\s/)[0], /Default: /.test(b)]).toEqual([b.trim().split(/\s/)[0], true]);
     expect(help).toMatch(/--max-hits N[\s\S]*Default: every hit/);
-    expect(help).toMatch(/--max-frames N[\s\S]*Default: 64/);
+    expect(help).toMatch(/--max-frames N[\s\S]*Default: 1024/);
   });
 
   test('json output is the Capture model, and --output writes it to a file', () => {

@@ -178,3 +178,48 @@ export function gdbPythonStacks(argv: string[], breakpoints: string[], options: 
   }
   return stops;
 }
+
+/**
+ * How often gdb's `break SPEC` stops for each spec in a whole run, children included (gdb keeps
+ * every forked inferior and runs them all), as `info breakpoints` counts them. Breakpoints go in
+ * at main, once the libraries are loaded; `handle` lines pass the program's own signals through.
+ */
+export function gdbHitCounts(argv: string[], specs: string[], options: { passSignals?: string[]; cwd?: string; timeoutMs?: number } = {}): number[] {
+  const cmds = [
+    'set pagination off',
+    'set confirm off',
+    'set breakpoint pending on',
+    'set detach-on-fork off',
+    'set schedule-multiple on',
+    ...(options.passSignals ?? []).map((s) => `handle ${s} nostop noprint pass`),
+    'tbreak main',
+    'run',
+    ...specs.map((s) => `break ${s}`),
+    `commands 2-${specs.length + 1}`,
+    'silent',
+    'continue',
+    'end',
+    'python',
+    'while True:',
+    '    live = [i for i in gdb.inferiors() if i.pid > 0]',
+    '    if not live:',
+    '        break',
+    '    gdb.execute("inferior %d" % live[0].num, to_string=True)',
+    '    gdb.execute("continue")',
+    'end',
+    'echo @@COUNTS\\n',
+    'info breakpoints',
+  ];
+  const out = runGdbScript(argv, cmds, { cwd: options.cwd, timeoutMs: options.timeoutMs });
+  const table = out.slice(out.indexOf('@@COUNTS'));
+  const counts = specs.map(() => 0);
+  let current = -1;
+  for (const line of table.split('\n')) {
+    const head = /^(\d+)\s+breakpoint\s/.exec(line);
+    if (head) current = Number(head[1]) - 2;
+    const hit = /breakpoint already hit (\d+) time/.exec(line);
+    if (hit && current >= 0 && current < specs.length) counts[current] = Number(hit[1]);
+  }
+  if (!out.includes('@@COUNTS')) throw new Error(`gdb did not finish the run:\n${out.slice(-2000)}`);
+  return counts;
+}
