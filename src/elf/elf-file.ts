@@ -112,6 +112,8 @@ export class ElfFile {
   private readonly byName = new Map<string, RawSection>();
   private readonly decoded = new Map<string, ElfSection | null>();
   private symbolTable: SymbolTable | null = null;
+  /** Another file whose .dynsym completes this one's .symtab (a MiniDebugInfo file and its binary). */
+  private dynamicSymbolsOf: ElfFile | null = null;
 
   /** Opens and parses `path`; throws BinaryNotFoundError or NotElfError. */
   static open(path: string): ElfFile {
@@ -208,8 +210,15 @@ export class ElfFile {
   }
 
   symbols(): SymbolTable {
-    if (!this.symbolTable) this.symbolTable = SymbolTable.fromElf(this);
+    if (!this.symbolTable) this.symbolTable = SymbolTable.fromElf(this, this.dynamicSymbolsOf ?? this);
     return this.symbolTable;
+  }
+
+  /** This file's .symtab with `binary`'s .dynsym: a MiniDebugInfo file leaves out what .dynsym names. */
+  withDynamicSymbolsOf(binary: ElfFile): this {
+    this.dynamicSymbolsOf = binary;
+    this.symbolTable = null;
+    return this;
   }
 
   /** Raw section header by index (for sh_link lookups), or null. */

@@ -118,15 +118,15 @@ export class SymbolTable {
   }
 
   /** Reads .symtab and .dynsym (with .gnu.version names) of an ELF file. */
-  static fromElf(elf: ElfFile): SymbolTable {
+  static fromElf(elf: ElfFile, dynamic: ElfFile = elf): SymbolTable {
     const symbols: ElfSymbol[] = [];
     const sectionOf = new Map<ElfSymbol, number>();
     const symtab = elf.rawSections.find((s) => s.type === SHT_SYMTAB);
-    const dynsym = elf.rawSections.find((s) => s.type === SHT_DYNSYM);
+    const dynsym = dynamic.rawSections.find((s) => s.type === SHT_DYNSYM);
     if (symtab) readSymbols(elf, symtab, 'symtab', null, symbols, sectionOf);
-    if (dynsym) readSymbols(elf, dynsym, 'dynsym', readVersions(elf), symbols, sectionOf);
+    if (dynsym) readSymbols(dynamic, dynsym, 'dynsym', readVersions(dynamic), symbols, sectionOf);
     return new SymbolTable(symbols, (sym) => {
-      const sec = elf.rawSection(sectionOf.get(sym) ?? -1);
+      const sec = (sym.source === 'dynsym' ? dynamic : elf).rawSection(sectionOf.get(sym) ?? -1);
       return sec ? sec.address + sec.size : sym.address;
     });
   }

@@ -6,6 +6,7 @@ import { DebugInfo } from '../dwarf/debug-info';
 import type { DebugSections } from '../dwarf/debug-sections';
 import { LineTable } from '../dwarf/line-table';
 import { openSeparateDebugFile, symbolSource } from '../elf/debuginfo';
+import { debugGeneration } from '../elf/debug-search';
 import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
 
@@ -18,10 +19,13 @@ export interface ModuleDwarf {
 
 const NONE: ModuleDwarf = { lines: null, info: null };
 const cache = new WeakMap<ElfFile, ModuleDwarf>();
+/** The generation (debug-search.ts) in which a module was found to have no DWARF. */
+const noneSince = new WeakMap<ElfFile, number>();
 
 export function moduleDwarf(elf: ElfFile): ModuleDwarf {
   let d = cache.get(elf);
-  if (d) return d;
+  // "none" is asked again once a debug file may have appeared (debuginfod download, other dirs)
+  if (d && (d !== NONE || noneSince.get(elf) === debugGeneration())) return d;
   let sections: DebugSections | null = elf.hasDebugInfo ? elf : null;
   if (!sections) {
     const separate = openSeparateDebugFile(elf);
@@ -35,6 +39,7 @@ export function moduleDwarf(elf: ElfFile): ModuleDwarf {
     d = { lines, info: DebugInfo.fromSections(sections, lines, entryByName), sections };
   } else {
     d = NONE;
+    noneSince.set(elf, debugGeneration());
   }
   cache.set(elf, d);
   return d;

@@ -14,6 +14,7 @@ import type { SymbolTable } from '../elf/symbol-table';
 import { symbolSource } from '../elf/debuginfo';
 import { calledSymbol, exportedFunctionAt, exportedFunctionContaining } from '../elf/call-targets';
 import { isSystemLibrary } from './system-libraries';
+import { debugGeneration } from '../elf/debug-search';
 import { demangle } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
 import { moduleDwarf, uniqueEntryByName } from './module-debug';
@@ -56,6 +57,7 @@ export function debugInfoAdvice(path: string): string {
 
 export class Symbolizer {
   private readonly debug = new Map<ElfFile, ModuleDebug>();
+  private generation = debugGeneration();
   private readonly cache = new Map<string, Frame[]>();
   private readonly tailCallCache = new Map<string, Frame[]>();
   /** Modules already reported as lacking debug info in the current capture. */
@@ -353,6 +355,13 @@ export class Symbolizer {
 
   private debugFor(mod: LoadedModule): ModuleDebug {
     const elf = mod.elf!;
+    if (this.generation !== debugGeneration()) {
+      // debug files may have appeared (debuginfod, other debug directories): forget what was computed without them
+      this.generation = debugGeneration();
+      this.debug.clear();
+      this.cache.clear();
+      this.tailCallCache.clear();
+    }
     let d = this.debug.get(elf);
     if (d) return d;
     const dwarf = moduleDwarf(elf);

@@ -1,0 +1,211 @@
+/**
+ * Gets the debug files lookups will want, before they want them: debuginfod downloads (for
+ * modules with no debug file found locally) and decoded MiniDebugInfo. Lookups themselves
+ * (debuginfo.ts) are synchronous and only read files, because the tracer is: so
+ * - before a run, the main thread prepares the program and the libraries it needs (DT_NEEDED,
+ *   as the dynamic linker resolves them: `ld.so --list`), in parallel;
+ * - during and after a run, modules nobody prepared (dlopen'ed libraries) are prepared by a
+ *   short-lived helper process the tracer waits for (prepareDebugInfoSync), once per module.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { debugFilesChanged, debugSearch, type DebugSearch } from './debug-search';
+import { DebuginfodClient, type DownloadProgress } from './debuginfod-client';
+import { findSeparateDebugFile } from './debuginfo';
+import { ElfFile, openElfCached } from './elf-file';
+import { decodeMiniDebugInfo, hasMiniDebugInfo, openMiniDebugInfo } from './minidebuginfo';
+
+export interface PrepareReport {
+  fetched: { module: string; buildId: string; file: string; server: string | null; bytes: number }[];
+  /** Every server said it has no debug info for this build-id. */
+  missing: { module: string; buildId: string }[];
+  /** No server could answer (down, timeout, wrong build-id served). */
+  failed: { module: string; buildId: string; detail: string }[];
+  /** Decoded MiniDebugInfo. */
+  decoded: string[];
+  errors: string[];
+}
+
+/** What a module still needs: a debuginfod download, a MiniDebugInfo decode, or nothing. */
+export function debugWork(elf: ElfFile, search: DebugSearch = debugSearch()): { fetch: boolean; decode: boolean } {
+  const local = findSeparateDebugFile(elf, { debugRoots: search.dirs, debuginfodCache: true });
+  const fetch = !elf.hasDebugInfo && !local && search.debuginfod !== null && elf.buildId !== null && !recentlyFailed(elf.buildId);
+  const decode = !elf.hasSection('.symtab') && !local && hasMiniDebugInfo(elf) && openMiniDebugInfo(elf) === null;
+  return { fetch, decode };
+}
+
+/** Build-ids whose servers could not answer, and when: not asked again for a minute within this thread. */
+const failedAt = new Map<string, number>();
+const RETRY_FAILED_MS = 60_000;
+
+function recentlyFailed(buildId: string): boolean {
+  const t = failedAt.get(buildId);
+  return t !== undefined && Date.now() - t < RETRY_FAILED_MS;
+}
+
+/** A line of progress for a person (stderr in the CLI, once per test file in Jest). */
+export type ProgressSink = (line: string) => void;
+
+/**
+ * Downloads and decodes what the modules at `paths` need. Downloads are reported on `progress`
+ * when they take over a second (every one with DEBUGINFOD_PROGRESS set).
+ */
+export async function prepareDebugInfo(paths: readonly string[], search: DebugSearch = debugSearch(), progress?: ProgressSink): Promise<PrepareReport> {
+  const report: PrepareReport = { fetched: [], missing: [], failed: [], decoded: [], errors: [] };
+  const work: { elf: ElfFile; fetch: boolean; decode: boolean }[] = [];
+  const seen = new Set<string>();
+  for (const p of paths) {
+    let elf: ElfFile;
+    try {
+      elf = openElfCached(p);
+    } catch {
+      continue;
+    }
+    const key = elf.buildId ?? p;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const w = debugWork(elf, search);
+    if (w.fetch || w.decode) work.push({ elf, ...w });
+  }
+  if (!work.length) return report;
+  const reporter = progress ? new DownloadReporter(progress, search.debuginfod?.progress ?? false) : null;
+  const client = search.debuginfod ? new DebuginfodClient(search.debuginfod, reporter ? (p) => reporter.update(p) : undefined) : null;
+  let changed = false;
+  await inParallel(work, 8, async ({ elf, fetch, decode }) => {
+    if (fetch && client && elf.buildId) {
+      const outcome = await client.fetch(elf.buildId, 'debuginfo', elf.path);
+      if (outcome.kind === 'found') {
+        report.fetched.push({ module: elf.path, buildId: elf.buildId, file: outcome.file, server: outcome.server, bytes: outcome.bytes });
+        changed = true;
+        return; // a full debug file makes the MiniDebugInfo unnecessary
+      }
+      if (outcome.kind === 'missing') report.missing.push({ module: elf.path, buildId: elf.buildId });
+      else {
+        failedAt.set(elf.buildId, Date.now());
+        report.failed.push({ module: elf.path, buildId: elf.buildId, detail: outcome.detail });
+      }
+    }
+    if (decode) {
+      const r = await decodeMiniDebugInfo(elf);
+      if ('file' in r) {
+        report.decoded.push(elf.path);
+        changed = true;
+      } else report.errors.push(r.error);
+    }
+  });
+  reporter?.finish();
+  if (changed) debugFilesChanged();
+  return report;
+}
+
+/**
+ * prepareDebugInfo() for code that cannot wait for a promise (the tracer, the symbolizer): runs
+ * it in a helper process when some module needs work. Progress lines go to this process's stderr.
+ */
+export function prepareDebugInfoSync(elfs: readonly ElfFile[], search: DebugSearch = debugSearch()): PrepareReport | null {
+  const todo = elfs.filter((elf) => {
+    const w = debugWork(elf, search);
+    return w.fetch || w.decode;
+  });
+  if (!todo.length) return null;
+  const script = helperScript();
+  if (!script) return null;
+  const r = spawnSync(process.execPath, [script], {
+    input: JSON.stringify({ search, paths: todo.map((e) => e.path) }),
+    stdio: ['pipe', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    // bounded: every server's wait is bounded by DEBUGINFOD_TIMEOUT, downloads by their progress
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  let report: PrepareReport | null = null;
+  try {
+    report = JSON.parse(r.stdout) as PrepareReport;
+  } catch {
+    report = null;
+  }
+  for (const e of todo) if (e.buildId && (!report || report.failed.some((f) => f.buildId === e.buildId))) failedAt.set(e.buildId, Date.now());
+  if (report && (report.fetched.length || report.decoded.length)) debugFilesChanged();
+  return report;
+}
+
+function helperScript(): string | null {
+  const candidates = [path.join(__dirname, 'debug-prepare-main.js'), path.join(__dirname, 'elf', 'debug-prepare-main.js'), path.resolve(__dirname, '..', '..', 'dist', 'elf', 'debug-prepare-main.js')];
+  return candidates.find((c) => fs.existsSync(c)) ?? null;
+}
+
+/**
+ * The program and the libraries the dynamic linker loads for it at start (DT_NEEDED, resolved
+ * with the program's environment as `ld.so --list` does, without running the program).
+ */
+export async function programModules(file: string, env: Record<string, string | undefined> = process.env): Promise<string[]> {
+  let interp: string | null = null;
+  try {
+    interp = openElfCached(file).interpreter;
+  } catch {
+    return [file];
+  }
+  if (!interp) return [file];
+  const out = await new Promise<string>((resolve) => {
+    execFile(interp!, ['--list', file], { env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 30_000 }, (_err, stdout) => resolve(stdout ?? ''));
+  });
+  const modules = [file];
+  for (const line of out.split('\n')) {
+    const m = /=>\s+(\/\S+)\s+\(0x/.exec(line) ?? /^\s*(\/\S+)\s+\(0x/.exec(line);
+    if (m) modules.push(m[1]);
+  }
+  return modules;
+}
+
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(lanes);
+}
+
+/** Prints one line when a download has lasted a second (at once with DEBUGINFOD_PROGRESS), and one when it ends. */
+class DownloadReporter {
+  private readonly started = new Map<string, { at: number; shown: boolean; last: DownloadProgress }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly sink: ProgressSink,
+    private readonly always: boolean,
+  ) {
+    this.timer = setInterval(() => this.tick(), 250);
+    this.timer.unref();
+  }
+
+  update(p: DownloadProgress): void {
+    const key = `${p.buildId}/${p.artifact}`;
+    let s = this.started.get(key);
+    if (!s) this.started.set(key, (s = { at: Date.now(), shown: false, last: p }));
+    s.last = p;
+    if (!s.shown && this.always) this.show(s);
+    if (p.done) {
+      if (s.shown) this.sink(`ustack: downloaded ${p.artifact} of ${p.module} (${size(p.received)}) from ${p.server}`);
+      this.started.delete(key);
+    }
+  }
+
+  finish(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    for (const s of this.started.values()) if (!s.shown && Date.now() - s.at >= 1000) this.show(s);
+  }
+
+  private show(s: { shown: boolean; last: DownloadProgress }): void {
+    s.shown = true;
+    const p = s.last;
+    const of = p.total ? ` of ${size(p.total)}` : '';
+    this.sink(`ustack: downloading ${p.artifact} of ${p.module} (build-id ${p.buildId}${of}) from ${p.server} ...`);
+  }
+}
+
+function size(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
+}
