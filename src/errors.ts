@@ -64,8 +64,13 @@ export class BackendUnavailableError extends UstackError {
 
 /** No debug information for a module where it is required. */
 export class NoDebugInfoError extends UstackError {
-  constructor(module: string, fix: string) {
-    super('USTACK_NO_DEBUGINFO', `No debug information for ${module}. ${fix}`);
+  readonly module: string;
+  readonly buildId: string | null;
+  /** `text`: what is missing and how to get it (a full sentence naming the module), or a fix after "No debug information for MODULE." */
+  constructor(module: string, text: string, buildId: string | null = null) {
+    super('USTACK_NO_DEBUGINFO', text.startsWith(module) ? `No debug information: ${text}` : `No debug information for ${module}. ${text}`);
+    this.module = module;
+    this.buildId = buildId;
   }
 }
 

@@ -40,6 +40,13 @@ export interface RecordOptions {
   args?: boolean;
   /** Also record each hooked call's return value and duration (`--returns`; ptrace backend). */
   returns?: boolean;
+  /**
+   * Debug directories searched for separate debug files (gdb's debug-file-directory), in order.
+   * Default: USTACK_DEBUG_DIRS (colon-separated), else /usr/lib/debug. README "Debug info".
+   */
+  debugDirs?: string[];
+  /** Progress lines of long debuginfod downloads (the CLI prints them on stderr). Default: none. */
+  onDebugProgress?: (line: string) => void;
   /** Aborting kills the traced tree; the promise still resolves with what was captured. */
   signal?: AbortSignal;
 }

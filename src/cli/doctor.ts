@@ -7,6 +7,11 @@ import { diagnosePtrace, diagnoseStap } from '../stap/diagnose';
 import type { PtraceDiagnosis, StapDiagnosis } from '../stap/diagnose';
 import { resolveProgram } from '../stap/stap-backend';
 import { parseArgs } from './args';
+import { debugInfoStatus, type DebugInfoStatus } from '../elf/debuginfo';
+import { missingDebugInfoText } from '../elf/debug-advice';
+import { prepareDebugInfo } from '../elf/debug-prepare';
+import { debugSearch } from '../elf/debug-search';
+import { openElfCached } from '../elf/elf-file';
 
 export const usage = `Usage: ustack doctor [BIN] [--json]
 
@@ -18,11 +23,27 @@ export interface DoctorReport {
   stap: StapDiagnosis;
   /** What backend 'auto' picks here. */
   auto: 'ptrace' | 'stap' | null;
+  /** With BIN: where its symbols and debug info come from, and what is missing (README "Debug info"). */
+  debugInfo?: DebugInfoStatus & { debugDirs: string[]; debuginfod: string[]; missing: string | null };
 }
 
 export async function doctorReport(binary?: string): Promise<DoctorReport> {
+  // debuginfod downloads and MiniDebugInfo first, so both answers below see them
+  if (binary !== undefined) await prepareDebugInfo([binary]).catch(() => null);
   const [ptrace, stap] = await Promise.all([diagnosePtrace(), diagnoseStap(binary)]);
-  return { ptrace, stap, auto: stap.canRun ? 'stap' : ptrace.canRun ? 'ptrace' : null };
+  const report: DoctorReport = { ptrace, stap, auto: stap.canRun ? 'stap' : ptrace.canRun ? 'ptrace' : null };
+  if (binary !== undefined) {
+    try {
+      const elf = openElfCached(binary);
+      const status = debugInfoStatus(elf);
+      const search = debugSearch();
+      const missing = status.fullSymbols ? null : missingDebugInfoText(elf, 'only its exported functions can be hooked and named');
+      report.debugInfo = { ...status, debugDirs: search.dirs, debuginfod: search.debuginfod?.urls ?? [], missing };
+    } catch {
+      /* stap's facts already say it does not exist */
+    }
+  }
+  return report;
 }
 
 const yesNo = (v: boolean | null) => (v === null ? 'unknown' : v ? 'yes' : 'no');
@@ -50,6 +71,13 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   for (const reason of s.reasons) out.push(`  - ${reason}`);
   for (const w of s.warnings) out.push(`  note: ${w}`);
+  if (r.debugInfo) {
+    const b = r.debugInfo;
+    out.push(`debug info of ${b.path} (build-id ${b.buildId ?? 'none'}):`);
+    out.push(`  symbol table ${b.symtab ? 'in the file' : b.separate && b.fullSymbols && !b.miniDebugInfo ? 'in the debug file' : b.miniDebugInfo ? 'from its MiniDebugInfo (.gnu_debugdata)' : 'none'}; DWARF ${b.dwarf ? 'in the file' : b.separate ? `in ${b.separate}` : 'none'}`);
+    out.push(`  debug directories ${b.debugDirs.join(':') || 'none'}; debuginfod ${b.debuginfod.join(' ') || 'off (DEBUGINFOD_URLS unset)'}`);
+    if (b.missing) out.push(`  - ${b.missing}`);
+  }
   out.push(`backend 'auto' uses: ${r.auto ?? 'nothing (no backend can run here)'}`);
   return out.join('\n') + '\n';
 }

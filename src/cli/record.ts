@@ -11,14 +11,15 @@ import { unpackHits } from '../capture/packed-hits';
 import { formatStacks, formatSummary } from '../capture/text-format';
 import { UsageError } from '../errors';
 import { record } from '../record';
-import { recordInThisThread } from '../ptrace/ptrace-backend';
+import { prepareRunDebugInfo, recordInThisThread } from '../ptrace/ptrace-backend';
 import type { BackendName, RecordOptions } from '../record-options';
 import { signalNumber } from '../ptrace/signals';
 import { intFlag, parseArgs } from './args';
 
 export const usage = `Usage: ustack record [--hook SPEC ...] [--format text|json] [--output FILE]
                      [--max-frames N] [--max-hits N] [--timeout SECONDS] [--no-follow]
-                     [--args] [--returns] [--backend ptrace|stap|auto] -- CMD [ARGS...]
+                     [--args] [--returns] [--backend ptrace|stap|auto] [--debug-dir DIR ...]
+                     -- CMD [ARGS...]
 
 Runs CMD with hooks on the given functions and prints the stack of every hit.
 CMD's stdin, stdout and stderr pass through untouched. The stacks go to --output or stdout, after
@@ -44,7 +45,11 @@ CMD ends; the summary line and warnings go to stderr. Exit code: CMD's (128+sign
   --args              record each hooked function's parameters at entry (ptrace backend).
                       Default: off.
   --returns           also stop at each hooked call's return: its return value and duration
-                      (ptrace backend). Default: off.`;
+                      (ptrace backend). Default: off.
+  --debug-dir DIR     look for separate debug files under DIR (repeatable; gdb's
+                      debug-file-directory). Default: $USTACK_DEBUG_DIRS (colon-separated), else
+                      /usr/lib/debug. With DEBUGINFOD_URLS set, missing debug info is downloaded
+                      by build-id (README "Debug info").`;
 
 /**
  * Writes to the fd directly (process.stdout would load Node's stream modules, a few ms of
@@ -90,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
       args: {},
       returns: {},
       backend: { value: true },
+      'debug-dir': { value: true, multiple: true },
       help: {},
     },
     'record',
@@ -117,11 +123,19 @@ export async function main(args: string[]): Promise<number> {
     followChildren: !parsed.flags['no-follow'],
     args: parsed.flags.args ? true : undefined,
     returns: parsed.flags.returns ? true : undefined,
+    debugDirs: (parsed.flags['debug-dir'] as string[] | undefined) ?? undefined,
+    onDebugProgress: (line) => process.stderr.write(line + '\n'),
   };
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)
   // in this thread the hits stay in typed columns (`rows`) until they are written
-  const recorded =
-    backend === 'ptrace' && timeout === undefined ? recordInThisThread(command, options) : { ...(await record(command, options)), rows: undefined };
+  let recorded: Awaited<ReturnType<typeof record>> & { rows?: ReturnType<typeof recordInThisThread>['rows'] };
+  if (backend === 'ptrace' && timeout === undefined) {
+    const debugWarnings = await prepareRunDebugInfo(command, options);
+    recorded = recordInThisThread(command, options);
+    if (debugWarnings.length) recorded.capture.warnings = [...debugWarnings, ...(recorded.capture.warnings ?? [])];
+  } else {
+    recorded = { ...(await record(command, options)), rows: undefined };
+  }
   const capture = recorded.capture;
   let rows = recorded.rows;
   if (rows && Object.keys(rows.extra).length > 0) {

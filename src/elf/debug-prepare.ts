@@ -11,7 +11,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debugFilesChanged, debugSearch, type DebugSearch } from './debug-search';
-import { DebuginfodClient, type DownloadProgress } from './debuginfod-client';
+import { DebuginfodClient, cachedDebuginfod, type DownloadProgress } from './debuginfod-client';
 import { findSeparateDebugFile } from './debuginfo';
 import { ElfFile, openElfCached } from './elf-file';
 import { decodeMiniDebugInfo, hasMiniDebugInfo, openMiniDebugInfo } from './minidebuginfo';
@@ -29,10 +29,12 @@ export interface PrepareReport {
 
 /** What a module still needs: a debuginfod download, a MiniDebugInfo decode, or nothing. */
 export function debugWork(elf: ElfFile, search: DebugSearch = debugSearch()): { fetch: boolean; decode: boolean } {
-  const local = findSeparateDebugFile(elf, { debugRoots: search.dirs, debuginfodCache: true });
-  const fetch = !elf.hasDebugInfo && !local && search.debuginfod !== null && elf.buildId !== null && !recentlyFailed(elf.buildId);
-  const decode = !elf.hasSection('.symtab') && !local && hasMiniDebugInfo(elf) && openMiniDebugInfo(elf) === null;
-  return { fetch, decode };
+  // the cheap questions first: this runs for every module at every library load
+  const mayFetch = search.debuginfod !== null && elf.buildId !== null && !elf.hasDebugInfo && !recentlyFailed(elf.buildId) && cachedDebuginfod(search.debuginfod, elf.buildId, 'debuginfo') === null;
+  const mayDecode = !elf.hasSection('.symtab') && hasMiniDebugInfo(elf) && openMiniDebugInfo(elf) === null;
+  if (!mayFetch && !mayDecode) return { fetch: false, decode: false };
+  const local = findSeparateDebugFile(elf, { debugRoots: search.dirs, debuginfodCache: false });
+  return { fetch: mayFetch && !local, decode: mayDecode && !local };
 }
 
 /** Build-ids whose servers could not answer, and when: not asked again for a minute within this thread. */

@@ -8,6 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { openElfCached } from '../elf/elf-file';
+import { debugSearchFrom, type DebugSearch } from '../elf/debug-search';
+import { prepareDebugInfo, programModules } from '../elf/debug-prepare';
+import { debuginfodWarnings } from '../elf/debug-advice';
 import { BinaryNotFoundError, UnknownHookError, UstackError } from '../errors';
 import { DEFAULT_MAX_FRAMES, type RecordOptions, type RecordResult } from '../record-options';
 import { preloadFfi } from './libc';
@@ -125,6 +128,7 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
     args: options.args,
     returns: options.returns,
     pinCpu: (options as { pinCpu?: boolean }).pinCpu ?? true,
+    debug: debugSearchFrom(env, options.debugDirs),
     stopFlag: new SharedArrayBuffer(4),
   };
   const finish = () => {
@@ -155,7 +159,36 @@ export function recordInThisThread(argv: string[], options: RecordOptions): Reco
   return { ...traced, ...finish() };
 }
 
+/**
+ * Before a run: downloads (debuginfod) and decodes (MiniDebugInfo) the debug info of the program
+ * and the libraries it needs, in parallel, so that the tracer (synchronous) finds it in the
+ * caches. Returns warnings for the capture: servers that could not answer.
+ */
+export async function prepareRunDebugInfo(argv: string[], options: RecordOptions): Promise<string[]> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const env = cleanEnv(options.env);
+  let file: string;
+  try {
+    file = resolveProgram(argv[0] ?? '', cwd, env);
+  } catch {
+    return []; // the run itself reports it
+  }
+  const search: DebugSearch = debugSearchFrom(env, options.debugDirs);
+  if (!search.debuginfod && !hasMiniSections(file)) return [];
+  const report = await prepareDebugInfo(await programModules(file, env), search, options.onDebugProgress);
+  return debuginfodWarnings(report.failed, report.errors);
+}
+
+function hasMiniSections(file: string): boolean {
+  try {
+    return openElfCached(file).hasSection('.gnu_debugdata');
+  } catch {
+    return false;
+  }
+}
+
 export async function recordWithPtrace(argv: string[], options: RecordOptions): Promise<RecordResult> {
+  const debugWarnings = await prepareRunDebugInfo(argv, options);
   const { req, finish } = prepare(argv, options);
   const stopFlag = req.stopFlag;
 
@@ -215,6 +248,7 @@ export async function recordWithPtrace(argv: string[], options: RecordOptions): 
   if (message.type === 'error') throw reviveError(message.error);
   if (message.type !== 'done') throw new Error('unexpected tracer message');
   const capture = message.capture;
+  if (debugWarnings.length) capture.warnings = [...debugWarnings, ...(capture.warnings ?? [])];
   if (timedOut) capture.stats.timedOut = true;
   if (aborted) (capture.stats as { aborted?: boolean }).aborted = true;
   return { capture, stdout, stderr };

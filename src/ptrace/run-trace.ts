@@ -7,6 +7,11 @@ import { Symbolizer } from '../symbolize/symbolizer';
 import { libc } from './libc';
 import type { TraceRequest } from './trace-request';
 import { Tracer } from './tracer';
+import { configureDebugSearch } from '../elf/debug-search';
+import { debuginfodWarnings } from '../elf/debug-advice';
+import { takeDebugFileWarnings } from '../elf/debuginfo';
+import { prepareDebugInfoSync } from '../elf/debug-prepare';
+import type { ElfFile } from '../elf/elf-file';
 
 const symbolizer = new Symbolizer();
 
@@ -39,6 +44,7 @@ export function runTrace(req: TraceRequest, onPid: (pid: number) => void): Captu
 export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void): { capture: Capture; rows: PackedHits; batchedHits: number } {
   const started = performance.now();
   const flag = new Int32Array(req.stopFlag);
+  if (req.debug) configureDebugSearch(req.debug);
   const tracer = new Tracer(libc(), {
     hooks: req.hooks,
     maxFrames: req.maxFrames,
@@ -54,6 +60,15 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
   });
   const raw = tracer.run(req);
   const durationMs = performance.now() - started;
+  // modules nobody prepared before the run (dlopen'ed ones): their debug info before symbolizing
+  const modules = new Set<ElfFile>();
+  for (const s of raw.stacks) {
+    for (const pc of s.pcs) {
+      const m = s.modules.find(pc);
+      if (m?.elf) modules.add(m.elf);
+    }
+  }
+  const prepared = prepareDebugInfoSync([...modules]);
   const builder = new CaptureBuilder(raw.hooks, { maxStacks: Infinity });
   const inlineAt = inlinedHookNames(raw.hooks);
   // symbolized once per distinct stack; stacks that symbolize alike (other processes, a changed module list) merge
@@ -84,7 +99,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
       ...(c.truncated ? { truncated: true as const } : {}),
     };
   }
-  const warnings = [...raw.warnings, ...symbolizer.takeWarnings()];
+  const warnings = [...raw.warnings, ...(prepared ? debuginfodWarnings(prepared.failed, prepared.errors) : []), ...takeDebugFileWarnings(), ...symbolizer.takeWarnings()];
   const capture = builder.build({
     backend: 'ptrace',
     command: req.argv,

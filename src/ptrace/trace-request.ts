@@ -1,6 +1,7 @@
 /** Messages between the main thread and the tracer worker (structured-clone safe). */
 import type { Capture } from '../capture/types';
 import type { SpawnRequest } from './spawn';
+import type { DebugSearch } from '../elf/debug-search';
 
 /** What to start (SpawnRequest) and how to trace it. */
 export interface TraceRequest extends SpawnRequest {
@@ -18,6 +19,8 @@ export interface TraceRequest extends SpawnRequest {
   returns?: boolean;
   /** false: every hit goes through TypeScript (the native loop saves none; tests compare both). */
   batch?: boolean;
+  /** Debug directories and debuginfod settings of this run (the worker thread has its own copy of debug-search.ts). */
+  debug?: DebugSearch;
   /** Int32Array over a SharedArrayBuffer: [0] set to 1 by the main thread to stop the run. */
   stopFlag: SharedArrayBuffer;
 }

@@ -12,8 +12,10 @@ import { REG_RIP, REGISTER_COUNT, registersFromUserRegs } from '../dwarf/registe
 import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE, SAVED_REGISTERS, Unwinder, type UnwindModule } from '../dwarf/unwinder';
 import { CfiTable } from '../dwarf/cfi-table';
 import type { ElfFile } from '../elf/elf-file';
-import { symbolSource } from '../elf/debuginfo';
-import { PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
+import { debugInfoStatus, symbolSource } from '../elf/debuginfo';
+import { prepareDebugInfoSync } from '../elf/debug-prepare';
+import { debuginfodWarnings, missingDebugInfoText } from '../elf/debug-advice';
+import { NoDebugInfoError, PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
 import { readProcessMaps } from '../symbolize/process-maps';
 import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
 import { isGlob, parseHookSpec, type HookSpec } from '../symbolize/hook-spec';
@@ -717,6 +719,11 @@ export class Tracer {
     const exe = findExecutable(proc);
     const fresh = candidates.filter((m) => m.elf && !proc.searched.has(m.path)).sort((a, b) => (a === exe ? -1 : b === exe ? 1 : 0));
     const all = proc.modules.modules().filter((m) => m.elf);
+    // debug info of modules nobody prepared before the run (dlopen'ed ones): downloaded or decoded now
+    if (this.specs.length && fresh.length) {
+      const prepared = prepareDebugInfoSync(fresh.map((m) => m.elf!));
+      if (prepared) this.warnings.push(...debuginfodWarnings(prepared.failed, prepared.errors));
+    }
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i];
       let modules: LoadedModule[];
@@ -730,7 +737,12 @@ export class Tracer {
       // Like gdb's `break F`: entries, split-off parts and inlined copies of F (`ustack symbols` asks the same).
       const plan = planHook(spec, modules.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
       if (plan.locations.length === 0) {
-        if (spec.module) throw unknownHookError(spec, modules.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle); // the module is here but the function is not
+        if (spec.module) {
+          // the module is here but the function is not: perhaps only its symbols are
+          const bare = modules.find((m) => !debugInfoStatus(m.elf!).fullSymbols);
+          if (bare) throw missingSymbolsError(spec.text, bare.elf!);
+          throw unknownHookError(spec, modules.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
+        }
         continue;
       }
       for (const t of plan.locations) {
@@ -751,6 +763,8 @@ export class Tracer {
       for (let i = 0; i < this.specs.length; i++) {
         const spec = this.specs[i];
         if (spec.module || this.resolutions[i].resolved.length > 0 || this.ifuncWatched.has(i)) continue;
+        // the seed's case (`--hook xmalloc -- ls`): the program's own functions are unnamed without its debug info
+        if (exe?.elf && !debugInfoStatus(exe.elf).fullSymbols) throw missingSymbolsError(spec.text, exe.elf);
         const near = unknownHookError(spec, all.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
         if (isGlob(spec.pattern)) throw near; // it says where a glob looks: the program's own code
         throw new UnknownHookError(spec.text, `${all[0]?.path ?? 'the program'} or the libraries it loads`, near.suggestions);
@@ -1508,4 +1522,9 @@ export function explainPtraceDenied(errno: number, message: string): string {
     /* not Linux /proc */
   }
   return `PTRACE_SEIZE failed: ${message}.${reasons.length ? ' Likely cause: ' + reasons.join('; ') + '.' : ''}`;
+}
+
+/** A hook that matches nothing in a module without its symbols: say what is missing and how to get it. */
+function missingSymbolsError(spec: string, elf: ElfFile): NoDebugInfoError {
+  return new NoDebugInfoError(elf.path, missingDebugInfoText(elf, `hook "${spec}" matches none of its exported functions, and its other functions have no names without it`), elf.buildId);
 }

@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findSeparateDebugFile, openElfCached } from '../elf';
+import { findSeparateDebugFile, openElfCached, type ElfFile } from '../elf';
+import { missingDebugInfoText } from '../elf/debug-advice';
 import { readKernelConfig } from './kernel-stub';
 
 export interface BinaryDebugFacts {
@@ -204,7 +205,13 @@ export function diagnoseStapSync(binary?: string): StapDiagnosis {
     facts = binaryDebugFacts(binary);
     if (!facts.exists) reasons.push(`${facts.path} does not exist`);
     else if (!facts.dwarf && !facts.separateDebugFile && !facts.symtab) {
-      reasons.push(`${facts.path} has no debug information and no symbol table (stap reports "semantic error: no match"): build it with -g and do not strip it, or install its -dbgsym/-dbg (Debian/Ubuntu) or -debuginfo (Fedora/RHEL) package`);
+      let elf: ElfFile | null = null;
+      try {
+        elf = openElfCached(facts.path);
+      } catch {
+        elf = null;
+      }
+      reasons.push(elf ? missingDebugInfoText(elf, 'stap reports "semantic error: no match"') : `${facts.path} has no debug information and no symbol table (stap reports "semantic error: no match")`);
     } else if (!facts.dwarf && !facts.separateDebugFile) {
       warnings.push(`${facts.path} has no DWARF (only a symbol table): probes work by symbol name, file:line needs -g or its debug package`);
     }
