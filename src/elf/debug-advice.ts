@@ -80,8 +80,8 @@ export function howToGetDebugInfo(elf: ElfFile): string {
   const search = debugSearch();
   if (!search.debuginfod) ways.push('set DEBUGINFOD_URLS to a debuginfod server that has this build (Debian: https://debuginfod.debian.net) and jest-ustack downloads it by build-id');
   else ways.push(`the debuginfod servers in DEBUGINFOD_URLS (${search.debuginfod.urls.join(' ')}) do not have it: add one that does`);
-  ways.push(`or put the debug file where it is looked for (--debug-dir / USTACK_DEBUG_DIRS, now ${search.dirs.join(':') || 'none'})`);
-  return ways.join('; ');
+  ways.push(`put the debug file where it is looked for (--debug-dir / USTACK_DEBUG_DIRS, now ${search.dirs.join(':') || 'none'})`);
+  return ways.join('; or ');
 }
 
 /** "MODULE (build-id ID) has no debug info: ... To get it, ..." */
