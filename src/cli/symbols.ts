@@ -7,7 +7,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openElfCached } from '../elf/elf-file';
-import { UsageError } from '../errors';
+import { NoDebugInfoError, UsageError } from '../errors';
+import { prepareDebugInfo, programModules } from '../elf/debug-prepare';
+import { debugSearch } from '../elf/debug-search';
+import { debugInfoStatus } from '../elf/debuginfo';
+import { missingDebugInfoText } from '../elf/debug-advice';
 import { hookModule, planHook, unknownHookError, type HookModule, type HookTarget } from '../symbolize/hook-resolver';
 import { parseHookSpec } from '../symbolize/hook-spec';
 import { demangle } from '../symbolize/demangle';
@@ -51,6 +55,8 @@ export async function main(args: string[]): Promise<number> {
   if (!bin) throw new UsageError(`No binary given.\n${usage}`);
   const elf = openElfCached(bin);
   const spec = parseHookSpec(pattern ?? '*');
+  // the debug info record would get (debuginfod, MiniDebugInfo), so both answer the same
+  await prepareDebugInfo(pattern !== undefined ? await programModules(elf.path) : [elf.path], debugSearch(), (line) => process.stderr.write(line + '\n'));
   const modules: HookModule[] = [hookModule(elf.path, elf, elf.interpreter !== null || !/\.so(\.|$)/.test(path.basename(elf.path)))];
   if (pattern !== undefined) {
     // the libraries record would search after BIN (a module given by path is opened even when ldd does not list it)
@@ -70,7 +76,10 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   const plan = planHook(spec, modules, demangle);
-  if (plan.locations.length === 0) throw unknownHookError(spec, modules, demangle);
+  if (plan.locations.length === 0) {
+    if (!debugInfoStatus(elf).fullSymbols) throw new NoDebugInfoError(elf.path, missingDebugInfoText(elf, `"${spec.text}" matches none of its exported functions, and its other functions have no names without it`), elf.buildId);
+    throw unknownHookError(spec, modules, demangle);
+  }
   const sizeOf = (t: { module: string; symbol: string }): number | null => {
     const m = modules.find((x) => x.path === t.module)!;
     return m.elf.symbols().byName(t.symbol)[0]?.size ?? null;

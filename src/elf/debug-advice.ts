@@ -74,8 +74,9 @@ export function howToGetDebugInfo(elf: ElfFile): string {
     );
   } else if (owner?.manager === 'rpm') {
     ways.push(`it belongs to the package "${owner.name}": \`dnf debuginfo-install ${owner.name}\``);
-  } else if (!elf.path.startsWith('/usr/') && !elf.path.startsWith('/lib')) {
-    ways.push('build it with -g and keep the debug info (no `strip`, or ship it with `objcopy --only-keep-debug` + `--add-gnu-debuglink`)');
+  } else {
+    if (!elf.path.startsWith('/usr/') && !elf.path.startsWith('/lib')) ways.push('build it with -g and keep the debug info (no `strip`, or ship it with `objcopy --only-keep-debug` + `--add-gnu-debuglink`)');
+    ways.push("if a distribution package installed it, install that package's -dbgsym/-dbg (Debian/Ubuntu) or -debuginfo (Fedora/RHEL) package");
   }
   const search = debugSearch();
   if (!search.debuginfod) ways.push('set DEBUGINFOD_URLS to a debuginfod server that has this build (Debian: https://debuginfod.debian.net) and jest-ustack downloads it by build-id');

@@ -318,8 +318,19 @@ export default class UstackEnvironment extends TestEnvironment {
         // parameters and returns (issue 13): trace()'s own switch, else the environment's
         ...((o.args ?? this.ustack.args) ? { args: true } : {}),
         ...((o.returns ?? this.ustack.returns) ? { returns: true } : {}),
+        ...(this.ustack.debugDirs ? { debugDirs: this.ustack.debugDirs.map((d) => path.resolve(this.rootDir, d)) } : {}),
+        onDebugProgress: (line) => this.debugProgress(line),
       },
     };
+  }
+
+  /** Long debuginfod downloads are announced once per test file, not per trace. */
+  private debugProgressShown = false;
+
+  private debugProgress(line: string): void {
+    if (this.debugProgressShown || !/downloading/.test(line)) return;
+    this.debugProgressShown = true;
+    process.stderr.write(`  jest-ustack: ${line.replace(/^ustack: /, '')} (${relativePath(this.testPath, this.rootDir)}; later downloads of this file are not announced)\n`);
   }
 
   private async bridge(requestJson: string): Promise<string> {

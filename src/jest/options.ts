@@ -38,13 +38,18 @@ export interface UstackEnvironmentOptions {
   args?: boolean;
   /** Record returns and durations at every hook (trace()'s `returns` default). Pragma: `@ustack-returns`. */
   returns?: boolean;
+  /**
+   * Debug directories searched for separate debug files (gdb's debug-file-directory), relative to
+   * the root dir. Default: USTACK_DEBUG_DIRS (colon-separated), else /usr/lib/debug. README "Debug info".
+   */
+  debugDirs?: string[];
 }
 
 const BACKENDS: BackendName[] = ['ptrace', 'stap', 'auto'];
 const NORMALIZE_KEYS = ['startAtMain', 'dropRuntimeFrames', 'inlineFrames', 'stripCloneSuffixes', 'stripRustHash', 'stripCppParams', 'stripTemplateArgs'];
 /** Normalize options that take one of a few words instead of true/false. */
 const NORMALIZE_CHOICES: Record<string, string[]> = { libraryFrames: ['collapse', 'all'], phase: ['main', 'all'] };
-const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize', 'warmUp', 'args', 'returns'];
+const OPTION_KEYS = ['backend', 'hooks', 'maxFrames', 'maxHits', 'timeout', 'timeoutMargin', 'normalize', 'warmUp', 'args', 'returns', 'debugDirs'];
 const PRAGMAS: Record<string, keyof UstackEnvironmentOptions> = {
   'ustack-backend': 'backend',
   'ustack-hooks': 'hooks',
@@ -136,7 +141,15 @@ export function parseEnvironmentOptions(raw: unknown): UstackEnvironmentOptions 
     ...(o.warmUp !== undefined ? { warmUp: o.warmUp as boolean } : {}),
     ...(o.args !== undefined ? { args: checkSwitch(where, 'args', o.args) } : {}),
     ...(o.returns !== undefined ? { returns: checkSwitch(where, 'returns', o.returns) } : {}),
+    ...(o.debugDirs !== undefined ? { debugDirs: checkDebugDirs(where, o.debugDirs) } : {}),
   };
+}
+
+function checkDebugDirs(where: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((d) => typeof d !== 'string' || d === '')) {
+    throw new InvalidTraceOptionsError(where, `debugDirs must be an array of folder paths, got ${JSON.stringify(value)}`);
+  }
+  return value as string[];
 }
 
 /** Where a file-level hook came from, for error messages. */

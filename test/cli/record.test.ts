@@ -58,7 +58,7 @@ describe('ustack record', () => {
     // one block per option: its line and the indented lines under it
     const blocks = help.split(/\n(?=  --)/).slice(1);
     const flags = blocks.map((b) => b.trim().split(/\s/)[0]);
-    expect(flags).toEqual(['--hook', '--format', '--output', '--max-frames', '--max-hits', '--timeout', '--no-follow', '--backend', '--args', '--returns']);
+    expect(flags).toEqual(['--hook', '--format', '--output', '--max-frames', '--max-hits', '--timeout', '--no-follow', '--backend', '--args', '--returns', '--debug-dir']);
     for (const b of blocks) expect([b.trim().split(/\s/)[0], /Default: /.test(b)]).toEqual([b.trim().split(/\s/)[0], true]);
     expect(help).toMatch(/--max-hits N[\s\S]*Default: every hit/);
     expect(help).toMatch(/--max-frames N[\s\S]*Default: 1024/);

@@ -64,7 +64,7 @@ describe('stap diagnosis matches the host', () => {
     const bare = await diagnoseStap(stripped);
     expect(bare.details.binary).toMatchObject({ dwarf: false, symtab: false, separateDebugFile: null });
     expect(bare.canRun).toBe(false);
-    expect(bare.reasons.join('\n')).toMatch(/no debug information and no symbol table.*-g.*(dbgsym|debuginfo)/);
+    expect(bare.reasons.join('\n')).toMatch(/has no symbol table and its debug info is missing.*-g.*(dbgsym|debuginfo)/);
   });
 });
 
