@@ -56,6 +56,7 @@ export function debugSearchFrom(env: Record<string, string | undefined> = proces
 
 let current: DebugSearch = debugSearchFrom();
 let generation = 0;
+let configGeneration = 0;
 
 /** The settings in force in this thread. */
 export function debugSearch(): DebugSearch {
@@ -67,6 +68,7 @@ export function configureDebugSearch(search: DebugSearch): void {
   if (JSON.stringify(search) === JSON.stringify(current)) return;
   current = search;
   generation++;
+  configGeneration++;
 }
 
 /** Called when new debug files may have appeared (a debuginfod download, a decoded MiniDebugInfo). */
@@ -77,4 +79,9 @@ export function debugFilesChanged(): void {
 /** Bumped by every change above: a cached negative answer of an older generation is asked again. */
 export function debugGeneration(): number {
   return generation;
+}
+
+/** Bumped when the settings change: then even a found debug file is looked for again (it may be outside the new directories). */
+export function debugConfigGeneration(): number {
+  return configGeneration;
 }

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cachedDebuginfod } from './debuginfod-client';
-import { debugGeneration, debugSearch } from './debug-search';
+import { debugConfigGeneration, debugGeneration, debugSearch } from './debug-search';
 import { ElfFile, openElfCached } from './elf-file';
 import { openMiniDebugInfo } from './minidebuginfo';
 
@@ -125,13 +125,13 @@ function crcMatches(candidate: string, crc: number): boolean {
   }
 }
 
-const separateCache = new WeakMap<ElfFile, { generation: number; debug: ElfFile | null }>();
+const separateCache = new WeakMap<ElfFile, { generation: number; config: number; debug: ElfFile | null }>();
 
 /** The separate debug file of `elf` opened (cached), or null when there is none or it is unreadable. */
 export function openSeparateDebugFile(elf: ElfFile): ElfFile | null {
   const known = separateCache.get(elf);
-  // a found file stays; "none" is asked again once the settings or the caches changed
-  if (known && (known.debug || known.generation === debugGeneration())) return known.debug;
+  // a found file stays while the settings do; "none" is asked again once new files may have appeared
+  if (known && known.config === debugConfigGeneration() && (known.debug || known.generation === debugGeneration())) return known.debug;
   let debug: ElfFile | null = null;
   const file = findSeparateDebugFile(elf);
   if (file) {
@@ -141,7 +141,7 @@ export function openSeparateDebugFile(elf: ElfFile): ElfFile | null {
       debug = null;
     }
   }
-  separateCache.set(elf, { generation: debugGeneration(), debug });
+  separateCache.set(elf, { generation: debugGeneration(), config: debugConfigGeneration(), debug });
   return debug;
 }
 

@@ -5,6 +5,7 @@
  * redirected by the -c command line (stapio closes every fd above 2 before it starts the
  * command), so its output never mixes with stap's messages or the records.
  */
+import { stapDebugInfo } from './stap-debuginfo';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -104,6 +105,9 @@ export interface TranslateOptions {
   /** A kernel build tree or the stub from createKernelBuildStub(); default: stap's own choice. */
   kernelBuildDir?: string;
   maxFrames?: number;
+  /** Environment for stap's debug info lookups (DEBUGINFOD_*, USTACK_DEBUG_DIRS); default process.env. */
+  env?: Record<string, string | undefined>;
+  debugDirs?: string[];
 }
 
 export interface TranslateResult {
@@ -116,7 +120,17 @@ export interface TranslateResult {
  * Runs the stap translator on a plan without loading anything into the kernel (`stap -pN`).
  * Rejects with the same errors a real run would give (UnknownHookError, NoDebugInfoError, ...).
  */
-export function translateStapScript(binary: string, plan: StapScriptPlan, opts: TranslateOptions): Promise<TranslateResult> {
+export async function translateStapScript(binary: string, plan: StapScriptPlan, opts: TranslateOptions): Promise<TranslateResult> {
+  const env = { ...process.env, ...(opts.env ?? {}) };
+  const debug = await stapDebugInfo(binary, plan.libraries, env, opts.debugDirs);
+  try {
+    return await translateWith(binary, plan, opts, { ...env, ...debug.env });
+  } finally {
+    debug.cleanup();
+  }
+}
+
+function translateWith(binary: string, plan: StapScriptPlan, opts: TranslateOptions, env: Record<string, string | undefined>): Promise<TranslateResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ustack-stap-'));
   const script = path.join(dir, 'hooks.stp');
   fs.writeFileSync(script, plan.script);
@@ -127,7 +141,7 @@ export function translateStapScript(binary: string, plan: StapScriptPlan, opts: 
     script,
   ];
   return new Promise((resolve, reject) => {
-    execFile('stap', args, { encoding: 'utf8', maxBuffer: 256 << 20, timeout: TRANSLATE_LIMIT_MS }, (err, stdout, stderr) => {
+    execFile('stap', args, { encoding: 'utf8', maxBuffer: 256 << 20, timeout: TRANSLATE_LIMIT_MS, env: env as NodeJS.ProcessEnv }, (err, stdout, stderr) => {
       fs.rmSync(dir, { recursive: true, force: true });
       if (err) reject(classifyStapFailure(stderr ?? '', plan, binary));
       else resolve({ ok: true, stdout, stderr });
@@ -143,6 +157,23 @@ export async function recordWithStap(
   const started = performance.now();
   if (argv.length === 0) throw new UsageError('No command to run.');
   const binary = resolveProgram(argv[0], options.cwd);
+  // debug files found the standard ways (and downloaded) are handed to stap before it looks
+  const stapDebug = await stapDebugInfo(binary, [], { ...process.env, ...(options.env ?? {}) }, options.debugDirs);
+  try {
+    return await recordWithStapDebug(argv, options, binary, stapDebug.env, started, symbolize);
+  } finally {
+    stapDebug.cleanup();
+  }
+}
+
+async function recordWithStapDebug(
+  argv: string[],
+  options: RecordOptions,
+  binary: string,
+  debugEnv: Record<string, string>,
+  started: number,
+  symbolize?: (frames: RawStapFrame[]) => Frame[],
+): Promise<RecordResult> {
   const diagnosis = await diagnoseStap(binary);
   if (!diagnosis.canRun) throw new BackendUnavailableError('stap', diagnosis.reasons.join('; '));
 
@@ -184,7 +215,7 @@ export async function recordWithStap(
       ];
 
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...(options.env ?? {}) })) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries({ ...process.env, ...(options.env ?? {}), ...debugEnv })) if (v !== undefined) env[k] = v;
 
   const rawHits: RawStapHit[] = [];
   const otherLines: string[] = [];

@@ -2,6 +2,7 @@
  * Reads stap's stderr: semantic errors of pass 2 (turned into UnknownHookError / NoDebugInfoError
  * naming the fix), warnings worth passing on, and stapio's report of how the command ended.
  */
+import { missingDebugInfoText } from '../elf/debug-advice';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -147,7 +148,15 @@ export function classifyStapFailure(stderr: string, plan: StapScriptPlan, binary
     if (!probe) continue;
     const modules = probe.hook.module !== null && probe.libraries.length ? probe.libraries : [binary];
     const bare = modules.find((m) => noDebug.some((n) => n === m || path.basename(n) === path.basename(m)) && !hasSymtab(m));
-    if (bare) return new NoDebugInfoError(bare, debuginfoFix(bare));
+    if (bare) {
+      // the same words as the ptrace backend's (debug-advice.ts), when the module can be read
+      try {
+        const elf = openElfCached(bare);
+        return new NoDebugInfoError(bare, missingDebugInfoText(elf, 'stap finds no function to probe ("semantic error: no match"); it needs DWARF or a symbol table'), elf.buildId);
+      } catch {
+        return new NoDebugInfoError(bare, debuginfoFix(bare));
+      }
+    }
     const own = nearNames(probe.hook.func, modules.flatMap(functionNames));
     const suggestions = [...new Set([...own, ...f.similar])].slice(0, 5);
     const where = probe.hook.module !== null ? modules.map((m) => path.basename(m)).join(', ') : `${path.basename(binary)} or the libraries it loads`;

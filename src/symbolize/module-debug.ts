@@ -6,7 +6,7 @@ import { DebugInfo } from '../dwarf/debug-info';
 import type { DebugSections } from '../dwarf/debug-sections';
 import { LineTable } from '../dwarf/line-table';
 import { openSeparateDebugFile, symbolSource } from '../elf/debuginfo';
-import { debugGeneration } from '../elf/debug-search';
+import { debugConfigGeneration, debugGeneration } from '../elf/debug-search';
 import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
 
@@ -19,19 +19,22 @@ export interface ModuleDwarf {
 
 const NONE: ModuleDwarf = { lines: null, info: null };
 const cache = new WeakMap<ElfFile, ModuleDwarf>();
-/** The generation (debug-search.ts) in which a module was found to have no DWARF. */
-const noneSince = new WeakMap<ElfFile, number>();
+/** The generations (debug-search.ts) in which a module's DWARF was looked for. */
+const askedIn = new WeakMap<ElfFile, { generation: number; config: number }>();
 
 export function moduleDwarf(elf: ElfFile): ModuleDwarf {
   let d = cache.get(elf);
-  // "none" is asked again once a debug file may have appeared (debuginfod download, other dirs)
-  if (d && (d !== NONE || noneSince.get(elf) === debugGeneration())) return d;
+  const asked = askedIn.get(elf);
+  // DWARF of the file itself is always valid; a separate file's while the settings stay; "none" until a debug file may have appeared
+  if (d && (d.sections === elf || (asked?.config === debugConfigGeneration() && (d !== NONE || asked.generation === debugGeneration())))) return d;
   let sections: DebugSections | null = elf.hasDebugInfo ? elf : null;
   if (!sections) {
     const separate = openSeparateDebugFile(elf);
     if (separate?.hasDebugInfo) sections = separate;
   }
-  if (sections) {
+  if (sections && d?.sections === sections) {
+    // looked for again and found the same file: keep what was parsed
+  } else if (sections) {
     const lines = LineTable.fromSections(sections);
     // the symbol table is read only when a call site names a function its unit does not define
     let byName: ((name: string) => number | null) | null = null;
@@ -39,8 +42,8 @@ export function moduleDwarf(elf: ElfFile): ModuleDwarf {
     d = { lines, info: DebugInfo.fromSections(sections, lines, entryByName), sections };
   } else {
     d = NONE;
-    noneSince.set(elf, debugGeneration());
   }
+  askedIn.set(elf, { generation: debugGeneration(), config: debugConfigGeneration() });
   cache.set(elf, d);
   return d;
 }

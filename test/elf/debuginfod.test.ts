@@ -18,6 +18,11 @@ import { ElfFile } from '../../src/elf/elf-file';
 import { record } from '../../src/record';
 import { shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { FIXTURES } from '../helpers/fixtures';
+import { NoDebugInfoError } from '../../src/errors';
+import { createKernelBuildStub } from '../../src/stap/kernel-stub';
+import { planStapScript } from '../../src/stap/script';
+import { translateStapScript } from '../../src/stap/stap-backend';
+import { whichSync } from '../../src/stap/diagnose';
 import { gdbBacktraces, namesUpToMain } from '../helpers/gdb';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
@@ -244,7 +249,7 @@ test('a debuglink-only program: its debug file next to it, CRC-checked; a debug 
   fs.mkdirSync(dir);
   const prog = path.join(dir, 'solo');
   sh('gcc', ['-O2', '-g', '-Wl,--build-id=none', '-o', prog, path.join(FIXTURES, 'debuginfod_solo.c')]);
-  const oracle = shown((await record([prog], { hooks: ['solo_static'] })).capture);
+  const oracle = shown((await record([prog], { hooks: ['solo_static'], debugDirs: [emptyDebugDir] })).capture);
   sh('objcopy', ['--only-keep-debug', prog, path.join(dir, 'solo.dbg')]);
   sh('strip', ['--strip-all', prog]);
   sh('objcopy', ['--add-gnu-debuglink=solo.dbg', prog], dir);
@@ -299,3 +304,42 @@ test('MiniDebugInfo made as find-debuginfo makes it: the static function is hook
   const gdb = gdbBacktraces([prog], { breakpoints: ['solo_static'], maxStops: 1 })[0];
   expect(gdb[0].func).toBe('solo_static');
 });
+
+test('the seed\'s case: `ustack record --hook xmalloc -- ls /` names ls, its build-id, its package\'s -dbgsym and DEBUGINFOD_URLS', () => {
+  const ls = execFileSync('sh', ['-c', 'command -v ls'], { encoding: 'utf8' }).trim();
+  const elf = ElfFile.open(ls);
+  if (elf.hasSection('.symtab')) return; // an unstripped ls names xmalloc itself: nothing is missing
+  const r = require('node:child_process').spawnSync(process.execPath, [CLI, 'record', '--hook', 'xmalloc', '--', 'ls', '/'], {
+    env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, DEBUGINFOD_URLS: '' },
+    encoding: 'utf8',
+  });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain(ls);
+  expect(r.stderr).toContain(`build-id ${elf.buildId}`);
+  expect(r.stderr).toContain('debug info is missing');
+  expect(r.stderr).toContain('DEBUGINFOD_URLS');
+  let owner: string | null = null;
+  try {
+    owner = execFileSync('dpkg', ['-S', fs.realpathSync(ls).replace(/^\/usr\/bin\//, '/bin/')], { encoding: 'utf8' }).split(':')[0];
+  } catch {
+    owner = null; // not a dpkg system
+  }
+  if (owner) expect(r.stderr).toContain(`install ${owner}-dbgsym`);
+});
+
+(whichSync('stap') ? test : test.skip)('stap is handed the same debug files: its translator resolves the stripped program\'s and library\'s static functions from the debuginfod download', async () => {
+  const stub = createKernelBuildStub(fs.mkdtempSync(path.join(tmp, 'stub-')));
+  const bin = path.join(stripped, 'app');
+  const plan = planStapScript(bin, ['app_helper', 'lib_leaf'], { maxFrames: 64 });
+  const env = { USTACK_DEBUG_DIRS: emptyDebugDir, DEBUGINFOD_URLS: serverUrl, DEBUGINFOD_CACHE_PATH: path.join(tmp, 'cache-stap') };
+  const r = await translateStapScript(bin, plan, { pass: 2, kernelBuildDir: stub, env });
+  expect(r.stdout).toMatch(new RegExp(`process\\("${bin}"\\)\\.function\\("app_helper@[^"]*debuginfod_app\\.c:\\d+"\\)`));
+  expect(r.stdout).toMatch(new RegExp(`process\\("${path.join(stripped, 'libdbgd.so')}"\\)\\.function\\("lib_leaf@[^"]*debuginfod_lib\\.c:\\d+"\\)`));
+  // without a server, the same words as the ptrace backend's
+  const err = await translateStapScript(bin, plan, { pass: 2, kernelBuildDir: stub, env: { USTACK_DEBUG_DIRS: emptyDebugDir, DEBUGINFOD_URLS: '' } }).then(
+    () => null,
+    (e) => e,
+  );
+  expect(err).toBeInstanceOf(NoDebugInfoError);
+  expect(err.message).toContain(`build-id ${ElfFile.open(bin).buildId}`);
+}, 120_000);
