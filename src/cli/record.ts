@@ -130,8 +130,8 @@ export async function main(args: string[]): Promise<number> {
   // in this thread the hits stay in typed columns (`rows`) until they are written
   let recorded: Awaited<ReturnType<typeof record>> & { rows?: ReturnType<typeof recordInThisThread>['rows'] };
   if (backend === 'ptrace' && timeout === undefined) {
-    const debugWarnings = await prepareRunDebugInfo(command, options);
-    recorded = recordInThisThread(command, options);
+    const { warnings: debugWarnings, failed } = await prepareRunDebugInfo(command, options);
+    recorded = recordInThisThread(command, options, failed);
     if (debugWarnings.length) recorded.capture.warnings = [...debugWarnings, ...(recorded.capture.warnings ?? [])];
   } else {
     recorded = { ...(await record(command, options)), rows: undefined };

@@ -41,6 +41,11 @@ export function debugWork(elf: ElfFile, search: DebugSearch = debugSearch()): { 
 const failedAt = new Map<string, number>();
 const RETRY_FAILED_MS = 60_000;
 
+/** Build-ids another thread already failed to get (the main thread's prepare, handed to the tracer's thread). */
+export function noteDebugFetchFailed(buildIds: readonly string[]): void {
+  for (const id of buildIds) failedAt.set(id, Date.now());
+}
+
 function recentlyFailed(buildId: string): boolean {
   const t = failedAt.get(buildId);
   return t !== undefined && Date.now() - t < RETRY_FAILED_MS;
@@ -154,7 +159,15 @@ export async function programModules(file: string, env: Record<string, string | 
   const modules = [file];
   for (const line of out.split('\n')) {
     const m = /=>\s+(\/\S+)\s+\(0x/.exec(line) ?? /^\s*(\/\S+)\s+\(0x/.exec(line);
-    if (m) modules.push(m[1]);
+    if (!m) continue;
+    // the paths the process maps (/usr/lib/... where ld.so says /lib/...), as the tracer will see them
+    let real = m[1];
+    try {
+      real = fs.realpathSync(m[1]);
+    } catch {
+      /* listed but gone */
+    }
+    if (!modules.includes(real)) modules.push(real);
   }
   return modules;
 }

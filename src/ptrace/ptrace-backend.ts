@@ -145,8 +145,9 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
  * has nothing else to do and saves the worker's start-up. No timeout or abort is possible here.
  * The hits stay in typed columns (`rows`; `capture.hits` is empty) for captureJsonChunks().
  */
-export function recordInThisThread(argv: string[], options: RecordOptions): RecordResult & { rows: PackedHits } {
+export function recordInThisThread(argv: string[], options: RecordOptions, debugFailed?: string[]): RecordResult & { rows: PackedHits } {
   const { req, finish } = prepare(argv, options);
+  req.debugFailed = debugFailed;
   // loaded here so that the worker-based path never pulls the tracer into the main thread
   const { runTracePacked } = require('./run-trace') as typeof import('./run-trace');
   let traced: ReturnType<typeof runTracePacked>;
@@ -164,19 +165,19 @@ export function recordInThisThread(argv: string[], options: RecordOptions): Reco
  * and the libraries it needs, in parallel, so that the tracer (synchronous) finds it in the
  * caches. Returns warnings for the capture: servers that could not answer.
  */
-export async function prepareRunDebugInfo(argv: string[], options: RecordOptions): Promise<string[]> {
+export async function prepareRunDebugInfo(argv: string[], options: RecordOptions): Promise<{ warnings: string[]; failed: string[] }> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const env = cleanEnv(options.env);
   let file: string;
   try {
     file = resolveProgram(argv[0] ?? '', cwd, env);
   } catch {
-    return []; // the run itself reports it
+    return { warnings: [], failed: [] }; // the run itself reports it
   }
   const search: DebugSearch = debugSearchFrom(env, options.debugDirs);
-  if (!search.debuginfod && !hasMiniSections(file)) return [];
+  if (!search.debuginfod && !hasMiniSections(file)) return { warnings: [], failed: [] };
   const report = await prepareDebugInfo(await programModules(file, env), search, options.onDebugProgress);
-  return debuginfodWarnings(report.failed, report.errors);
+  return { warnings: debuginfodWarnings(report.failed, report.errors), failed: report.failed.map((f) => f.buildId) };
 }
 
 function hasMiniSections(file: string): boolean {
@@ -188,8 +189,9 @@ function hasMiniSections(file: string): boolean {
 }
 
 export async function recordWithPtrace(argv: string[], options: RecordOptions): Promise<RecordResult> {
-  const debugWarnings = await prepareRunDebugInfo(argv, options);
+  const { warnings: debugWarnings, failed } = await prepareRunDebugInfo(argv, options);
   const { req, finish } = prepare(argv, options);
+  req.debugFailed = failed;
   const stopFlag = req.stopFlag;
 
   const pids = new Set<number>();

@@ -10,7 +10,7 @@ import { Tracer } from './tracer';
 import { configureDebugSearch } from '../elf/debug-search';
 import { debuginfodWarnings } from '../elf/debug-advice';
 import { takeDebugFileWarnings } from '../elf/debuginfo';
-import { prepareDebugInfoSync } from '../elf/debug-prepare';
+import { noteDebugFetchFailed, prepareDebugInfoSync } from '../elf/debug-prepare';
 import type { ElfFile } from '../elf/elf-file';
 
 const symbolizer = new Symbolizer();
@@ -45,6 +45,7 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
   const started = performance.now();
   const flag = new Int32Array(req.stopFlag);
   if (req.debug) configureDebugSearch(req.debug);
+  if (req.debugFailed) noteDebugFetchFailed(req.debugFailed);
   const tracer = new Tracer(libc(), {
     hooks: req.hooks,
     maxFrames: req.maxFrames,

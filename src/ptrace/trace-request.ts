@@ -21,6 +21,8 @@ export interface TraceRequest extends SpawnRequest {
   batch?: boolean;
   /** Debug directories and debuginfod settings of this run (the worker thread has its own copy of debug-search.ts). */
   debug?: DebugSearch;
+  /** Build-ids whose download failed before the run: not asked again during it. */
+  debugFailed?: string[];
   /** Int32Array over a SharedArrayBuffer: [0] set to 1 by the main thread to stop the run. */
   stopFlag: SharedArrayBuffer;
 }
