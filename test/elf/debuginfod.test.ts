@@ -24,6 +24,7 @@ import { planStapScript } from '../../src/stap/script';
 import { translateStapScript } from '../../src/stap/stap-backend';
 import { whichSync } from '../../src/stap/diagnose';
 import { gdbBacktraces, namesUpToMain } from '../helpers/gdb';
+import { JestProject } from '../e2e/jest-project';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
 let tmp: string;
@@ -183,6 +184,25 @@ test('stripped program and library with DEBUGINFOD_URLS: the CLI and record() gi
   } finally {
     await startDebuginfod(debugFiles);
   }
+}, 120_000);
+
+test('trace() in a Jest project gives the unstripped stacks, and announces the download once per test file', () => {
+  const oracle = shown(cliJson(full, {}).capture);
+  const project = new JestProject('debuginfod');
+  const out = path.join(tmp, 'jest-capture.json');
+  const r = project.run([], {
+    USTACK_DEBUG_DIRS: emptyDebugDir,
+    DEBUGINFOD_URLS: serverUrl,
+    DEBUGINFOD_CACHE_PATH: path.join(tmp, 'cache-jest'),
+    DEBUGINFOD_PROGRESS: '1',
+    DEBUGINFOD_TEST_APP: path.join(stripped, 'app'),
+    DEBUGINFOD_TEST_OUT: out,
+  });
+  expect(r.output).toMatch(/Tests:\s+2 passed/);
+  expect(r.status).toBe(0);
+  expect(shown(JSON.parse(fs.readFileSync(out, 'utf8')) as Capture)).toEqual(oracle);
+  expect(r.output.match(/jest-ustack: downloading debuginfo of/g)).toHaveLength(1);
+  fs.rmSync(project.dir, { recursive: true, force: true });
 }, 120_000);
 
 test('a build-id the server does not have: 404, cached as libdebuginfod caches it (an empty file), and the missing info is named', async () => {
