@@ -205,6 +205,28 @@ test('trace() in a Jest project gives the unstripped stacks, and announces the d
   fs.rmSync(project.dir, { recursive: true, force: true });
 }, 120_000);
 
+test('ustack doctor BIN and ustack symbols BIN say the same: missing without a server (with the fix), found through debuginfod', () => {
+  const bin = path.join(stripped, 'app');
+  const id = ElfFile.open(bin).buildId!;
+  const cli = (args: string[], env: Record<string, string>) =>
+    require('node:child_process').spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, ...env }, encoding: 'utf8' });
+  const bare = cli(['doctor', bin], { DEBUGINFOD_URLS: '' });
+  expect(bare.stdout).toContain(`debug info of ${bin} (build-id ${id}):`);
+  expect(bare.stdout).toMatch(/symbol table none; DWARF none/);
+  expect(bare.stdout).toContain('debug info is missing');
+  const bareSymbols = cli(['symbols', bin, 'app_helper'], { DEBUGINFOD_URLS: '' });
+  expect(bareSymbols.status).toBe(2);
+  expect(bareSymbols.stderr).toContain(`build-id ${id}`);
+
+  const env = { DEBUGINFOD_URLS: serverUrl, DEBUGINFOD_CACHE_PATH: path.join(tmp, 'cache-doctor') };
+  const found = cli(['doctor', bin], env);
+  expect(found.stdout).toContain(`DWARF in ${path.join(tmp, 'cache-doctor', id, 'debuginfo')}`);
+  expect(found.stdout).not.toContain('debug info is missing');
+  const symbols = cli(['symbols', bin, 'lib_leaf'], env);
+  expect(symbols.status).toBe(0);
+  expect(symbols.stdout).toContain('lib_leaf');
+});
+
 test('a build-id the server does not have: 404, cached as libdebuginfod caches it (an empty file), and the missing info is named', async () => {
   const solo = path.join(tmp, 'solo');
   sh('gcc', ['-O2', '-g', '-o', solo, path.join(FIXTURES, 'debuginfod_solo.c')]);
