@@ -14,7 +14,7 @@ import type { SymbolTable } from '../elf/symbol-table';
 import { symbolSource } from '../elf/debuginfo';
 import { calledSymbol, exportedFunctionAt, exportedFunctionContaining } from '../elf/call-targets';
 import { isSystemLibrary } from './system-libraries';
-import { debugGeneration } from '../elf/debug-search';
+import { debugGeneration, debugSearch } from '../elf/debug-search';
 import { demangle } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
 import { moduleDwarf, uniqueEntryByName } from './module-debug';
@@ -49,10 +49,12 @@ function hex(n: number): string {
 
 /** The fix to name when a module has no DWARF, as the seed document's stap run needed. */
 export function debugInfoAdvice(path: string): string {
+  // downloads by build-id need no package name (README "Debug info")
+  const debuginfod = debugSearch().debuginfod ? '' : ', or set DEBUGINFOD_URLS to download it by build-id';
   if (path.startsWith('/usr/') || path.startsWith('/lib')) {
-    return `install its debug symbols (Debian/Ubuntu: the -dbg or -dbgsym package, e.g. \`apt-get install libc6-dbg\`; Fedora/RHEL: \`debuginfo-install <package>\`)`;
+    return `install its debug symbols (Debian/Ubuntu: the -dbg or -dbgsym package, e.g. \`apt-get install libc6-dbg\`; Fedora/RHEL: \`debuginfo-install <package>\`)${debuginfod}`;
   }
-  return 'build it with -g (and keep the debug info: no `strip`, or ship it with objcopy --only-keep-debug + --add-gnu-debuglink)';
+  return `build it with -g (and keep the debug info: no \`strip\`, or ship it with objcopy --only-keep-debug + --add-gnu-debuglink)${debuginfod}`;
 }
 
 export class Symbolizer {
