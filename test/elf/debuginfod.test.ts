@@ -246,13 +246,23 @@ test('a build-id the server does not have: 404, cached as libdebuginfod caches i
   expect(r.stderr).toContain(`DEBUGINFOD_URLS (${serverUrl}) do not have it`);
 });
 
-test('the /executable artifact by build-id', async () => {
+test('the /executable artifact by build-id: the stripped program the server indexed', async () => {
   const id = ElfFile.open(path.join(stripped, 'app')).buildId!;
+  // served beside the debug files: debuginfod indexes it as the executable of its build-id
+  fs.copyFileSync(path.join(stripped, 'app'), path.join(debugFiles, 'app'));
   const client = new DebuginfodClient(debugSearchFrom({ DEBUGINFOD_URLS: serverUrl, DEBUGINFOD_CACHE_PATH: path.join(tmp, 'cache-exe') })!.debuginfod!);
+  for (;;) {
+    // the server rescans its -F folder on SIGUSR1; until then the executable is a 404 (not cached: retried)
+    server!.kill('SIGUSR1');
+    const res = await fetch(`${serverUrl}/buildid/${id}/executable`);
+    await res.body?.cancel();
+    if (res.status === 200) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const got = await client.fetch(id, 'executable');
-  // -F serves the debug files it indexed; an --only-keep-debug file is also what it has as the executable of that build-id
-  if (got.kind === 'found') expect(ElfFile.open(got.file).buildId).toBe(id);
-  else expect(got.kind).toBe('missing');
+  expect(got.kind).toBe('found');
+  expect(fs.readFileSync((got as { file: string }).file).equals(fs.readFileSync(path.join(stripped, 'app')))).toBe(true);
+  expect((got as { file: string }).file).toBe(path.join(tmp, 'cache-exe', id, 'executable'));
 });
 
 test('a server that is down, one that never answers (DEBUGINFOD_TIMEOUT), one serving another build: refused, said in the warnings, nothing cached', async () => {
