@@ -227,6 +227,32 @@ test('ustack doctor BIN and ustack symbols BIN say the same: missing without a s
   expect(symbols.stdout).toContain('lib_leaf');
 });
 
+test('a library loaded by dlopen (not known before the run): fetched when it is loaded, its frames as the unstripped build\'s', async () => {
+  const dir = path.join(tmp, 'dlopen');
+  fs.mkdirSync(dir);
+  const host = path.join(dir, 'host');
+  sh('gcc', ['-O0', '-g', '-o', host, path.join(FIXTURES, 'dlopen_host.c'), '-ldl']);
+  const plugin = path.join(dir, 'plugin.so');
+  sh('gcc', ['-O0', '-g', '-shared', '-fPIC', '-o', plugin, path.join(FIXTURES, 'dlopen_plugin.c')]);
+  const oracle = shown((await record([host, plugin, '2'], { hooks: ['plugin_helper@plugin.so'], debugDirs: [emptyDebugDir] })).capture);
+  expect(oracle[0].slice(0, 2)).toEqual(['plugin_helper dlopen_plugin.c:2', 'plugin_fn dlopen_plugin.c:3']);
+
+  sh('objcopy', ['--only-keep-debug', plugin, path.join(debugFiles, 'plugin.so.debug')]);
+  sh('strip', ['--strip-all', plugin]);
+  const id = ElfFile.open(plugin).buildId!;
+  for (;;) {
+    server!.kill('SIGUSR1'); // rescan the -F folder
+    const res = await fetch(`${serverUrl}/buildid/${id}/debuginfo`);
+    await res.body?.cancel();
+    if (res.status === 200) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const cache = path.join(tmp, 'cache-dlopen');
+  const run = await record([host, plugin, '2'], { hooks: ['plugin_helper@plugin.so'], debugDirs: [emptyDebugDir], env: { DEBUGINFOD_URLS: serverUrl, DEBUGINFOD_CACHE_PATH: cache } });
+  expect(shown(run.capture)).toEqual(oracle);
+  expect(ElfFile.open(path.join(cache, id, 'debuginfo')).buildId).toBe(id);
+}, 60_000);
+
 test('a build-id the server does not have: 404, cached as libdebuginfod caches it (an empty file), and the missing info is named', async () => {
   const solo = path.join(tmp, 'solo');
   sh('gcc', ['-O2', '-g', '-o', solo, path.join(FIXTURES, 'debuginfod_solo.c')]);
