@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { openElfCached } from '../elf/elf-file';
 import { NoDebugInfoError, UsageError } from '../errors';
 import { prepareDebugInfo, programModules } from '../elf/debug-prepare';
-import { debugSearch } from '../elf/debug-search';
+import { configureDebugSearch, debugSearch, debugSearchFrom } from '../elf/debug-search';
 import { debugInfoStatus } from '../elf/debuginfo';
 import { missingDebugInfoText } from '../elf/debug-advice';
 import { hookModule, planHook, unknownHookError, type HookModule, type HookTarget } from '../symbolize/hook-resolver';
@@ -18,7 +18,7 @@ import { demangle } from '../symbolize/demangle';
 import { sharedLibrariesOf } from '../stap/hook-probes';
 import { parseArgs } from './args';
 
-export const usage = `Usage: ustack symbols BIN [PATTERN] [--json]
+export const usage = `Usage: ustack symbols BIN [PATTERN] [--json] [--debug-dir DIR ...]
 
 Lists where \`ustack record --hook PATTERN -- BIN\` plants its hooks: in BIN and in every library
 it loads at start, the dynamic linker included, as gdb's \`break\` does (PATTERN@module for one of
@@ -29,7 +29,9 @@ part (the body GCC's partial inlining split off, F.part.N), inlined (an inlined 
 ifunc (an IFUNC resolver such as memcpy's: record hooks the implementation it returns at run
 time); .cold fragments, which are never entered by a call, are listed as skipped.
 Without PATTERN, lists every function of BIN.
-  --json   one JSON object per location: address, size, kind, symbol, linkage, module`;
+  --json   one JSON object per location: address, size, kind, symbol, linkage, module
+  --debug-dir DIR   look for separate debug files under DIR, as \`ustack record --debug-dir\` does
+           (repeatable). Default: $USTACK_DEBUG_DIRS, else /usr/lib/debug.`;
 
 interface Row {
   address: string;
@@ -46,13 +48,14 @@ export async function main(args: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const parsed = parseArgs(args, { json: {}, help: {} }, 'symbols');
+  const parsed = parseArgs(args, { json: {}, help: {}, 'debug-dir': { value: true, multiple: true } }, 'symbols');
   if (parsed.flags.help) {
     process.stdout.write(usage + '\n');
     return 0;
   }
   const [bin, pattern] = [...parsed.positional, ...parsed.rest];
   if (!bin) throw new UsageError(`No binary given.\n${usage}`);
+  configureDebugSearch(debugSearchFrom(process.env, parsed.flags['debug-dir'] as string[] | undefined));
   const elf = openElfCached(bin);
   const spec = parseHookSpec(pattern ?? '*');
   // the debug info record would get (debuginfod, MiniDebugInfo), so both answer the same

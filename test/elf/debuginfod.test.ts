@@ -225,6 +225,18 @@ test('ustack doctor BIN and ustack symbols BIN say the same: missing without a s
   const symbols = cli(['symbols', bin, 'lib_leaf'], env);
   expect(symbols.status).toBe(0);
   expect(symbols.stdout).toContain('lib_leaf');
+  // --debug-dir: a folder of build-id links, as a debug package lays them out
+  const dir = path.join(tmp, 'linked-debug');
+  for (const f of ['app', 'libdbgd.so']) {
+    const fid = ElfFile.open(path.join(stripped, f)).buildId!;
+    fs.mkdirSync(path.join(dir, '.build-id', fid.slice(0, 2)), { recursive: true });
+    fs.symlinkSync(path.join(debugFiles, `${f}.debug`), path.join(dir, '.build-id', fid.slice(0, 2), `${fid.slice(2)}.debug`));
+  }
+  const viaDir = cli(['symbols', bin, 'app_helper', '--debug-dir', dir], { DEBUGINFOD_URLS: '' });
+  expect(viaDir.status).toBe(0);
+  expect(viaDir.stdout).toContain('app_helper');
+  const recorded = cliJson(stripped, { DEBUGINFOD_URLS: '' }, ['--debug-dir', dir]);
+  expect(shown(recorded.capture)).toEqual(shown(cliJson(full, {}).capture));
 });
 
 test('a library loaded by dlopen (not known before the run): fetched when it is loaded, its frames as the unstripped build\'s', async () => {
