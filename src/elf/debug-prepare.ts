@@ -31,11 +31,14 @@ export interface PrepareReport {
 export function debugWork(elf: ElfFile, search: DebugSearch = debugSearch()): { fetch: boolean; decode: boolean } {
   // the cheap questions first: this runs for every module at every library load
   const mayFetch = search.debuginfod !== null && elf.buildId !== null && !elf.hasDebugInfo && !recentlyFailed(elf.buildId) && cachedDebuginfod(search.debuginfod, elf.buildId, 'debuginfo') === null;
-  const mayDecode = !elf.hasSection('.symtab') && hasMiniDebugInfo(elf) && openMiniDebugInfo(elf) === null;
+  const mayDecode = !elf.hasSection('.symtab') && hasMiniDebugInfo(elf) && !decodeTried.has(elf) && openMiniDebugInfo(elf) === null;
   if (!mayFetch && !mayDecode) return { fetch: false, decode: false };
   const local = findSeparateDebugFile(elf, { debugRoots: search.dirs, debuginfodCache: false });
   return { fetch: mayFetch && !local, decode: mayDecode && !local };
 }
+
+/** Modules whose MiniDebugInfo a helper process tried to decode: not tried again by this thread. */
+const decodeTried = new WeakSet<ElfFile>();
 
 /** Build-ids whose servers could not answer, and when: not asked again for a minute within this thread. */
 const failedAt = new Map<string, number>();
@@ -112,6 +115,7 @@ export async function prepareDebugInfo(paths: readonly string[], search: DebugSe
  */
 export function prepareDebugInfoSync(elfs: readonly ElfFile[], search: DebugSearch = debugSearch()): PrepareReport | null {
   const todo = elfs.filter((elf) => {
+    if (!path.isAbsolute(elf.path)) return false; // [vdso]: no file for the helper to open
     const w = debugWork(elf, search);
     return w.fetch || w.decode;
   });
@@ -131,7 +135,9 @@ export function prepareDebugInfoSync(elfs: readonly ElfFile[], search: DebugSear
   } catch {
     report = null;
   }
-  for (const e of todo) if (e.buildId && (!report || report.failed.some((f) => f.buildId === e.buildId))) failedAt.set(e.buildId, Date.now());
+  for (const e of todo) decodeTried.add(e);
+  // asked once: what was found or answered 404 is in the caches now, the rest waits a minute
+  for (const e of todo) if (e.buildId && (!report || !report.fetched.some((f) => f.buildId === e.buildId))) failedAt.set(e.buildId, Date.now());
   if (report && (report.fetched.length || report.decoded.length)) debugFilesChanged();
   return report;
 }

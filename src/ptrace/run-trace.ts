@@ -62,13 +62,11 @@ export function runTracePacked(req: TraceRequest, onPid: (pid: number) => void):
   const raw = tracer.run(req);
   const durationMs = performance.now() - started;
   // modules nobody prepared before the run (dlopen'ed ones): their debug info before symbolizing
+  // (every module mapped when a stack was taken, as gdb asks for every loaded object: few module maps, many stacks)
+  const maps = new Set(raw.stacks.map((s) => s.modules));
+  if (raw.crash) maps.add(raw.crash.modules);
   const modules = new Set<ElfFile>();
-  for (const s of raw.stacks) {
-    for (const pc of s.pcs) {
-      const m = s.modules.find(pc);
-      if (m?.elf) modules.add(m.elf);
-    }
-  }
+  for (const map of maps) for (const m of map.modules()) if (m.elf) modules.add(m.elf);
   const prepared = prepareDebugInfoSync([...modules]);
   const builder = new CaptureBuilder(raw.hooks, { maxStacks: Infinity });
   const inlineAt = inlinedHookNames(raw.hooks);

@@ -334,6 +334,23 @@ test('a server that is down, one that never answers (DEBUGINFOD_TIMEOUT), one se
   expect(failing.capture.warnings!.join('\n')).toMatch(/debuginfod: no debug info for .*app \(build-id \w+\): .*ECONNREFUSED/);
 }, 60_000);
 
+test('a failing server is asked once per build-id, not once per trace', async () => {
+  const asked: string[] = [];
+  const failing = await httpServer((req, res) => {
+    asked.push(req.url!);
+    res.writeHead(503);
+    res.end();
+  });
+  const env = { DEBUGINFOD_URLS: failing, DEBUGINFOD_CACHE_PATH: path.join(tmp, 'cache-503') };
+  for (let i = 0; i < 3; i++) {
+    const run = await record([path.join(stripped, 'app')], { hooks: ['lib_entry'], env, debugDirs: [emptyDebugDir] });
+    if (i === 0) expect(run.capture.warnings!.join('\n')).toMatch(/HTTP 503/);
+  }
+  expect(asked.length).toBeGreaterThanOrEqual(2); // the program and its library at least
+  expect(new Set(asked).size).toBe(asked.length);
+  expect(asked).toContain(`/buildid/${ElfFile.open(path.join(stripped, 'libdbgd.so')).buildId}/debuginfo`);
+});
+
 test('a debuglink-only program: its debug file next to it, CRC-checked; a debug file of another build at its build-id path is refused with a warning', async () => {
   const dir = path.join(tmp, 'linked');
   fs.mkdirSync(dir);
