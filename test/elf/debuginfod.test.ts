@@ -54,7 +54,10 @@ async function freePort(): Promise<number> {
 async function startDebuginfod(dir: string): Promise<void> {
   const port = await freePort();
   const db = path.join(tmp, `debuginfod-${port}.sqlite`);
-  server = spawn('debuginfod', ['-F', dir, '-p', String(port), '-d', db, '-t', '0', '-g', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('debuginfod', ['-F', dir, '-p', String(port), '-d', db, '-t', '0', '-g', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  server = child;
+  // afterAll stops it; should the test process end another way, the server goes with it
+  process.once('exit', () => child.exitCode === null && child.kill('SIGKILL'));
   let log = '';
   server.stderr!.on('data', (d) => (log += d));
   serverUrl = `http://127.0.0.1:${port}`;
