@@ -47,8 +47,8 @@ export async function stapDebugInfo(binary: string, extra: readonly string[], en
     linked.set(m, debug);
   }
   return {
-    // "+": the module itself; ".debug": its .debug/ folder (debuglinks), as stap's default path has them
-    env: { SYSTEMTAP_DEBUGINFO_PATH: ['+', '.debug', dir, ...search.dirs].join(':') },
+    // stap's default path is "+:.debug:/usr/lib/debug:build" ("+": check debuglink CRCs; "build": kernel modules)
+    env: { SYSTEMTAP_DEBUGINFO_PATH: ['+', '.debug', dir, ...search.dirs, 'build'].join(':') },
     linked,
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };

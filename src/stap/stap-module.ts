@@ -5,6 +5,7 @@
  * USTACK_STAP_MODULES on the target; each module's name is a hash of its script, stap's limits
  * and the kernel release, so the run side finds the module that matches its own plan.
  */
+import { stapDebugInfo } from './stap-debuginfo';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -78,7 +79,17 @@ export interface CompiledModule {
  * Builds the module `recordWithStap(argv, options)` will look for on the target kernel. `binary`
  * is the program's absolute path, the same on both machines. Reuses a module that exists.
  */
-export function compileStapModule(binary: string, options: RecordOptions, target: CompileTarget): Promise<CompiledModule> {
+export async function compileStapModule(binary: string, options: RecordOptions, target: CompileTarget): Promise<CompiledModule> {
+  // the debug files a run would hand stap (stap-debuginfo.ts)
+  const debug = await stapDebugInfo(binary, [], { ...process.env, ...(options.env ?? {}) }, options.debugDirs);
+  try {
+    return await compileWith(binary, options, target, debug.env);
+  } finally {
+    debug.cleanup();
+  }
+}
+
+function compileWith(binary: string, options: RecordOptions, target: CompileTarget, debugEnv: Record<string, string>): Promise<CompiledModule> {
   const { plan, maxFrames } = planForRun(binary, options);
   const name = stapModuleName(binary, plan, maxFrames, kernelReleaseOf(target.kernelBuildDir));
   fs.mkdirSync(target.outDir, { recursive: true });
@@ -98,7 +109,7 @@ export function compileStapModule(binary: string, options: RecordOptions, target
     script,
   ];
   return new Promise((resolve, reject) => {
-    execFile('stap', args, { cwd: work, encoding: 'utf8', maxBuffer: 256 << 20, timeout: 20 * 60 * 1000 }, (err, _stdout, stderr) => {
+    execFile('stap', args, { cwd: work, encoding: 'utf8', maxBuffer: 256 << 20, timeout: 20 * 60 * 1000, env: { ...process.env, ...debugEnv } }, (err, _stdout, stderr) => {
       const built = path.join(work, `${name}.ko`);
       if (err || !fs.existsSync(built)) {
         fs.rmSync(work, { recursive: true, force: true });
