@@ -152,6 +152,25 @@ function helperScript(): string | null {
  * with the program's environment as `ld.so --list` does, without running the program).
  */
 export async function programModules(file: string, env: Record<string, string | undefined> = process.env): Promise<string[]> {
+  // once per program build and library path (every trace() of a Jest file asks)
+  let key = '';
+  try {
+    const st = fs.statSync(file);
+    key = JSON.stringify([file, st.mtimeMs, st.size, env.LD_LIBRARY_PATH, env.LD_PRELOAD]);
+  } catch {
+    return [file];
+  }
+  let known = modulesOf.get(key);
+  if (!known) {
+    known = listModules(file, env);
+    modulesOf.set(key, known);
+  }
+  return known;
+}
+
+const modulesOf = new Map<string, Promise<string[]>>();
+
+async function listModules(file: string, env: Record<string, string | undefined>): Promise<string[]> {
   let interp: string | null = null;
   try {
     interp = openElfCached(file).interpreter;
