@@ -30,7 +30,7 @@ export interface PrepareReport {
 /** What a module still needs: a debuginfod download, a MiniDebugInfo decode, or nothing. */
 export function debugWork(elf: ElfFile, search: DebugSearch = debugSearch()): { fetch: boolean; decode: boolean } {
   // the cheap questions first: this runs for every module at every library load
-  const mayFetch = search.debuginfod !== null && elf.buildId !== null && !elf.hasDebugInfo && !recentlyFailed(elf.buildId) && cachedDebuginfod(search.debuginfod, elf.buildId, 'debuginfo') === null;
+  const mayFetch = search.debuginfod !== null && elf.buildId !== null && !elf.hasDebugInfo && !recentlyFailed(search, elf.buildId) && cachedDebuginfod(search.debuginfod, elf.buildId, 'debuginfo') === null;
   const mayDecode = !elf.hasSection('.symtab') && hasMiniDebugInfo(elf) && !decodeTried.has(elf) && openMiniDebugInfo(elf) === null;
   if (!mayFetch && !mayDecode) return { fetch: false, decode: false };
   const local = findSeparateDebugFile(elf, { debugRoots: search.dirs, debuginfodCache: false });
@@ -40,17 +40,25 @@ export function debugWork(elf: ElfFile, search: DebugSearch = debugSearch()): { 
 /** Modules whose MiniDebugInfo a helper process tried to decode: not tried again by this thread. */
 const decodeTried = new WeakSet<ElfFile>();
 
-/** Build-ids whose servers could not answer, and when: not asked again for a minute within this thread. */
+/** Build-ids whose servers could not answer, and when (keyed by servers and build-id): not asked again for a minute within this thread. */
 const failedAt = new Map<string, number>();
 const RETRY_FAILED_MS = 60_000;
 
-/** Build-ids another thread already failed to get (the main thread's prepare, handed to the tracer's thread). */
-export function noteDebugFetchFailed(buildIds: readonly string[]): void {
-  for (const id of buildIds) failedAt.set(id, Date.now());
+function failedKey(search: DebugSearch, buildId: string): string {
+  return `${search.debuginfod?.urls.join(' ')}\0${buildId}`;
 }
 
-function recentlyFailed(buildId: string): boolean {
-  const t = failedAt.get(buildId);
+function noteFailed(search: DebugSearch, buildId: string): void {
+  failedAt.set(failedKey(search, buildId), Date.now());
+}
+
+/** Build-ids another thread already failed to get (the main thread's prepare, handed to the tracer's thread). */
+export function noteDebugFetchFailed(buildIds: readonly string[], search: DebugSearch = debugSearch()): void {
+  for (const id of buildIds) noteFailed(search, id);
+}
+
+function recentlyFailed(search: DebugSearch, buildId: string): boolean {
+  const t = failedAt.get(failedKey(search, buildId));
   return t !== undefined && Date.now() - t < RETRY_FAILED_MS;
 }
 
@@ -92,7 +100,7 @@ export async function prepareDebugInfo(paths: readonly string[], search: DebugSe
       }
       if (outcome.kind === 'missing') report.missing.push({ module: elf.path, buildId: elf.buildId });
       else {
-        failedAt.set(elf.buildId, Date.now());
+        noteFailed(search, elf.buildId);
         report.failed.push({ module: elf.path, buildId: elf.buildId, detail: outcome.detail });
       }
     }
@@ -137,7 +145,7 @@ export function prepareDebugInfoSync(elfs: readonly ElfFile[], search: DebugSear
   }
   for (const e of todo) decodeTried.add(e);
   // asked once: what was found or answered 404 is in the caches now, the rest waits a minute
-  for (const e of todo) if (e.buildId && (!report || !report.fetched.some((f) => f.buildId === e.buildId))) failedAt.set(e.buildId, Date.now());
+  for (const e of todo) if (e.buildId && (!report || !report.fetched.some((f) => f.buildId === e.buildId))) noteFailed(search, e.buildId);
   if (report && (report.fetched.length || report.decoded.length)) debugFilesChanged();
   return report;
 }
