@@ -54,19 +54,42 @@ export function debugSearchFrom(env: Record<string, string | undefined> = proces
   return { dirs, debuginfod };
 }
 
+const ENV_KEYS = ['USTACK_DEBUG_DIRS', 'DEBUGINFOD_URLS', 'DEBUGINFOD_CACHE_PATH', 'DEBUGINFOD_TIMEOUT', 'DEBUGINFOD_PROGRESS', 'XDG_CACHE_HOME', 'HOME'];
 let current: DebugSearch = debugSearchFrom();
+let currentJson = JSON.stringify(current);
+/** Until a trace request configures it, the settings follow this process's environment. */
+let configured = false;
+let envKey = envKeyOf();
 let generation = 0;
 let configGeneration = 0;
 
+function envKeyOf(): string {
+  return ENV_KEYS.map((k) => process.env[k] ?? '\0').join('\n');
+}
+
 /** The settings in force in this thread. */
 export function debugSearch(): DebugSearch {
+  if (!configured) {
+    const key = envKeyOf();
+    if (key !== envKey) {
+      envKey = key;
+      put(debugSearchFrom());
+    }
+  }
   return current;
 }
 
-/** Puts `search` in force; caches of "no debug file" answers are dropped when it differs. */
+/** Puts `search` in force (a trace request's); caches of "no debug file" answers are dropped when it differs. */
 export function configureDebugSearch(search: DebugSearch): void {
-  if (JSON.stringify(search) === JSON.stringify(current)) return;
+  configured = true;
+  put(search);
+}
+
+function put(search: DebugSearch): void {
+  const json = JSON.stringify(search);
+  if (json === currentJson) return;
   current = search;
+  currentJson = json;
   generation++;
   configGeneration++;
 }
