@@ -227,13 +227,15 @@ class DownloadReporter {
   }
 
   update(p: DownloadProgress): void {
-    const key = `${p.buildId}/${p.artifact}`;
+    const key = `${p.buildId}/${p.artifact}/${p.server}`;
     let s = this.started.get(key);
     if (!s) this.started.set(key, (s = { at: Date.now(), shown: false, last: p }));
     s.last = p;
-    if (!s.shown && this.always) this.show(s);
+    if (!s.shown && this.always && !p.done) this.show(s);
     if (p.done) {
-      if (s.shown) this.sink(`ustack: downloaded ${p.artifact} of ${p.module} (${size(p.received)}) from ${p.server}`);
+      // the end of what was announced: the size, or why nothing came (another server's win needs no line)
+      if (s.shown && !p.failed) this.sink(`ustack: downloaded ${p.artifact} of ${p.module} (${size(p.received)}) from ${p.server}`);
+      else if (s.shown && p.failed !== 'cancelled') this.sink(`ustack: no ${p.artifact} of ${p.module} from ${p.server}: ${p.failed}`);
       this.started.delete(key);
     }
   }
@@ -250,7 +252,7 @@ class DownloadReporter {
     s.shown = true;
     const p = s.last;
     const of = p.total ? ` of ${size(p.total)}` : '';
-    this.sink(`ustack: downloading ${p.artifact} of ${p.module} (build-id ${p.buildId}${of}) from ${p.server} ...`);
+    this.sink(`ustack: downloading ${p.artifact} of ${p.module} (build-id ${p.buildId}${of}) from ${p.server} ...${p.received === 0 && !p.total ? ' (waiting for the server)' : ''}`);
   }
 }
 

@@ -29,6 +29,8 @@ export interface DownloadProgress {
   received: number;
   total: number | null;
   done: boolean;
+  /** With done: why nothing usable came (404, an error, a timeout); absent when the file came. */
+  failed?: string;
 }
 
 const DEFAULT_CACHE_MISS_S = 600;
@@ -104,8 +106,33 @@ export class DebuginfodClient {
     };
     const both = AbortSignal.any([signal, idle.signal]);
     arm();
+    // a server slow to answer is announced like a slow download (DownloadReporter)
+    this.onProgress?.({ buildId, artifact, module, server, received: 0, total: null, done: false });
+    let answer: ServerAnswer | null = null;
     try {
-      const res = await fetch(url, { signal: both, headers: { 'User-Agent': 'jest-ustack' } });
+      answer = await this.download(url, server, buildId, artifact, module, both, arm);
+      return answer;
+    } catch (e) {
+      if (timedOut) answer = { kind: 'error', server, detail: `${server}: no answer within DEBUGINFOD_TIMEOUT=${this.settings.timeoutSec}s` };
+      else {
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+        answer = { kind: 'error', server, detail: `${server}: ${cause?.code ?? cause?.message ?? (e as Error).message}` };
+      }
+      return answer;
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (answer?.kind === 'ok') this.onProgress?.({ buildId, artifact, module, server, received: answer.data.length, total: answer.data.length, done: true });
+      else {
+        const failed = answer?.kind === 'error' ? answer.detail : answer?.kind === 'absent' ? 'not on this server' : 'cancelled';
+        this.onProgress?.({ buildId, artifact, module, server, received: 0, total: null, done: true, failed });
+      }
+    }
+  }
+
+  private async download(url: string, server: string, buildId: string, artifact: DebuginfodArtifact, module: string, signal: AbortSignal, arm: () => void): Promise<ServerAnswer> {
+    {
+      // (progress: received bytes as they come; the end is reported by fromServer)
+      const res = await fetch(url, { signal, headers: { 'User-Agent': 'jest-ustack' } });
       if (res.status === 404) {
         await res.body?.cancel();
         return { kind: 'absent', server };
@@ -127,7 +154,6 @@ export class DebuginfodClient {
         this.onProgress?.({ buildId, artifact, module, server, received, total, done: false });
       }
       const data = Buffer.concat(chunks);
-      this.onProgress?.({ buildId, artifact, module, server, received, total, done: true });
       let got: string | null = null;
       try {
         got = ElfFile.fromBuffer(url, data).buildId;
@@ -136,12 +162,6 @@ export class DebuginfodClient {
       }
       if (got !== buildId) return { kind: 'error', server, detail: `${server} served a file of build-id ${got ?? 'none'} for build-id ${buildId}: refused` };
       return { kind: 'ok', server, data };
-    } catch (e) {
-      if (timedOut) return { kind: 'error', server, detail: `${server}: no answer within DEBUGINFOD_TIMEOUT=${this.settings.timeoutSec}s` };
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      return { kind: 'error', server, detail: `${server}: ${cause?.code ?? cause?.message ?? (e as Error).message}` };
-    } finally {
-      if (timer) clearTimeout(timer);
     }
   }
 }

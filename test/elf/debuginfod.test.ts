@@ -329,6 +329,11 @@ test('a server that is down, one that never answers (DEBUGINFOD_TIMEOUT), one se
     expect((got as { detail: string }).detail).toMatch(detail);
     expect(fs.existsSync(path.join(cache, id))).toBe(false);
   }
+  // the CLI says on stderr what it waits for and why it gave up (DEBUGINFOD_PROGRESS: every request is announced)
+  const cli = cliJson(stripped, { DEBUGINFOD_URLS: silent, DEBUGINFOD_TIMEOUT: '1', DEBUGINFOD_PROGRESS: '1', DEBUGINFOD_CACHE_PATH: path.join(tmp, 'cache-silent-cli') });
+  expect(cli.status).toBe(2); // and then the hook's module has no symbols: USTACK_NO_DEBUGINFO
+  expect(cli.stderr).toContain(`ustack: downloading debuginfo of ${path.join(stripped, 'app')}`);
+  expect(cli.stderr).toContain(`ustack: no debuginfo of ${path.join(stripped, 'app')} from ${silent}: ${silent}: no answer within DEBUGINFOD_TIMEOUT=1s`);
   // through a run: the failure is a capture warning, and the good server beside the bad one still wins
   const cache = path.join(tmp, 'cache-mixed');
   const run = await record([path.join(stripped, 'app')], { hooks: ['lib_leaf'], env: { DEBUGINFOD_URLS: `${wrong} ${serverUrl}`, DEBUGINFOD_CACHE_PATH: cache, DEBUGINFOD_TIMEOUT: '5' }, debugDirs: [emptyDebugDir] });
