@@ -5,7 +5,7 @@
  * made as Fedora's find-debuginfo makes it, and servers that are down, silent, answer 404 or serve
  * another build's file. The unstripped build traced the same way is the oracle, gdb its oracle.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -126,10 +126,10 @@ function shown(capture: Capture): string[][] {
   return capture.stacks.map((s) => s.frames.map((f: Frame) => `${f.symbol}${f.inlined ? ' [inlined]' : ''} ${f.file ? path.basename(f.file) : '?'}:${f.line ?? '?'}`));
 }
 
-function cliJson(dir: string, env: Record<string, string>, extra: string[] = []): { capture: Capture; stderr: string; status: number } {
+function cliJson(dir: string, env: Record<string, string>, extra: string[] = []): { capture: Capture; stderr: string; status: number | null } {
   const out = path.join(tmp, `out-${Math.random().toString(36).slice(2)}.json`);
   try {
-    const r = require('node:child_process').spawnSync(process.execPath, [CLI, 'record', '--hook', 'lib_leaf', '--hook', 'app_helper', '--format', 'json', '--output', out, ...extra, '--', path.join(dir, 'app')], {
+    const r = spawnSync(process.execPath, [CLI, 'record', '--hook', 'lib_leaf', '--hook', 'app_helper', '--format', 'json', '--output', out, ...extra, '--', path.join(dir, 'app')], {
       env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, ...env },
       encoding: 'utf8',
     });
@@ -212,7 +212,7 @@ test('ustack doctor BIN and ustack symbols BIN say the same: missing without a s
   const bin = path.join(stripped, 'app');
   const id = ElfFile.open(bin).buildId!;
   const cli = (args: string[], env: Record<string, string>) =>
-    require('node:child_process').spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, ...env }, encoding: 'utf8' });
+    spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, ...env }, encoding: 'utf8' });
   const bare = cli(['doctor', bin], { DEBUGINFOD_URLS: '' });
   expect(bare.stdout).toContain(`debug info of ${bin} (build-id ${id}):`);
   expect(bare.stdout).toMatch(/symbol table none; DWARF none/);
@@ -278,7 +278,7 @@ test('a build-id the server does not have: 404, cached as libdebuginfod caches i
   expect(await client.fetch(id, 'debuginfo')).toEqual({ kind: 'missing' });
   expect(fs.statSync(path.join(cache, id, 'debuginfo')).size).toBe(0);
   expect(client.cached(id, 'debuginfo')).toBe('negative');
-  const r = require('node:child_process').spawnSync(process.execPath, [CLI, 'record', '--hook', 'solo_static', '--', solo], {
+  const r = spawnSync(process.execPath, [CLI, 'record', '--hook', 'solo_static', '--', solo], {
     env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, DEBUGINFOD_URLS: serverUrl, DEBUGINFOD_CACHE_PATH: cache },
     encoding: 'utf8',
   });
@@ -404,7 +404,7 @@ test('MiniDebugInfo made as find-debuginfo makes it: the static function is hook
   expect(ElfFile.open(prog).hasSection('.symtab')).toBe(false);
 
   const cacheHome = path.join(tmp, 'xdg');
-  const r = require('node:child_process').spawnSync(process.execPath, [CLI, 'record', '--hook', 'solo_static', '--format', 'json', '--', prog], {
+  const r = spawnSync(process.execPath, [CLI, 'record', '--hook', 'solo_static', '--format', 'json', '--', prog], {
     env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, XDG_CACHE_HOME: cacheHome },
     encoding: 'utf8',
   });
@@ -424,7 +424,7 @@ test('the seed\'s case: `ustack record --hook xmalloc -- ls /` names ls, its bui
   const ls = execFileSync('sh', ['-c', 'command -v ls'], { encoding: 'utf8' }).trim();
   const elf = ElfFile.open(ls);
   if (elf.hasSection('.symtab')) return; // an unstripped ls names xmalloc itself: nothing is missing
-  const r = require('node:child_process').spawnSync(process.execPath, [CLI, 'record', '--hook', 'xmalloc', '--', 'ls', '/'], {
+  const r = spawnSync(process.execPath, [CLI, 'record', '--hook', 'xmalloc', '--', 'ls', '/'], {
     env: { ...process.env, USTACK_DEBUG_DIRS: emptyDebugDir, DEBUGINFOD_URLS: '' },
     encoding: 'utf8',
   });
