@@ -3,8 +3,10 @@
  * looked-up pc is parsed (found through .debug_aranges or unit ranges), once, and cached, so a big
  * binary with libstd units costs little when few pcs are asked for.
  * Naming follows gdb: C++ functions by their demangled linkage name without parameters
- * (`ns::Klass::method`, `main::{lambda(int, int)#1}::operator()`), others (C, Rust) by their DIE
- * name qualified with the enclosing namespaces/classes (`src_rust::parser::parse_value`).
+ * (`ns::Klass::method`, `Pool<104ul>::Alloc`, `main::{lambda(int, int)#1}::operator()`; a member of
+ * a local class without the enclosing function, `Local::f`), others (C, Rust) by their DIE name
+ * qualified with the enclosing namespaces, classes and impl blocks (`src_rust::parser::parse_value`,
+ * `demangle_driver::{impl#0}::render`, `demangle_driver::render_all::{closure#0}<demangle_driver::Plain>`).
  */
 import { CallSite, CallSiteParameter, TailCallStep, UnitCallSites, tailCallChainSteps } from './debug-info-callsites';
 import { ByteReader } from './byte-reader';
@@ -16,6 +18,7 @@ import { Unit, UnitIndex } from './debug-info-units';
 import { DebugSections } from './debug-sections';
 import { LineTable } from './line-table';
 import { demangle, stripParameters } from '../symbolize/demangle';
+import { splitQualified } from '../symbolize/hook-spec';
 
 export interface SourceFrame {
   function: string;
@@ -523,8 +526,16 @@ export class DebugInfo {
     }
     let qualifiedName: string;
     const demangled = linkageName && language !== DW_LANG_Rust && /^_Z/.test(linkageName) ? demangle(linkageName) : null;
-    if (demangled && demangled !== linkageName) qualifiedName = stripParameters(demangled);
-    else if (name !== null) qualifiedName = prefix + name;
+    if (demangled && demangled !== linkageName) {
+      qualifiedName = stripParameters(demangled);
+      // gdb names a member of a class local to a function without that function: `Local::f`, not
+      // `main::Local::f` (its DWARF scope chain stops at the function); a lambda's closure has no name, and keeps it
+      if (linkageName!.startsWith('_ZZ') && name !== null && !prefix.includes('{unnamed}')) {
+        const keep = splitQualified(prefix + name).length;
+        const parts = splitQualified(qualifiedName);
+        if (parts.length > keep) qualifiedName = parts.slice(parts.length - keep).join('::');
+      }
+    } else if (name !== null) qualifiedName = prefix + name;
     else qualifiedName = linkageName ? stripParameters(demangle(linkageName)) : '??';
     const resolved: ResolvedName = { name: name ?? qualifiedName, qualifiedName, linkageName, declFile, declLine };
     this.names.set(offset, resolved);

@@ -105,10 +105,23 @@ export function demangle(linkage: string): string {
     out = bare;
   }
   if (out === bare && /^_{1,2}Z/.test(bare)) out = dropReturnType(cxxfilt(bare));
+  else out = gdbLiterals(out);
   out += version;
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(linkage, out);
   return out;
+}
+
+/** Integer literal suffixes of libiberty's demangler (gdb, c++filt), by the literal's type as cpp_demangle casts it. */
+const LITERAL_SUFFIX: Record<string, string> = { int: '', 'unsigned int': 'u', long: 'l', 'unsigned long': 'ul', 'long long': 'll', 'unsigned long long': 'ull' };
+
+/**
+ * Template value arguments as gdb and c++filt spell them: cpp_demangle prints `Pool<(unsigned long)104>`,
+ * libiberty `Pool<104ul>` (other types keep the cast in both: `(char)65`, `(short)3`).
+ */
+function gdbLiterals(s: string): string {
+  if (!s.includes(')')) return s;
+  return s.replace(/\((int|unsigned int|long|unsigned long|long long|unsigned long long)\)(-?\d+)(?=[,>])/g, (_, type: string, n: string) => n + LITERAL_SUFFIX[type]);
 }
 
 let cxxfiltMissing = false;

@@ -15,7 +15,7 @@ import { symbolSource } from '../elf/debuginfo';
 import { calledSymbol, exportedFunctionAt, exportedFunctionContaining } from '../elf/call-targets';
 import { isSystemLibrary } from './system-libraries';
 import { debugGeneration, debugSearch } from '../elf/debug-search';
-import { demangle } from './demangle';
+import { demangle, stripParameters } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
 import { moduleDwarf, uniqueEntryByName } from './module-debug';
 
@@ -333,21 +333,21 @@ export class Symbolizer {
       }
       return [base];
     }
-    // DWARF frames: inlined subroutines then the physical function; the physical one keeps the ELF symbol's offsets
+    // DWARF frames: inlined subroutines then the physical function; the physical one keeps the ELF symbol's offsets.
+    // Every frame DWARF covers is named by DWARF as gdb names it (DebugInfo: no parameter list), never by the ELF symbol
+    // (for Rust the demangled symbol differs: `<T as Trait>::m` where gdb shows `crate::{impl#0}::m`), except where
+    // DWARF gives no usable name: a C++ function without a linkage name whose scope is an anonymous class
+    // (a lambda's operator()), which the mangled ELF name qualifies fully.
     const frames: Frame[] = [];
     for (const sf of source) {
       const f: Frame = { ...base, file: sf.file, line: sf.line, inlined: sf.inlined };
+      const elfMangled = !sf.inlined && /^_Z/.test(f.linkage ?? '') && !sf.linkageName;
+      f.symbol = elfMangled && sf.function.includes('{unnamed}::') ? stripParameters(f.symbol!).replace(/( \[clone [^\]]+\])+$/, '') : dwarfName(sf.function) || f.symbol;
+      if (sf.linkageName) f.linkage = sf.linkageName;
+      else if (sf.inlined) delete f.linkage;
       if (sf.inlined) {
-        f.symbol = sf.linkageName ? demangle(sf.linkageName) : dwarfName(sf.function);
-        f.linkage = sf.linkageName ?? undefined;
         f.symbolOffset = null;
         f.symbolSize = null;
-      } else {
-        // like gdb, the DWARF name wins over an ELF alias at the same address (_IO_new_file_overflow)
-        // a mangled ELF name is fully qualified where DWARF has none (a lambda's operator() in {unnamed})
-        const elfMangled = f.linkage !== undefined && /^_[ZR]/.test(f.linkage ?? '');
-        f.symbol = sf.linkageName ? demangle(sf.linkageName) : elfMangled ? f.symbol : dwarfName(sf.function) || f.symbol;
-        if (sf.linkageName) f.linkage = sf.linkageName;
       }
       if (f.linkage === undefined || f.linkage === f.symbol) delete f.linkage;
       frames.push(f);
