@@ -11,7 +11,8 @@ import type { ElfFile } from '../elf/elf-file';
 import { mayHaveFunctionNamed, type ElfSymbol } from '../elf/symbol-table';
 import type { ResolvedHook } from '../capture/types';
 import { UnknownHookError } from '../errors';
-import { HookSpec, globToRegExp, isGlob, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
+import { HookSpec, globMatchesName, globToRegExp, isGlob, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
+import { hasFunctionNames, rustDwarfNames } from './dwarf-names';
 import { suggestNames } from './near-names';
 import { debugInfoFor, inlineHookTargets } from './inline-hooks';
 import { hasDwarf, symbolSource } from '../elf/debuginfo';
@@ -100,7 +101,7 @@ interface SymbolNames {
   sym: ElfSymbol;
   /** Linkage name without @version. */
   bare: string;
-  /** Linkage name without clone suffixes (.constprop.N, .isra.N, .part.N, .cold, .lto_priv.N). */
+  /** Linkage name without clone suffixes (.constprop.N, .isra.N, .part.N, .cold, .lto_priv.N, .llvm.N). */
   base: string;
   kind: 'entry' | 'part' | 'cold';
   /** Source-level names the function answers to: demangled, without parameters, without template arguments. */
@@ -141,7 +142,7 @@ export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Deman
   for (const mod of chosen) {
     // every module, as gdb's `break F`; a module whose string tables cannot hold the name costs no symbol table
     if (glob === null && !mayDefine(mod, spec.pattern, demangle !== undefined)) continue;
-    const found = outOfLine(mod.elf, spec.pattern, glob, demangle);
+    const found = outOfLine(mod.elf, spec.pattern, glob, demangle, rustNamesOf(mod));
     const seen = new Set<number>();
     const here: HookTarget[] = [];
     for (const n of found.sort((a, b) => a.sym.address - b.sym.address)) {
@@ -239,8 +240,27 @@ function namesItself(n: SymbolNames, pattern: string): boolean {
   return pattern === n.bare || pattern === n.sym.name || (n.source !== null && n.source.some((s) => s === pattern && /\[clone /.test(s)));
 }
 
+/** The module's Rust functions' DWARF names by linkage name, read on first use; null without parsed DWARF. */
+function rustNamesOf(mod: HookModule): (() => Map<string, string[]>) | null {
+  const debug = mod.debug;
+  return hasFunctionNames(debug) ? () => rustDwarfNames(debug) : null;
+}
+
+/**
+ * The source names a symbol answers to: a Rust function's DWARF names (what gdb and frames show,
+ * `crate::{impl#0}::method`) besides its demangled ones (`<T as Trait>::method`). A v0 Rust symbol
+ * without DWARF is a minimal symbol to gdb, named with its crate's disambiguator
+ * (`rustc_demangle[c5a78273c295e539]::demangle`, std's private copy), so a qualified name does not match it.
+ */
+function sourceNames(n: SymbolNames, pattern: string, rustNames: (() => Map<string, string[]>) | null): readonly string[] {
+  if (!rustNames || !n.source || !(n.base.startsWith('_R') || n.base.startsWith('_ZN'))) return n.source ?? [];
+  const dwarf = rustNames().get(n.base);
+  if (dwarf) return [...dwarf, ...n.source];
+  return n.base.startsWith('_R') && pattern.includes('::') ? [] : n.source;
+}
+
 /** Function symbols of one module that `pattern` names (cold fragments included, for `skipped`). */
-function outOfLine(elf: ElfFile, pattern: string, glob: RegExp | null, demangle: Demangle | undefined): SymbolNames[] {
+function outOfLine(elf: ElfFile, pattern: string, glob: RegExp | null, demangle: Demangle | undefined, rustNames: (() => Map<string, string[]>) | null = null): SymbolNames[] {
   if (glob) {
     // Linkage names first; demangled names only for source-level globs or when linkage names match nothing.
     const sourceLevel = /[:<>( ]/.test(pattern);
@@ -249,7 +269,7 @@ function outOfLine(elf: ElfFile, pattern: string, glob: RegExp | null, demangle:
       const hooked = plain.filter((n) => n.kind !== 'cold');
       if (hooked.length || !demangle) return withFragments(elf, hooked, demangle);
     }
-    const all = indexFor(elf, demangle!, true).entries.filter((n) => n.kind !== 'cold' && (glob.test(n.base) || glob.test(n.bare) || (n.source?.some((s) => glob.test(s)) ?? false)));
+    const all = indexFor(elf, demangle!, true).entries.filter((n) => n.kind !== 'cold' && (glob.test(n.base) || glob.test(n.bare) || sourceNames(n, pattern, rustNames).some((s) => globMatchesName(glob, s))));
     return withFragments(elf, all, demangle);
   }
   const out: SymbolNames[] = [];
@@ -274,7 +294,7 @@ function outOfLine(elf: ElfFile, pattern: string, glob: RegExp | null, demangle:
   }
   if (!demangle) return out;
   const candidates = last ? mangled.map((sym) => namesOf(sym, demangle)) : indexFor(elf, demangle, true).entries;
-  for (const n of candidates) if (n.source && n.source.some((s) => wildMatch(s, pattern))) take(n);
+  for (const n of candidates) if (sourceNames(n, pattern, rustNames).some((s) => wildMatch(s, pattern))) take(n);
   return out;
 }
 
@@ -322,7 +342,7 @@ function indexFor(elf: ElfFile, demangle: Demangle, demangling: boolean): NameIn
   return index;
 }
 
-const CLONE_SUFFIXES = /((?:\.(?:constprop|isra|part|cold|lto_priv|localalias)(?:\.\d+)?)+)$/;
+const CLONE_SUFFIXES = /((?:\.(?:constprop|isra|part|cold|lto_priv|localalias|llvm)(?:\.\d+)?)+)$/; // .llvm.N: a local name ThinLTO promoted
 
 function namesOf(sym: ElfSymbol, demangle: Demangle | null): SymbolNames {
   const at = sym.name.indexOf('@');

@@ -112,6 +112,18 @@ export function splitQualified(name: string): string[] {
   return parts;
 }
 
+/**
+ * True when the glob matches `name` or its trailing `::` components, as a plain name matches them
+ * (`XMLPrinter::Visit*` and `Visit*` match `tinyxml2::XMLPrinter::VisitEnter`).
+ */
+export function globMatchesName(glob: RegExp, name: string): boolean {
+  if (glob.test(name)) return true;
+  if (!name.includes('::')) return false;
+  const parts = splitQualified(name);
+  for (let i = 1; i < parts.length; i++) if (glob.test(parts.slice(i).join('::'))) return true;
+  return false;
+}
+
 /** True when `pattern` equals `name` or is its trailing `::` components (gdb's wild matching). */
 export function wildMatch(name: string, pattern: string): boolean {
   if (name === pattern) return true;

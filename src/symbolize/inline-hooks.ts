@@ -5,7 +5,7 @@
 import type { DebugInfo } from '../dwarf/debug-info';
 import type { InlinedCopies } from './inlined-copy-index';
 import type { ElfFile } from '../elf/elf-file';
-import { HookSpec, globToRegExp, wildMatch, withoutTemplateArgs } from './hook-spec';
+import { HookSpec, globMatchesName, globToRegExp, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { moduleDwarf } from './module-debug';
 
 export interface InlineHookModule {
@@ -38,7 +38,7 @@ export function inlineHookTargets(spec: HookSpec, modules: InlineHookModule[]): 
   const p = spec.pattern;
   // like out-of-line functions: qualified names by their last components, template instances by their common name
   const matches = glob
-    ? (name: string, qualified: string) => glob.test(qualified) || glob.test(name) || glob.test(withoutTemplateArgs(qualified))
+    ? (name: string, qualified: string) => globMatchesName(glob, qualified) || glob.test(name) || globMatchesName(glob, withoutTemplateArgs(qualified))
     : (name: string, qualified: string, linkage: string | null) =>
         name === p || linkage === p || wildMatch(qualified, p) || wildMatch(withoutTemplateArgs(qualified), p);
   const targets: InlineHookTarget[] = [];
