@@ -158,6 +158,11 @@ export class DebugInfo {
     return frames;
   }
 
+  /** gdb's breakpoint address past the prologue of the function at [entry, end) (LineTable.prologueEnd), or null. */
+  prologueEnd(entry: number, end: number): number | null {
+    return this.lines?.prologueEnd(entry, end) ?? null;
+  }
+
   /** The sections and unit index this DebugInfo reads, for readers of other DIEs (parameters, types). */
   get dwarf(): { data: DwarfData; units: UnitIndex } {
     return { data: this.data, units: this.units };

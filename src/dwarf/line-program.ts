@@ -51,6 +51,8 @@ export class LineProgram {
    */
   stmtFileIndexes: Int32Array = new Int32Array(0);
   stmtLines: Int32Array = new Int32Array(0);
+  /** Addresses of rows with the prologue_end flag, sorted. */
+  prologueEnds: Float64Array = new Float64Array(0);
 
   private constructor(readonly offset: number) {}
 
@@ -118,7 +120,11 @@ export class LineProgram {
     // the last is_stmt row at the address being emitted (-1: none yet)
     let groupStmtFile = -1;
     let groupStmtLine = -1;
+    let prologueEnd = false;
+    const prologueEnds: number[] = [];
     const emit = (endSeq: boolean): void => {
+      if (prologueEnd && !endSeq) prologueEnds.push(address);
+      prologueEnd = false;
       const n = rows.length;
       const l = endSeq ? -1 : line;
       const sameAddress = n >= ROW && rows[n - ROW] === address;
@@ -195,8 +201,10 @@ export class LineProgram {
         case DW_LNS.fixed_advance_pc:
           address += r.u16();
           break;
-        case DW_LNS.set_basic_block:
         case DW_LNS.set_prologue_end:
+          prologueEnd = true;
+          break;
+        case DW_LNS.set_basic_block:
         case DW_LNS.set_epilogue_begin:
           break;
         case DW_LNS.set_isa:
@@ -207,6 +215,7 @@ export class LineProgram {
       }
     }
     prog.setRows(seqs);
+    prog.prologueEnds = Float64Array.from(prologueEnds).sort();
     return prog;
   }
 
@@ -241,6 +250,19 @@ export class LineProgram {
     this.columns = columns.subarray(0, n);
     this.stmtFileIndexes = stmtFiles.subarray(0, n);
     this.stmtLines = stmtLines.subarray(0, n);
+  }
+
+  /** The first address at or after `from` and before `to` where a row has the prologue_end flag (LLVM sets it), or null. */
+  prologueEndIn(from: number, to: number): number | null {
+    const a = this.prologueEnds;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < a.length && a[lo] < to ? a[lo] : null;
   }
 
   /** Index of the row covering `address`, or -1 (outside every sequence, or in a gap). */

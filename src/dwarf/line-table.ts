@@ -67,6 +67,17 @@ export class LineTable {
     return null;
   }
 
+  /**
+   * Where gdb 13's `break F` goes for a function at link-time [entry, end) whose line table marks the
+   * end of its prologue (DW_LNS_set_prologue_end, which LLVM emits: clang, rustc; GCC does not): the
+   * first such row in the function. Null when there is none.
+   */
+  prologueEnd(entry: number, end: number): number | null {
+    const unit = this.units.unitForPc(entry);
+    const prog = unit ? this.programFor(unit) : null;
+    return prog ? prog.prologueEndIn(entry, end) : null;
+  }
+
   /** The line program of a compilation unit (null when it has none or it cannot be read). */
   programFor(unit: Unit): LineProgram | null {
     let root;

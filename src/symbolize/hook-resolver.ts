@@ -13,6 +13,7 @@ import type { ResolvedHook } from '../capture/types';
 import { UnknownHookError } from '../errors';
 import { HookSpec, globMatchesName, globToRegExp, isGlob, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { hasFunctionNames, rustDwarfNames } from './dwarf-names';
+import { parseCxxSignature } from './cxx-signature';
 import { suggestNames } from './near-names';
 import { debugInfoFor, inlineHookTargets } from './inline-hooks';
 import { hasDwarf, symbolSource } from '../elf/debuginfo';
@@ -42,6 +43,12 @@ export interface HookTarget {
   isIfunc: boolean;
   /** 'cold' only when the spec names the fragment itself (`validate.cold`). */
   kind: HookLocationKind;
+  /**
+   * An entry whose line table marks where its prologue ends (LLVM: rustc, clang): the address gdb's
+   * `break F` uses there. The hook stays at `address` (the same calls, frame 0 = F); an inlined copy
+   * of the same spec that starts exactly there is the same breakpoint to gdb, and is not hooked twice.
+   */
+  breakAddress?: number;
 }
 
 /** A `.cold` fragment of a matched function, not hooked (listed by `ustack symbols`). */
@@ -137,7 +144,12 @@ export function resolveHook(spec: HookSpec, modules: HookModule[], demangle?: De
  */
 export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Demangle): HookPlan {
   const plan: HookPlan = { spec: spec.text, locations: [], skipped: [] };
+  // a C++ parameter list (`K::f(const char*) const`, its `*` no glob): the functions named K::f, then those whose list is the same type by type
+  const signature = demangle ? parseCxxSignature(spec.pattern) : null;
+  if (signature) spec = { ...spec, pattern: signature.name };
   const glob = globToRegExp(spec.pattern);
+  const sameList = (linkage: string | null): boolean =>
+    !signature || linkage === null || !/^_Z/.test(linkage) || parseCxxSignature(demangledBaseName(demangle!(linkage), true))?.signature === signature.signature;
   const chosen = spec.module !== null ? modules.filter((m) => moduleMatches(spec.module!, m.path)) : glob !== null ? modules.filter((m) => !m.system) : modules;
   for (const mod of chosen) {
     // every module, as gdb's `break F`; a module whose string tables cannot hold the name costs no symbol table
@@ -151,12 +163,19 @@ export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Deman
         continue;
       }
       if (seen.has(n.sym.address)) continue; // aliases share one breakpoint
+      if (!sameList(n.base)) continue;
       seen.add(n.sym.address);
-      here.push({ spec: spec.text, module: mod.path, symbol: n.sym.name, address: n.sym.address, isIfunc: n.sym.isIfunc, kind: n.kind });
+      const t: HookTarget = { spec: spec.text, module: mod.path, symbol: n.sym.name, address: n.sym.address, isIfunc: n.sym.isIfunc, kind: n.kind };
+      const after = n.kind === 'entry' && n.sym.size > 0 && hasPrologueEnds(mod.debug) ? mod.debug.prologueEnd(n.sym.address, n.sym.address + n.sym.size) : null;
+      if (after !== null && after > n.sym.address) {
+        t.breakAddress = after;
+        seen.add(after); // gdb's one location for F and for a copy inlined where F's prologue ends (RawVec::grow_one's RawVecInner::grow_one)
+      }
+      here.push(t);
     }
     if (mod.debug) {
       for (const t of inlineHookTargets(spec, [{ path: mod.path, elf: mod.elf, debug: mod.debug }])) {
-        if (seen.has(t.address)) continue;
+        if (seen.has(t.address) || !sameList(t.linkage)) continue;
         seen.add(t.address);
         here.push({ spec: spec.text, module: mod.path, symbol: t.symbol, address: t.address, isIfunc: false, kind: 'inlined' });
       }
@@ -238,6 +257,10 @@ function nearNames(wanted: string, candidates: string[]): string[] {
 
 function namesItself(n: SymbolNames, pattern: string): boolean {
   return pattern === n.bare || pattern === n.sym.name || (n.source !== null && n.source.some((s) => s === pattern && /\[clone /.test(s)));
+}
+
+function hasPrologueEnds(debug: unknown): debug is { prologueEnd(entry: number, end: number): number | null } {
+  return typeof (debug as { prologueEnd?: unknown } | null)?.prologueEnd === 'function';
 }
 
 /** The module's Rust functions' DWARF names by linkage name, read on first use; null without parsed DWARF. */
@@ -369,10 +392,11 @@ function namesOf(sym: ElfSymbol, demangle: Demangle | null): SymbolNames {
  * list and qualifiers, a template function's return type, clone markers, the Rust hash.
  * `int ns::Klass::method(int) const` -> `ns::Klass::method`; `a::b::h0123456789abcdef` -> `a::b`.
  */
-export function demangledBaseName(demangled: string): string {
+export function demangledBaseName(demangled: string, keepParameters = false): string {
   let s = demangled.trim();
   s = s.replace(/( \[clone [^\]]*\])+$/, '');
   s = s.replace(/::h[0-9a-f]{16}$/, '').replace(/\[[0-9a-f]{16}\]/g, ''); // Rust legacy hash, v0 crate disambiguators
+  if (keepParameters) return s;
   for (;;) {
     const t = s.replace(/\s*(const|volatile|&&|&|noexcept)$/, '');
     if (t === s) break;

@@ -124,9 +124,19 @@ export function globMatchesName(glob: RegExp, name: string): boolean {
   return false;
 }
 
+/** Integer template arguments without their type suffix: `Pool<104ul>` -> `Pool<104>`. */
+function plainLiterals(s: string): string {
+  return s.replace(/([<,]\s*-?\d+)(?:ull|ul|ll|u|l)(?=\s*[,>])/gi, '$1');
+}
+
 /** True when `pattern` equals `name` or is its trailing `::` components (gdb's wild matching). */
 export function wildMatch(name: string, pattern: string): boolean {
   if (name === pattern) return true;
+  // a template value argument as gdb also knows it, from DWARF without the literal's suffix: `MemPoolT<104>` is `MemPoolT<104ul>`
+  if (pattern.includes('<') && /\d/.test(pattern) && name.includes('<')) {
+    const n = plainLiterals(name);
+    if (n !== name) return wildMatch(n, pattern);
+  }
   if (!name.endsWith('::' + pattern)) return false;
   const parts = splitQualified(name);
   const want = splitQualified(pattern);

@@ -21,6 +21,8 @@ export interface InlineHookTarget {
   symbol: string;
   /** Link-time entry pc of the inlined copy. */
   address: number;
+  /** The function's linkage name (C++: its parameter list), when DWARF gives one. */
+  linkage: string | null;
 }
 
 /** The module's DWARF, from itself or its separate debug file: the same parsed DWARF the symbolizer uses. */
@@ -48,7 +50,7 @@ export function inlineHookTargets(spec: HookSpec, modules: InlineHookModule[]): 
     for (const inst of mod.debug.inlinedInstances()) {
       if (seen.has(inst.entry) || !matches(inst.name, inst.qualifiedName, inst.linkageName)) continue;
       seen.add(inst.entry);
-      targets.push({ module: mod.path, symbol: inst.qualifiedName, address: inst.entry });
+      targets.push({ module: mod.path, symbol: inst.qualifiedName, address: inst.entry, linkage: inst.linkageName });
     }
   }
   return targets.sort((a, b) => (a.module === b.module ? a.address - b.address : a.module < b.module ? -1 : 1));
