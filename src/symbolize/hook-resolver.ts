@@ -212,12 +212,16 @@ export function unknownHookError(spec: HookSpec, modules: HookModule[], demangle
     const where = `module "${spec.module}", which is not loaded (loaded: ${loaded.join(', ')})`;
     return new UnknownHookError(spec.text, where, near.map((m) => `${spec.pattern}@${m}`));
   }
-  const glob = globToRegExp(spec.pattern);
-  const wanted = glob ? spec.pattern.replace(/[*?]|\[[^\]]*\]/g, '') : spec.pattern;
+  const signature = demangle ? parseCxxSignature(spec.pattern) : null;
+  const pattern = signature ? signature.name : spec.pattern;
+  const glob = globToRegExp(pattern);
+  const wanted = glob ? pattern.replace(/[*?]|\[[^\]]*\]/g, '') : pattern;
   const candidates = new Set<string>();
   for (const m of chosen) for (const s of suggestionsOf(m.elf, demangle)) candidates.add(s);
   // names from inlined-only functions too (static helpers with no symbol)
   for (const m of chosen) if (m.debug) for (const i of m.debug.inlinedInstances()) candidates.add(i.qualifiedName);
+  // and DWARF's names of out-of-line functions, as frames show them (Rust: `crate::{impl#0}::method`, `Type::method`)
+  for (const m of chosen) if (hasFunctionNames(m.debug)) for (const names of rustDwarfNames(m.debug).values()) for (const n of names) candidates.add(n);
   const where =
     spec.module !== null
       ? chosen.map((m) => m.path).join(', ')

@@ -14,7 +14,7 @@ import type { Frame } from '../../src/capture/types';
 import { ElfFile } from '../../src/elf/elf-file';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { demangle, stripParameters } from '../../src/symbolize/demangle';
-import { hookModule, planHook } from '../../src/symbolize/hook-resolver';
+import { hookModule, planHook, unknownHookError } from '../../src/symbolize/hook-resolver';
 import { parseHookSpec } from '../../src/symbolize/hook-spec';
 import { cachedBuild, compileAndLink, debianBinaryPackage, debianSource } from '../helpers/debian-source';
 import { FIXTURES } from '../helpers/fixtures';
@@ -71,11 +71,29 @@ function gdbRows(frames: GdbPyFrame[]): string[] {
   return frames.map((f) => row(/\)( const)?$/.test(f.func) && !f.func.endsWith('operator()') ? stripParameters(f.func) : f.func, f.inlined));
 }
 
+/**
+ * gdb's frames from the hooked function outwards. For rustc's code gdb's `break F` stops where the
+ * line table says F's prologue ends (prologue_end), which may be inside calls inlined into F, so
+ * gdb's frame 0 is then the innermost of them; our hook is at F's first instruction (gdb's
+ * `break *F`), where F is frame 0. Same calls, same frames from F out.
+ */
+function fromHooked(rows: string[], hook: string): string[] {
+  const at = rows.findIndex((r) => r.replace(/ \[inlined\]$/, '') === hook);
+  return at > 0 ? rows.slice(at) : rows;
+}
+
 /** The first `n` hits of `hook`, ours and gdb's (`break hook`), frame names up to main. */
-async function bothStacks(argv: string[], hook: string, cwd: string | undefined, n: number): Promise<{ ours: string[][]; gdb: string[][] }> {
+async function bothStacks(argv: string[], hook: string, cwd: string | undefined, n: number): Promise<{ ours: string[][]; gdb: string[][]; hits: number }> {
   const { capture } = await recordWithPtrace(argv, { hooks: [hook], cwd, maxHits: n, stdout: 'pipe' });
   const gdb = gdbPythonStacks(argv, [hook], { maxStops: n, cwd });
-  return { ours: expandHits(capture).slice(0, n).map((h) => ourRows(h.frames)), gdb: gdb.map(gdbRows) };
+  return { ours: expandHits(capture).slice(0, n).map((h) => ourRows(h.frames)), gdb: gdb.map((g) => fromHooked(gdbRows(g), hook)), hits: capture.stats.hits };
+}
+
+/** How many times gdb stops at `break spec` over the whole run. */
+function gdbHitCount(argv: string[], spec: string, cwd?: string): number {
+  const out = runGdbScript(argv, ['set pagination off', `break ${spec}`, 'commands', 'silent', 'continue', 'end', 'run', 'info breakpoints'], { cwd });
+  const m = /breakpoint already hit (\d+) time/.exec(out);
+  return m ? Number(m[1]) : 0;
 }
 
 /** Addresses of every location of gdb's `break spec`, before the program runs (link-time addresses), sorted. */
@@ -85,9 +103,17 @@ function gdbLocations(bin: string, spec: string): number[] {
   return [...new Set([...table.matchAll(/\b0x([0-9a-f]+) in /g)].map((m) => parseInt(m[1], 16)))].sort((a, b) => a - b);
 }
 
+/** Our locations as gdb lists them: an entry by gdb's break address past the prologue where the line table marks one. */
 function ourLocations(bin: string, spec: string): number[] {
   const plan = planHook(parseHookSpec(spec), [hookModule(bin, ElfFile.open(bin), true)], demangle);
-  return plan.locations.map((l) => l.address).sort((a, b) => a - b);
+  return plan.locations.map((l) => l.breakAddress ?? l.address).sort((a, b) => a - b);
+}
+
+/** The error `record` gives for a spec that matches nothing (its message lists near names). */
+function unknownSpecMessage(bin: string, spec: string): string {
+  const modules = [hookModule(bin, ElfFile.open(bin), true)];
+  expect(planHook(parseHookSpec(spec), modules, demangle).locations).toEqual([]);
+  return unknownHookError(parseHookSpec(spec), modules, demangle).message;
 }
 
 describe('C++: tinyxml2 xmltest (-O2)', () => {
@@ -106,6 +132,50 @@ describe('C++: tinyxml2 xmltest (-O2)', () => {
     expect(gdb.length).toBeGreaterThan(0);
     expect(ours).toEqual(gdb);
   });
+
+  test.each([
+    // a class local to main: gdb names it without main (DWARF scope), a parameter list in any spelling
+    ['TestUtil::TestParseError', 1],
+    ['TestUtil::TestParseError(const char*, const char *, tinyxml2::XMLError, int)', 1],
+    // an out-of-line entry and 9 inlined copies; a parameter list keeps the inlined copies
+    ['tinyxml2::XMLElement::FindAttribute', 10],
+    ['tinyxml2::XMLElement::FindAttribute(char const*) const', 10],
+    ['tinyxml2::XMLElement::FindAttribute(const char*) const', 10],
+    ['tinyxml2::XMLElement::FindAttribute(const char *) const', 10],
+    // the list names the method's qualifiers too: without `const` it is another function (none)
+    ['tinyxml2::XMLElement::FindAttribute(char const*)', 0],
+    ['tinyxml2::XMLElement::IntAttribute(const char*, int) const', 1],
+    // overloads: a list picks one
+    ['tinyxml2::XMLPrinter::VisitEnter', 4],
+    ['tinyxml2::XMLPrinter::VisitEnter(tinyxml2::XMLDocument const&)', 3],
+    ['tinyxml2::XMLPrinter::VisitEnter(const tinyxml2::XMLDocument &)', 3],
+    // template value arguments; trailing components
+    ['tinyxml2::MemPoolT<104>::Alloc', 11],
+    ['MemPoolT<104>::Alloc', 11],
+    ['MemPoolT<104u>::Alloc()', 0],
+  ])("break %s: gdb's location list", (spec, count) => {
+    const gdb = gdbLocations(xml.bin, spec);
+    expect(gdb.length).toBe(count);
+    if (count > 0) expect(ourLocations(xml.bin, spec)).toEqual(gdb);
+    else expect(() => ourLocations(xml.bin, spec)).not.toThrow();
+  });
+
+  test.each([
+    // gdb has no globs in `break`: the union of gdb's locations of every name the glob matches
+    ['XMLPrinter::Visit*', ['tinyxml2::XMLPrinter::Visit', 'tinyxml2::XMLPrinter::VisitEnter', 'tinyxml2::XMLPrinter::VisitExit']],
+    ['MemPoolT<*>::Alloc', ['tinyxml2::MemPoolT<80>::Alloc', 'tinyxml2::MemPoolT<104>::Alloc', 'tinyxml2::MemPoolT<112>::Alloc', 'tinyxml2::MemPoolT<120>::Alloc']],
+  ])('the glob %s matches trailing name components as a plain name does', (glob, names) => {
+    const union = [...new Set(names.flatMap((n) => gdbLocations(xml.bin, n)))].sort((a, b) => a - b);
+    expect(union.length).toBeGreaterThan(names.length - 1);
+    expect(ourLocations(xml.bin, glob)).toEqual(union);
+    expect(ourLocations(xml.bin, glob.replace(/^/, 'tinyxml2::'))).toEqual(union);
+  });
+
+  test('an unknown C++ name gets near names', () => {
+    expect(unknownSpecMessage(xml.bin, 'tinyxml2::XMLElement::FindAtribute')).toMatch(/tinyxml2::XMLElement::FindAttribute\b/);
+    expect(unknownSpecMessage(xml.bin, 'XMLPrinter::VistEnter')).toMatch(/tinyxml2::XMLPrinter::VisitEnter\b/);
+    expect(unknownSpecMessage(xml.bin, 'TestUtil::TestParseEror')).toMatch(/TestUtil::TestParseError\b/);
+  });
 });
 
 describe('Rust: rustc-demangle driven by demangle_driver.rs (-O, v0 mangling)', () => {
@@ -123,5 +193,38 @@ describe('Rust: rustc-demangle driven by demangle_driver.rs (-O, v0 mangling)', 
     const { ours, gdb } = await bothStacks([bin, ...args], hook, undefined, n);
     expect(gdb.length).toBeGreaterThan(0);
     expect(ours).toEqual(gdb);
+  });
+
+  test.each([
+    ['rustc_demangle::demangle', 1],
+    ['rustc_demangle::v0::Printer::print_path', 1],
+    ['std::sys::thread::unix::{impl#2}::new::thread_start', 1],
+    ['demangle_driver::render_all<demangle_driver::Plain>', 1],
+  ])("break %s: gdb's location list (past the prologue, as rustc's line table marks it)", (spec, count) => {
+    const gdb = gdbLocations(bin, spec);
+    expect(gdb.length).toBe(count);
+    expect(ourLocations(bin, spec)).toEqual(gdb);
+  });
+
+  test('a function whose prologue ends at an inlined copy of another match is hit once per call (RawVec::grow_one)', async () => {
+    const spec = 'alloc::raw_vec::RawVec<usize, alloc::alloc::Global>::grow_one<usize, alloc::alloc::Global>';
+    const { capture } = await recordWithPtrace([bin, ...args], { hooks: ['grow_one'] });
+    const plan = planHook(parseHookSpec('grow_one'), [hookModule(bin, ElfFile.open(bin), true)], demangle);
+    const entry = plan.locations.find((l) => l.kind === 'entry' && l.breakAddress !== undefined && plan.locations.every((o) => o.address !== l.breakAddress))!;
+    expect(entry).toBeDefined();
+    // the copy of RawVecInner::grow_one inlined where RawVec::grow_one's prologue ends is one location with it, as in gdb
+    expect(gdbLocations(bin, 'grow_one')).toContain(entry.breakAddress);
+    expect(capture.stats.hits).toBe(gdbHitCount([bin, ...args], 'grow_one'));
+    const hits = expandHits(capture).filter((h) => h.frames[0].symbol === spec);
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((h) => !h.frames[0].inlined)).toBe(true);
+  });
+
+  test('specs: DWARF paths, demangled paths, impl blocks, and near names for unknown ones', () => {
+    expect(ourLocations(bin, 'demangle_driver::render_all')).toEqual(gdbLocations(bin, 'demangle_driver::render_all<demangle_driver::Plain>').concat(gdbLocations(bin, 'demangle_driver::render_all<demangle_driver::Alternate>')).sort((a, b) => a - b));
+    // the demangled spelling of the same function is accepted too
+    expect(ourLocations(bin, '<rustc_demangle::v0::Printer>::print_path')).toEqual(ourLocations(bin, 'rustc_demangle::v0::Printer::print_path'));
+    expect(unknownSpecMessage(bin, 'rustc_demangle::v0::Printer::print_pth')).toMatch(/rustc_demangle::v0::Printer::print_path\b/);
+    expect(unknownSpecMessage(bin, 'std::sys::thread::unix::{impl#2}::new::thread_strat')).toMatch(/std::sys::thread::unix::\{impl#2\}::new::thread_start\b/);
   });
 });
