@@ -141,7 +141,13 @@ export function gdbPythonStacks(argv: string[], breakpoints: string[], options: 
     'set breakpoint pending on',
     'set width 0',
     'python',
+    'ustack_stops = [0]',
     'def ustack_walk():',
+    '    ustack_stops[0] += 1',
+    `    if ustack_stops[0] > ${max}:`,
+    // past maxStops the program runs on without breakpoints, so a hook hit thousands of times costs no more stops
+    '        gdb.execute("delete breakpoints")',
+    '        return',
     '    f = gdb.newest_frame()',
     '    print("@@STOP")',
     '    while f is not None:',
