@@ -193,6 +193,7 @@ export function planHook(spec: HookSpec, modules: HookModule[], demangle?: Deman
 function mayDefine(mod: HookModule, pattern: string, mangled: boolean): boolean {
   const last = mangled ? lastIdentifier(pattern) : null;
   if (mangled && last === null && /::|operator|[<(~]/.test(pattern)) return true; // operators, lambdas, destructors: no mangled needle
+  if (mangled && pattern.startsWith('<')) return true; // a Rust `<Type as Trait>::method` path: inlined copies are found by demangling
   if (mayHaveFunctionNamed(mod.elf, pattern, last ? last.length + last : null)) return true;
   if (!mod.debug) return false;
   const named = (q: string) => q.includes(pattern) || (q.includes('<') && withoutTemplateArgs(q).includes(pattern));

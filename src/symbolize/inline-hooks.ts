@@ -7,6 +7,7 @@ import type { InlinedCopies } from './inlined-copy-index';
 import type { ElfFile } from '../elf/elf-file';
 import { HookSpec, globMatchesName, globToRegExp, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { moduleDwarf } from './module-debug';
+import { demangle, stripParameters } from './demangle';
 
 export interface InlineHookModule {
   path: string;
@@ -38,17 +39,24 @@ export function debugInfoFor(elf: ElfFile): DebugInfo | null {
 export function inlineHookTargets(spec: HookSpec, modules: InlineHookModule[]): InlineHookTarget[] {
   const glob = globToRegExp(spec.pattern);
   const p = spec.pattern;
+  const traitPath = p.startsWith('<');
   // like out-of-line functions: qualified names by their last components, template instances by their common name
   const matches = glob
     ? (name: string, qualified: string) => globMatchesName(glob, qualified) || glob.test(name) || globMatchesName(glob, withoutTemplateArgs(qualified))
     : (name: string, qualified: string, linkage: string | null) =>
-        name === p || linkage === p || wildMatch(qualified, p) || wildMatch(withoutTemplateArgs(qualified), p);
+        name === p ||
+        linkage === p ||
+        wildMatch(qualified, p) ||
+        wildMatch(withoutTemplateArgs(qualified), p) ||
+        // a Rust trait method by its demangled path, `<Type as Trait>::method`, where DWARF says `crate::{impl#N}::method`
+        (traitPath && linkage !== null && /^_R|^_ZN.*17h[0-9a-f]{16}E$/.test(linkage) && wildMatch(stripParameters(demangle(linkage)), p));
   const targets: InlineHookTarget[] = [];
   for (const mod of modules) {
     if (!mod.debug) continue;
     const seen = new Set<number>();
     for (const inst of mod.debug.inlinedInstances()) {
-      if (seen.has(inst.entry) || !matches(inst.name, inst.qualifiedName, inst.linkageName)) continue;
+      // entry 0: code the linker discarded (its DWARF left at address 0), which gdb skips too
+      if (inst.entry === 0 || seen.has(inst.entry) || !matches(inst.name, inst.qualifiedName, inst.linkageName)) continue;
       seen.add(inst.entry);
       targets.push({ module: mod.path, symbol: inst.qualifiedName, address: inst.entry, linkage: inst.linkageName });
     }

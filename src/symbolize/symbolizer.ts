@@ -342,7 +342,9 @@ export class Symbolizer {
     for (const sf of source) {
       const f: Frame = { ...base, file: sf.file, line: sf.line, inlined: sf.inlined };
       const elfMangled = !sf.inlined && /^_Z/.test(f.linkage ?? '') && !sf.linkageName;
-      f.symbol = elfMangled && sf.function.includes('{unnamed}::') ? stripParameters(f.symbol!).replace(/( \[clone [^\]]+\])+$/, '') : dwarfName(sf.function) || f.symbol;
+      // C: gdb names the function by its DW_AT_linkage_name when it has one (an asm label: glibc's __GI___snprintf)
+      const cLinkage = sf.linkageName !== null && !/^_[ZR]/.test(sf.linkageName);
+      f.symbol = cLinkage ? sf.linkageName : elfMangled && sf.function.includes('{unnamed}::') ? stripParameters(f.symbol!).replace(/( \[clone [^\]]+\])+$/, '') : dwarfName(sf.function) || f.symbol;
       if (sf.linkageName) f.linkage = sf.linkageName;
       else if (sf.inlined) delete f.linkage;
       if (sf.inlined) {

@@ -222,8 +222,9 @@ describe('Rust: rustc-demangle driven by demangle_driver.rs (-O, v0 mangling)', 
 
   test('specs: DWARF paths, demangled paths, impl blocks, and near names for unknown ones', () => {
     expect(ourLocations(bin, 'demangle_driver::render_all')).toEqual(gdbLocations(bin, 'demangle_driver::render_all<demangle_driver::Plain>').concat(gdbLocations(bin, 'demangle_driver::render_all<demangle_driver::Alternate>')).sort((a, b) => a - b));
-    // the demangled spelling of the same function is accepted too
+    // the demangled spelling of the same function is accepted too, out of line and inlined (a trait impl's method)
     expect(ourLocations(bin, '<rustc_demangle::v0::Printer>::print_path')).toEqual(ourLocations(bin, 'rustc_demangle::v0::Printer::print_path'));
+    expect(ourLocations(bin, '<demangle_driver::Plain as demangle_driver::Render>::render')).toEqual(gdbLocations(bin, 'demangle_driver::{impl#0}::render'));
     expect(unknownSpecMessage(bin, 'rustc_demangle::v0::Printer::print_pth')).toMatch(/rustc_demangle::v0::Printer::print_path\b/);
     expect(unknownSpecMessage(bin, 'std::sys::thread::unix::{impl#2}::new::thread_strat')).toMatch(/std::sys::thread::unix::\{impl#2\}::new::thread_start\b/);
   });

@@ -134,7 +134,8 @@ describe('C++: namespaces, templates, overloads, lambdas, exceptions', () => {
       // inlined into libstdc++'s comparator wrapper: DWARF's name, as gdb prints it
       expect(lambda.frames[1]).toMatchObject({ symbol: 'operator()', inlined: true });
       const clamp = expandHits(capture).find((h) => h.hook === 'geo::detail::clamp_value')!;
-      expect(clamp.frames[1]).toMatchObject({ symbol: 'geo::Shape::area(int) const', tailCall: true });
+      // one rule for every frame DWARF names: gdb's name, without the parameter list
+      expect(clamp.frames[1]).toMatchObject({ symbol: 'geo::Shape::area', tailCall: true });
     }
   });
 
