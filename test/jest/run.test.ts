@@ -54,8 +54,9 @@ test('Rust: call paths start at the program main / the thread closure (real trac
   const run = await tracedRun('jest_rust.rs', ['2'], ['jest_rust::config::alloc_node']);
   const paths = run.callPaths();
   expect(paths).toHaveLength(2);
-  expect(paths[0]).toMatch(/^2× jest_rust::main > jest_rust::config::parse_all > .* > jest_rust::config::parse_all::\{\{closure\}\} > jest_rust::config::parse_value > jest_rust::config::alloc_node$/);
-  expect(paths[1]).toBe('1× jest_rust::main::{{closure}} > jest_rust::config::parse_value > jest_rust::config::alloc_node');
+  // closures named as gdb names them, from DWARF ({closure#N}), not by the legacy symbol's {{closure}}
+  expect(paths[0]).toMatch(/^2× jest_rust::main > jest_rust::config::parse_all > .* > jest_rust::config::parse_all::\{closure#0\} > jest_rust::config::parse_value > jest_rust::config::alloc_node$/);
+  expect(paths[1]).toMatch(/^1× jest_rust::main::\{closure#\d+\} > jest_rust::config::parse_value > jest_rust::config::alloc_node$/);
   expect(paths.join('\n')).not.toMatch(/::h[0-9a-f]{16}/);
 });
 
@@ -63,7 +64,8 @@ test('C++: overloads, templates and clones merge under their plain names (real t
   for (const flags of [['-O0', '-g'], ['-O2', '-g']]) {
     const run = await tracedRun('jest_names.cc', ['2'], ['store::Table::get', 'store::Box<long>::open', 'store::twice<int>'], { flags, variant: flags[0] });
     const symbols = new Set(run.hits.map((h) => h.frames[0].symbol));
-    expect([...symbols].some((s) => /\(int\)/.test(s ?? ''))).toBe(true);
+    // frames carry gdb's names: template arguments, no parameter list (the overloads of get are one name)
+    expect([...symbols].sort()).toEqual(['store::Box<long>::open', 'store::Table::get', 'store::twice<int>']);
     expect(run.callPaths()).toEqual(['4× main > store::Table::get', '2× main > store::Box::open', '2× main > store::twice']);
   }
 });
