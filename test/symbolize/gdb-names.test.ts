@@ -17,7 +17,7 @@ import { demangle, stripParameters } from '../../src/symbolize/demangle';
 import { hookModule, planHook, unknownHookError } from '../../src/symbolize/hook-resolver';
 import { parseHookSpec } from '../../src/symbolize/hook-spec';
 import { cachedBuild, compileAndLink, debianBinaryPackage, debianSource } from '../helpers/debian-source';
-import { FIXTURES } from '../helpers/fixtures';
+import { FIXTURES, buildFixture } from '../helpers/fixtures';
 import { gdbPythonStacks, runGdbScript, type GdbPyFrame } from '../helpers/gdb';
 
 jest.setTimeout(900000);
@@ -227,5 +227,30 @@ describe('Rust: rustc-demangle driven by demangle_driver.rs (-O, v0 mangling)', 
     expect(ourLocations(bin, '<demangle_driver::Plain as demangle_driver::Render>::render')).toEqual(gdbLocations(bin, 'demangle_driver::{impl#0}::render'));
     expect(unknownSpecMessage(bin, 'rustc_demangle::v0::Printer::print_pth')).toMatch(/rustc_demangle::v0::Printer::print_path\b/);
     expect(unknownSpecMessage(bin, 'std::sys::thread::unix::{impl#2}::new::thread_strat')).toMatch(/std::sys::thread::unix::\{impl#2\}::new::thread_start\b/);
+  });
+});
+
+describe('C++ fixture: template value arguments of other integer types, a local class (template_values.cc -O2)', () => {
+  const bin = buildFixture('template_values.cc', { flags: ['-O2', '-g'], variant: 'O2' });
+
+  test.each([
+    // gdb prints an unsigned long argument 104ul and finds it by both spellings
+    ['Pool<104ul>::Alloc', 'Pool<104ul>::Alloc', 1],
+    ['Pool<104>::Alloc', 'Pool<104ul>::Alloc', 1],
+    ['scaled<7u>', 'scaled<7u>', 1],
+    ['Local::twice', 'Local::twice', 1],
+  ])("break %s: gdb's locations, and every hit's frame names", async (spec, frame0, count) => {
+    const gdb = gdbLocations(bin, spec);
+    expect(gdb.length).toBe(count);
+    expect(ourLocations(bin, spec)).toEqual(gdb);
+    const { ours, gdb: stacks } = await bothStacks([bin], spec, undefined, 10);
+    expect(stacks.length).toBeGreaterThan(0);
+    expect(ours).toEqual(stacks);
+    expect(ours[0][0]).toBe(frame0);
+  });
+
+  test('a suffix gdb would not write for this type matches nothing, as in gdb', () => {
+    expect(gdbLocations(bin, 'Pool<104u>::Alloc')).toEqual([]);
+    expect(unknownSpecMessage(bin, 'Pool<104u>::Alloc')).toMatch(/Pool<104ul>::Alloc/);
   });
 });
