@@ -127,6 +127,10 @@ describe('C++: tinyxml2 xmltest (-O2)', () => {
     ['tinyxml2::XMLElement::FindAttribute', 40],
     ['tinyxml2::MemPoolT<104>::Alloc', 30],
     ['tinyxml2::XMLPrinter::VisitEnter', 30],
+    // a local class's virtual methods, called by tinyxml2's Accept
+    ['TestUtil::VisitEnter', 20],
+    // overloads of a file-level function, inlined copies included
+    ['XMLTest', 40],
   ])('%s: the frame names of every hit are gdb\'s', async (hook, n) => {
     const { ours, gdb } = await bothStacks([xml.bin], hook, xml.cwd, n);
     expect(gdb.length).toBeGreaterThan(0);
@@ -153,6 +157,9 @@ describe('C++: tinyxml2 xmltest (-O2)', () => {
     ['tinyxml2::MemPoolT<104>::Alloc', 11],
     ['MemPoolT<104>::Alloc', 11],
     ['MemPoolT<104u>::Alloc()', 0],
+    ['TestUtil::VisitEnter', 2],
+    ['TestUtil::VisitEnter(const tinyxml2::XMLDocument&)', 1],
+    ['XMLTest(const char *, bool, bool, bool, bool)', 176],
   ])("break %s: gdb's location list", (spec, count) => {
     const gdb = gdbLocations(xml.bin, spec);
     expect(gdb.length).toBe(count);
