@@ -3,6 +3,7 @@
  * ("parse_*", "str?cmp", "[a-c]*"), and C++/Rust names ("ns::Klass::method").
  */
 import { InvalidHookError } from '../errors';
+import { parseCxxSignature } from './cxx-signature';
 
 export interface HookSpec {
   /** The spec as given (trimmed). */
@@ -39,6 +40,9 @@ export function isGlob(pattern: string): boolean {
  * A '[' without a closing ']' is literal, so C++ names like "operator[]" stay plain names.
  */
 export function globToRegExp(pattern: string): RegExp | null {
+  // `*` and `&` in a C++ parameter list are types (`f(const char*)`): only the name can be a glob
+  const signature = pattern.includes('(') ? parseCxxSignature(pattern) : null;
+  if (signature) return globToRegExp(signature.name);
   let re = '';
   let glob = false;
   for (let i = 0; i < pattern.length; i++) {

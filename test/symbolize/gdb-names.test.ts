@@ -15,7 +15,7 @@ import { ElfFile } from '../../src/elf/elf-file';
 import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { demangle, stripParameters } from '../../src/symbolize/demangle';
 import { hookModule, planHook, unknownHookError } from '../../src/symbolize/hook-resolver';
-import { parseHookSpec } from '../../src/symbolize/hook-spec';
+import { isGlob, parseHookSpec } from '../../src/symbolize/hook-spec';
 import { cachedBuild, compileAndLink, debianBinaryPackage, debianSource } from '../helpers/debian-source';
 import { FIXTURES, buildFixture } from '../helpers/fixtures';
 import { gdbPythonStacks, runGdbScript, type GdbPyFrame } from '../helpers/gdb';
@@ -176,6 +176,14 @@ describe('C++: tinyxml2 xmltest (-O2)', () => {
     expect(union.length).toBeGreaterThan(names.length - 1);
     expect(ourLocations(xml.bin, glob)).toEqual(union);
     expect(ourLocations(xml.bin, glob.replace(/^/, 'tinyxml2::'))).toEqual(union);
+  });
+
+  test('a parameter list is types, not a glob; a glob name with a list picks by both', () => {
+    expect(isGlob('tinyxml2::XMLElement::FindAttribute(const char*) const')).toBe(false);
+    const names = ['tinyxml2::XMLPrinter::VisitEnter(tinyxml2::XMLDocument const&)', 'tinyxml2::XMLPrinter::VisitExit(tinyxml2::XMLDocument const&)'];
+    const union = [...new Set(names.flatMap((n) => gdbLocations(xml.bin, n)))].sort((a, b) => a - b);
+    expect(union.length).toBeGreaterThan(1);
+    expect(ourLocations(xml.bin, 'XMLPrinter::Visit*(const tinyxml2::XMLDocument &)')).toEqual(union);
   });
 
   test('an unknown C++ name gets near names', () => {
