@@ -44,7 +44,7 @@ export interface HookTarget {
   /** 'cold' only when the spec names the fragment itself (`validate.cold`). */
   kind: HookLocationKind;
   /**
-   * An entry whose line table marks where its prologue ends (LLVM: rustc, clang): the address gdb's
+   * An entry whose line table marks where its prologue ends (LLVM's prologue_end: rustc): the address gdb's
    * `break F` uses there. The hook stays at `address` (the same calls, frame 0 = F); an inlined copy
    * of the same spec that starts exactly there is the same breakpoint to gdb, and is not hooked twice.
    */
