@@ -19,6 +19,7 @@ import { debugInfoFor, inlineHookTargets } from './inline-hooks';
 import { hasDwarf, symbolSource } from '../elf/debuginfo';
 import { inlinedCopies, type InlinedCopies } from './inlined-copy-index';
 import { isSystemLibrary } from './system-libraries';
+import { moduleDwarf } from './module-debug';
 
 export { withoutTemplateArgs };
 
@@ -98,7 +99,9 @@ export function hookModule(modulePath: string, elf: ElfFile, isExecutable: boole
   const source = symbolSource(elf);
   if (isExecutable && elf.hasDebugInfo) return { path: modulePath, elf: source, debug: debugInfoFor(elf) };
   let copies: InlinedCopies | null | undefined;
-  const lazy: InlinedCopies = { inlinedInstances: () => (copies === undefined ? (copies = inlinedCopies(elf)) : copies)?.inlinedInstances() ?? [] };
+  const lazy: InlinedCopies & { prologueEnd?: (entry: number, end: number) => number | null } = { inlinedInstances: () => (copies === undefined ? (copies = inlinedCopies(elf)) : copies)?.inlinedInstances() ?? [] };
+  // rustc's code marks its prologues' ends (gdb breaks there): read the line table for it, never for other libraries (glibc's is large)
+  if (hasDwarf(elf) && builtByRustc(elf)) lazy.prologueEnd = (entry, end) => moduleDwarf(elf).lines?.prologueEnd(entry, end) ?? null;
   const system = !isExecutable && isSystemLibrary(modulePath);
   return { path: modulePath, elf: source, debug: hasDwarf(elf) ? lazy : null, ...(system ? { system } : {}) };
 }
@@ -262,6 +265,12 @@ function nearNames(wanted: string, candidates: string[]): string[] {
 
 function namesItself(n: SymbolNames, pattern: string): boolean {
   return pattern === n.bare || pattern === n.sym.name || (n.source !== null && n.source.some((s) => s === pattern && /\[clone /.test(s)));
+}
+
+/** The module's .comment names rustc (every Rust cdylib's does). */
+function builtByRustc(elf: ElfFile): boolean {
+  const comment = elf.section('.comment');
+  return comment !== null && comment.data.includes('rustc version');
 }
 
 function hasPrologueEnds(debug: unknown): debug is { prologueEnd(entry: number, end: number): number | null } {

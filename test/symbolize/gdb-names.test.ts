@@ -91,7 +91,7 @@ async function bothStacks(argv: string[], hook: string, cwd: string | undefined,
 
 /** How many times gdb stops at `break spec` over the whole run. */
 function gdbHitCount(argv: string[], spec: string, cwd?: string): number {
-  const out = runGdbScript(argv, ['set pagination off', `break ${spec}`, 'commands', 'silent', 'continue', 'end', 'run', 'info breakpoints'], { cwd });
+  const out = runGdbScript(argv, ['set pagination off', 'set breakpoint pending on', `break ${spec}`, 'commands', 'silent', 'continue', 'end', 'run', 'info breakpoints'], { cwd });
   const m = /breakpoint already hit (\d+) time/.exec(out);
   return m ? Number(m[1]) : 0;
 }
@@ -267,5 +267,21 @@ describe('C++ fixture: template value arguments of other integer types, a local 
   test('a suffix gdb would not write for this type matches nothing, as in gdb', () => {
     expect(gdbLocations(bin, 'Pool<104u>::Alloc')).toEqual([]);
     expect(unknownSpecMessage(bin, 'Pool<104u>::Alloc')).toMatch(/Pool<104ul>::Alloc/);
+  });
+});
+
+describe('Rust in a library: a cdylib called from C (vec_grow_lib.rs -O)', () => {
+  const lib = buildFixture('vec_grow_lib.rs', { flags: ['-O', '-g', '-C', 'symbol-mangling-version=v0'], shared: true, variant: 'O' });
+  const host = buildFixture('vec_grow_host.c', { flags: ['-O2', '-g'], variant: 'O2', libs: [lib, `-Wl,-rpath,${path.dirname(lib)}`] });
+
+  test("grow_one is hit once per growth, as many times as gdb's break grow_one stops", async () => {
+    const { capture } = await recordWithPtrace([host], { hooks: ['grow_one'] });
+    const libHook = capture.hooks[0].resolved.filter((r) => r.module.endsWith(path.basename(lib)));
+    expect(libHook.length).toBeGreaterThan(0);
+    const gdb = gdbHitCount([host], 'grow_one');
+    expect(gdb).toBeGreaterThan(0);
+    expect(capture.stats.hits).toBe(gdb);
+    const frame0 = new Set(expandHits(capture).map((h) => h.frames[0].symbol));
+    expect([...frame0].every((s) => /^alloc::raw_vec::RawVec<usize, alloc::alloc::Global>::grow_one/.test(s ?? ''))).toBe(true);
   });
 });
