@@ -15,6 +15,7 @@ import { missingDebugInfoText } from '../elf/debug-advice';
 import { hookModule, planHook, unknownHookError, type HookModule, type HookTarget } from '../symbolize/hook-resolver';
 import { parseHookSpec } from '../symbolize/hook-spec';
 import { demangle } from '../symbolize/demangle';
+import { hasFunctionNames, rustDwarfNames } from '../symbolize/dwarf-names';
 import { sharedLibrariesOf } from '../stap/hook-probes';
 import { parseArgs } from './args';
 
@@ -29,7 +30,8 @@ part (the body GCC's partial inlining split off, F.part.N), inlined (an inlined 
 ifunc (an IFUNC resolver such as memcpy's: record hooks the implementation it returns at run
 time); .cold fragments, which are never entered by a call, are listed as skipped.
 Without PATTERN, lists every function of BIN.
-  --json   one JSON object per location: address, size, kind, symbol, linkage, module
+  --json   one JSON object per location: address, size, kind, symbol, linkage, module (gdbBreak: where
+           gdb's break F goes past a prologue the line table marks)
   --debug-dir DIR   look for separate debug files under DIR, as \`ustack record --debug-dir\` does
            (repeatable). Default: $USTACK_DEBUG_DIRS, else /usr/lib/debug.`;
 
@@ -40,6 +42,8 @@ interface Row {
   symbol: string;
   linkage: string;
   module: string;
+  /** Where gdb's `break F` goes when the line table marks F's prologue end (rustc): the hook stays at `address`. */
+  gdbBreak?: string;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -87,13 +91,24 @@ export async function main(args: string[]): Promise<number> {
     const m = modules.find((x) => x.path === t.module)!;
     return m.elf.symbols().byName(t.symbol)[0]?.size ?? null;
   };
+  // a Rust function is listed by the name its frames show (gdb's, from DWARF), not by its demangled symbol
+  const shownName = (t: HookTarget): string => {
+    const bare = t.symbol.replace(/@.*$/, '');
+    const debug = modules.find((x) => x.path === t.module)?.debug;
+    if (/^_R|^_ZN.*17h[0-9a-f]{16}E/.test(bare) && hasFunctionNames(debug)) {
+      const dwarf = rustDwarfNames(debug).get(bare.replace(/\.llvm\.\d+$/, ''));
+      if (dwarf) return dwarf[0];
+    }
+    return demangle(bare);
+  };
   const rows: Row[] = plan.locations.map((t: HookTarget) => ({
     address: '0x' + t.address.toString(16),
     size: t.kind === 'inlined' ? null : sizeOf(t),
     kind: t.isIfunc ? 'ifunc' : t.kind,
-    symbol: t.kind === 'inlined' ? t.symbol : demangle(t.symbol.replace(/@.*$/, '')),
+    symbol: t.kind === 'inlined' ? t.symbol : shownName(t),
     linkage: t.symbol,
     module: t.module,
+    ...(t.breakAddress !== undefined ? { gdbBreak: '0x' + t.breakAddress.toString(16) } : {}),
   }));
   for (const s of plan.skipped) {
     rows.push({ address: '0x' + s.address.toString(16), size: sizeOf(s), kind: 'skipped .cold', symbol: demangle(s.symbol), linkage: s.symbol, module: s.module });
@@ -106,7 +121,7 @@ export async function main(args: string[]): Promise<number> {
   const onlyBin = rows.every((r) => r.module === elf.path);
   for (const r of rows) {
     const linkage = r.kind === 'ifunc' ? '  (IFUNC resolver: record hooks the implementation it returns on this CPU)' : r.linkage !== r.symbol ? `  (${r.linkage})` : '';
-    const where = onlyBin ? '' : `  [${r.module}]`;
+    const where = (onlyBin ? '' : `  [${r.module}]`) + (r.gdbBreak ? `  (gdb's break F: ${r.gdbBreak}, past the prologue)` : '');
     process.stdout.write(`${r.address} ${String(r.size ?? '-').padStart(6)} ${r.kind.padEnd(13)} ${r.symbol}${linkage}${where}\n`);
   }
   return 0;

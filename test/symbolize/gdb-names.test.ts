@@ -235,6 +235,14 @@ describe('Rust: rustc-demangle driven by demangle_driver.rs (-O, v0 mangling)', 
     expect(hits.every((h) => !h.frames[0].inlined)).toBe(true);
   });
 
+  test('ustack symbols lists a Rust function by its frames\' name, with gdb\'s break address past the prologue', () => {
+    const cli = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
+    const out = execFileSync('node', [cli, 'symbols', bin, 'rustc_demangle::v0::Printer::print_path'], { encoding: 'utf8' });
+    const [gdb] = gdbLocations(bin, 'rustc_demangle::v0::Printer::print_path');
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(out).toMatch(new RegExp(`^0x[0-9a-f]+ +\\d+ entry +rustc_demangle::v0::Printer::print_path  \\(_R\\S+\\)  \\(gdb's break F: 0x${gdb.toString(16)}, past the prologue\\)\\n$`));
+  });
+
   test('specs: DWARF paths, demangled paths, impl blocks, and near names for unknown ones', () => {
     expect(ourLocations(bin, 'demangle_driver::render_all')).toEqual(gdbLocations(bin, 'demangle_driver::render_all<demangle_driver::Plain>').concat(gdbLocations(bin, 'demangle_driver::render_all<demangle_driver::Alternate>')).sort((a, b) => a - b));
     // the demangled spelling of the same function is accepted too, out of line and inlined (a trait impl's method)
