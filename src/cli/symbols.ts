@@ -91,13 +91,20 @@ export async function main(args: string[]): Promise<number> {
     const m = modules.find((x) => x.path === t.module)!;
     return m.elf.symbols().byName(t.symbol)[0]?.size ?? null;
   };
-  // a Rust function is listed by the name its frames show (gdb's, from DWARF), not by its demangled symbol
+  // a Rust function (or a C++ local class's member) is listed by the name its frames show (gdb's, from DWARF), not by its demangled symbol
   const shownName = (t: HookTarget): string => {
     const bare = t.symbol.replace(/@.*$/, '');
     const debug = modules.find((x) => x.path === t.module)?.debug;
     if (/^_R|^_ZN.*17h[0-9a-f]{16}E/.test(bare) && hasFunctionNames(debug)) {
       const dwarf = rustDwarfNames(debug).get(bare.replace(/\.llvm\.\d+$/, ''));
       if (dwarf) return dwarf[0];
+    }
+    // a C++ local class's member (GCC gives it no DWARF linkage name): the DWARF function at that address
+    if (bare.startsWith('_ZZ') && hasFunctionNames(debug)) {
+      const f = debug.functions().find((fn) => fn.ranges.some((r) => r[0] === t.address));
+      const d = demangle(bare);
+      const at = f && !f.qualifiedName.includes('{unnamed}') ? d.indexOf(f.qualifiedName + '(') : -1;
+      if (at > 0) return d.slice(at);
     }
     return demangle(bare);
   };

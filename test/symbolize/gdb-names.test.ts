@@ -186,6 +186,18 @@ describe('C++: tinyxml2 xmltest (-O2)', () => {
     expect(ourLocations(xml.bin, 'XMLPrinter::Visit*(const tinyxml2::XMLDocument &)')).toEqual(union);
   });
 
+  test("ustack symbols names a local class's methods as gdb's info breakpoints does", () => {
+    const cli = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
+    const ours = execFileSync('node', [cli, 'symbols', xml.bin, 'TestUtil::VisitEnter'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => /^0x[0-9a-f]+ +\d+ entry +(.*?)  \(_Z/.exec(l)?.[1]);
+    const info = runGdbScript([xml.bin], ['break TestUtil::VisitEnter', 'info breakpoints']);
+    const gdb = [...info.matchAll(/ in (TestUtil::\S.*?) at /g)].map((m) => m[1]);
+    expect(gdb).toHaveLength(2);
+    expect(ours).toEqual(gdb);
+  });
+
   test('an unknown C++ name gets near names', () => {
     expect(unknownSpecMessage(xml.bin, 'tinyxml2::XMLElement::FindAtribute')).toMatch(/tinyxml2::XMLElement::FindAttribute\b/);
     expect(unknownSpecMessage(xml.bin, 'XMLPrinter::VistEnter')).toMatch(/tinyxml2::XMLPrinter::VisitEnter\b/);
