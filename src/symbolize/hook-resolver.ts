@@ -277,6 +277,8 @@ function hasPrologueEnds(debug: unknown): debug is { prologueEnd(entry: number, 
   return typeof (debug as { prologueEnd?: unknown } | null)?.prologueEnd === 'function';
 }
 
+const RUST_LEGACY = /^_ZN.*17h[0-9a-f]{16}E$/;
+
 /** The module's Rust functions' DWARF names by linkage name, read on first use; null without parsed DWARF. */
 function rustNamesOf(mod: HookModule): (() => Map<string, string[]>) | null {
   const debug = mod.debug;
@@ -290,7 +292,8 @@ function rustNamesOf(mod: HookModule): (() => Map<string, string[]>) | null {
  * (`rustc_demangle[c5a78273c295e539]::demangle`, std's private copy), so a qualified name does not match it.
  */
 function sourceNames(n: SymbolNames, pattern: string, rustNames: (() => Map<string, string[]>) | null): readonly string[] {
-  if (!rustNames || !n.source || !(n.base.startsWith('_R') || n.base.startsWith('_ZN'))) return n.source ?? [];
+  // only Rust symbols (v0, legacy with its hash): a C++ name's DWARF name is its demangled one, and reading every unit's names costs
+  if (!rustNames || !n.source || !(n.base.startsWith('_R') || RUST_LEGACY.test(n.base))) return n.source ?? [];
   const dwarf = rustNames().get(n.base);
   if (dwarf) return [...dwarf, ...n.source];
   return n.base.startsWith('_R') && pattern.includes('::') ? [] : n.source;
