@@ -92,3 +92,21 @@ test('stripParameters drops parameter lists, qualifiers and Rust hashes and keep
   ];
   for (const [input, want] of cases) expect([input, stripParameters(input)]).toEqual([input, want]);
 });
+
+test("template value arguments are spelled as gdb and c++filt spell them (libiberty's literal suffixes)", () => {
+  const cases: [string, string][] = [
+    ['_ZN4PoolILm104EE5AllocEv', 'Pool<104ul>::Alloc()'],
+    ['_ZN4PoolILi104EE5AllocEv', 'Pool<104>::Alloc()'],
+    ['_ZN4PoolILj7EE5AllocEv', 'Pool<7u>::Alloc()'],
+    ['_ZN4PoolILl7EE5AllocEv', 'Pool<7l>::Alloc()'],
+    ['_ZN4PoolILx7EE5AllocEv', 'Pool<7ll>::Alloc()'],
+    ['_ZN4PoolILy7EE5AllocEv', 'Pool<7ull>::Alloc()'],
+    ['_ZN4PoolILb1EE5AllocEv', 'Pool<true>::Alloc()'],
+    ['_ZN4PoolILc65EE5AllocEv', 'Pool<(char)65>::Alloc()'],
+    ['_ZN4PoolILs3EE5AllocEv', 'Pool<(short)3>::Alloc()'],
+  ];
+  for (const [mangled, shown] of cases) {
+    expect(demangle(mangled)).toBe(shown);
+    expect(execFileSync('c++filt', [mangled], { encoding: 'utf8' }).trim()).toBe(shown);
+  }
+});
