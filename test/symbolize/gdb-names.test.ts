@@ -141,6 +141,8 @@ describe('C++: tinyxml2 xmltest (-O2)', () => {
     // a class local to main: gdb names it without main (DWARF scope), a parameter list in any spelling
     ['TestUtil::TestParseError', 1],
     ['TestUtil::TestParseError(const char*, const char *, tinyxml2::XMLError, int)', 1],
+    // and by its symbol's demangled name, which gdb also knows
+    ['main::TestUtil::TestParseError', 1],
     // an out-of-line entry and 9 inlined copies; a parameter list keeps the inlined copies
     ['tinyxml2::XMLElement::FindAttribute', 10],
     ['tinyxml2::XMLElement::FindAttribute(char const*) const', 10],
