@@ -81,7 +81,8 @@ function warmUpTracer(): Promise<void> {
   return warmedUp;
 }
 
-const HOOK_ERRORS = ['USTACK_UNKNOWN_HOOK', 'USTACK_INVALID_HOOK'];
+// errors about one hook (a module without debug info says which hook found nothing there)
+const HOOK_ERRORS = ['USTACK_UNKNOWN_HOOK', 'USTACK_INVALID_HOOK', 'USTACK_NO_DEBUGINFO'];
 
 /** Says where the hook an error is about came from, so a pragma's hook is not mistaken for the call's. */
 function withHookOrigin(message: string, code: string | null, origins: Map<string, HookOrigin>): string {
