@@ -69,9 +69,16 @@ export interface LaneResult {
 const hex = (a: number) => `0x${a.toString(16)}`;
 
 /** Runs `argv` (argv[0] = `binary`) under jest-ustack, under perf's uprobes and under gdb, with `hooks`. */
-export async function compareWithOracles(binary: string, argv: string[], hooks: string[], options: { cwd?: string; gdbTimeoutMs?: number } = {}): Promise<LaneResult> {
+export async function compareWithOracles(
+  binary: string,
+  argv: string[],
+  hooks: string[],
+  options: { cwd?: string; gdbTimeoutMs?: number; afterOurRun?: () => void } = {},
+): Promise<LaneResult> {
   const { capture } = await recordWithPtrace(argv, { hooks, cwd: options.cwd });
   if (capture.exit?.code !== 0) throw new Error(`${argv.join(' ')} under jest-ustack ended with ${JSON.stringify(capture.exit)}`);
+  // what the traced run produced, checked before the oracles' runs overwrite it
+  options.afterOurRun?.();
 
   const gdbLocs = new Map(hooks.map((h) => [h, gdbLocations(binary, h)]));
   const ourLocs = new Map(
