@@ -3,6 +3,7 @@
  * every hook location (jest-ustack's ptrace backend with default options, kernel uprobes through
  * perf, gdb breakpoints) and every distinct stack against gdb's at the same stops.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Capture, Frame } from '../../src/capture/types';
 import { recordWithPtrace } from '../../src/ptrace/ptrace-backend';
@@ -62,6 +63,8 @@ export interface LaneHook {
 
 export interface LaneResult {
   capture: Capture;
+  /** Hits whose stack `asGdbShows` changed. */
+  adjustedStacks: number;
   hooks: LaneHook[];
   locations: LaneLocation[];
 }
@@ -73,9 +76,21 @@ export async function compareWithOracles(
   binary: string,
   argv: string[],
   hooks: string[],
-  options: { cwd?: string; gdbTimeoutMs?: number; afterOurRun?: () => void } = {},
+  options: {
+    cwd?: string;
+    gdbTimeoutMs?: number;
+    afterOurRun?: () => void;
+    /**
+     * Our frames as gdb can show them, for a difference the test explains (where gdb is wrong by the
+     * machine code); the stacks are compared after it, `adjustedStacks` counts what it changed.
+     */
+    asGdbShows?: (frames: Frame[]) => Frame[];
+  } = {},
 ): Promise<LaneResult> {
+  // the tracer names modules by their real path (as /proc/PID/maps does)
+  binary = fs.realpathSync(binary);
   const { capture } = await recordWithPtrace(argv, { hooks, cwd: options.cwd });
+  const ourFrames = options.asGdbShows ?? ((frames: Frame[]) => frames);
   if (capture.exit?.code !== 0) throw new Error(`${argv.join(' ')} under jest-ustack ended with ${JSON.stringify(capture.exit)}`);
   // what the traced run produced, checked before the oracles' runs overwrite it
   options.afterOurRun?.();
@@ -92,6 +107,7 @@ export async function compareWithOracles(
   const stops = gdbPythonStops(argv, hooks, { cwd: options.cwd, maxStops: Infinity, timeoutMs: options.gdbTimeoutMs ?? 300000 });
 
   const ourCount = new Map<number, number>();
+  let adjusted = 0;
   const ourStacks = new Map(hooks.map((h) => [h, new Map<string, number>()]));
   for (const s of capture.stacks) {
     const f0 = s.frames[0];
@@ -100,7 +116,9 @@ export async function compareWithOracles(
       ourCount.set(a, (ourCount.get(a) ?? 0) + s.count);
     }
     const m = ourStacks.get(s.hook)!;
-    const key = ourStackKey(s.frames);
+    const shown = ourFrames(s.frames);
+    if (shown !== s.frames) adjusted += s.count;
+    const key = ourStackKey(shown);
     m.set(key, (m.get(key) ?? 0) + s.count);
   }
   const gdbCount = new Map<number, number>();
@@ -116,6 +134,7 @@ export async function compareWithOracles(
 
   return {
     capture,
+    adjustedStacks: adjusted,
     hooks: hooks.map((h) => ({
       hook: h,
       ourLocations: ourLocs.get(h)!.map(hex),
