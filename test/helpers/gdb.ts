@@ -143,7 +143,11 @@ export interface GdbPyStop {
  * main, or to the outermost frame in a thread): name, exact inline flag and the frame's file:line
  * (find_sal, the lines `bt` prints), with the stopped pc and thread.
  */
-export function gdbPythonStops(argv: string[], breakpoints: string[], options: { maxStops?: number; cwd?: string; timeoutMs?: number; setup?: string[] } = {}): GdbPyStop[] {
+export function gdbPythonStops(
+  argv: string[],
+  breakpoints: string[],
+  options: { maxStops?: number; cwd?: string; timeoutMs?: number; setup?: string[]; /** Commands after the `break`s (e.g. `disable 2.3`). */ afterBreaks?: string[] } = {},
+): GdbPyStop[] {
   const max = options.maxStops ?? 1000;
   const cmds = [
     'set pagination off',
@@ -166,6 +170,7 @@ export function gdbPythonStops(argv: string[], breakpoints: string[], options: {
     '    print("@@END")',
     'end',
     ...breakpoints.map((b) => `break ${b}`),
+    ...(options.afterBreaks ?? []),
     `commands 1-${breakpoints.length}`,
     'silent',
     'python ustack_walk()',

@@ -3,6 +3,7 @@
  * every hook location (jest-ustack's ptrace backend with default options, kernel uprobes through
  * perf, gdb breakpoints) and every distinct stack against gdb's at the same stops.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Capture, Frame } from '../../src/capture/types';
@@ -10,14 +11,31 @@ import { recordWithPtrace } from '../../src/ptrace/ptrace-backend';
 import { gdbPythonStops, runGdbScript, type GdbPyFrame } from './gdb';
 import { uprobeCounts } from './uprobes';
 
+const hex = (a: number) => `0x${a.toString(16)}`;
+
 /** Where gdb (which disables address randomization) loads a PIE executable. */
 const GDB_PIE_BASE = 0x555555554000;
 
+/** gdb's locations of `break <spec>` for each spec planted in order: breakpoint number, location id (N or N.M), link-time address. */
+export function gdbBreakLocations(binary: string, specs: string[]): { spec: string; id: string; address: number }[] {
+  const out = runGdbScript([binary], ['set breakpoint pending off', 'set width 0', ...specs.map((s) => `break ${s}`), 'info breakpoints']);
+  const table = out.slice(out.indexOf('Num '));
+  const rows: { spec: string; id: string; address: number }[] = [];
+  for (const m of table.matchAll(/^(\d+)(\.\d+)?\s+(?:breakpoint\s+keep\s+)?[yn]\S*\s+0x([0-9a-f]+) in /gm)) {
+    rows.push({ spec: specs[Number(m[1]) - 1], id: m[1] + (m[2] ?? ''), address: parseInt(m[3], 16) });
+  }
+  return rows;
+}
+
 /** The link-time addresses gdb plants for `break <spec>` in `binary` (every location, sorted). */
 export function gdbLocations(binary: string, spec: string): number[] {
-  const out = runGdbScript([binary], ['set breakpoint pending off', 'set width 0', `break ${spec}`, 'info breakpoints']);
-  const table = out.slice(out.indexOf('Num '));
-  return [...new Set([...table.matchAll(/\b0x([0-9a-f]+) in /g)].map((m) => parseInt(m[1], 16)))].sort((a, b) => a - b);
+  return [...new Set(gdbBreakLocations(binary, [spec]).map((r) => r.address))].sort((a, b) => a - b);
+}
+
+/** Start addresses of the functions in `binary`'s symbol table, ascending. */
+function functionStarts(binary: string): number[] {
+  const nm = execFileSync('nm', ['--defined-only', binary], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return [...new Set([...nm.matchAll(/^([0-9a-f]+) [tTwWiI] /gm)].map((m) => parseInt(m[1], 16)))].sort((a, b) => a - b);
 }
 
 /** One frame as the lane compares it: gdb's name, inline mark and file:line (basename). */
@@ -63,13 +81,14 @@ export interface LaneHook {
 
 export interface LaneResult {
   capture: Capture;
+  /** Locations where gdb's `break F` skips the prologue: compared at the function's entry instead. */
+  prologueSkips: { hook: string; gdb: string; entry: string }[];
   /** Hits whose stack `asGdbShows` changed. */
   adjustedStacks: number;
   hooks: LaneHook[];
   locations: LaneLocation[];
 }
 
-const hex = (a: number) => `0x${a.toString(16)}`;
 
 /** Runs `argv` (argv[0] = `binary`) under jest-ustack, under perf's uprobes and under gdb, with `hooks`. */
 export async function compareWithOracles(
@@ -95,16 +114,53 @@ export async function compareWithOracles(
   // what the traced run produced, checked before the oracles' runs overwrite it
   options.afterOurRun?.();
 
-  const gdbLocs = new Map(hooks.map((h) => [h, gdbLocations(binary, h)]));
   const ourLocs = new Map(
     hooks.map((h) => [h, [...new Set(capture.hooks.find((x) => x.spec === h)!.resolved.filter((r) => r.module === binary).map((r) => parseInt(r.address, 16)))].sort((a, b) => a - b)]),
+  );
+  // gdb's `break F` skips the prologue where the line table marks its end (rustc, clang); a hook
+  // keeps the entry (README: "A hook plants where gdb's break F does"). Such a location is
+  // compared as gdb's `break *ENTRY`: that location disabled, a breakpoint at the entry added.
+  const planted = gdbBreakLocations(binary, hooks);
+  const starts = functionStarts(binary);
+  const startOf = (a: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= a) lo = mid;
+      else hi = mid - 1;
+    }
+    return starts[lo];
+  };
+  const prologueSkips: { hook: string; gdb: string; entry: string }[] = [];
+  const disable: string[] = [];
+  const entryBreaks: string[] = [];
+  for (const loc of planted) {
+    const ours = ourLocs.get(loc.spec)!;
+    const entry = startOf(loc.address);
+    if (ours.includes(loc.address) || entry === loc.address || !ours.includes(entry)) continue;
+    prologueSkips.push({ hook: loc.spec, gdb: hex(loc.address), entry: hex(entry) });
+    disable.push(`disable ${loc.id}`);
+    entryBreaks.push(`*0x${(entry + GDB_PIE_BASE).toString(16)}`);
+  }
+  const skipped = new Set(prologueSkips.map((p) => `${p.hook} ${p.gdb}`));
+  const gdbLocs = new Map(
+    hooks.map((h) => {
+      const locs = planted.filter((l) => l.spec === h).map((l) => (skipped.has(`${h} ${hex(l.address)}`) ? startOf(l.address) : l.address));
+      return [h, [...new Set(locs)].sort((a, b) => a - b)];
+    }),
   );
   const all = [...new Set([...gdbLocs.values(), ...ourLocs.values()].flat())].sort((a, b) => a - b);
   const hookAt = new Map<number, string>();
   for (const [h, locs] of [...gdbLocs, ...ourLocs]) for (const a of locs) hookAt.set(a, h);
 
   const uprobe = uprobeCounts(binary, all, argv, { cwd: options.cwd });
-  const stops = gdbPythonStops(argv, hooks, { cwd: options.cwd, maxStops: Infinity, timeoutMs: options.gdbTimeoutMs ?? 300000 });
+  const stops = gdbPythonStops(argv, [...hooks, ...entryBreaks], {
+    cwd: options.cwd,
+    maxStops: Infinity,
+    timeoutMs: options.gdbTimeoutMs ?? 300000,
+    afterBreaks: disable,
+  });
 
   const ourCount = new Map<number, number>();
   let adjusted = 0;
@@ -134,6 +190,7 @@ export async function compareWithOracles(
 
   return {
     capture,
+    prologueSkips,
     adjustedStacks: adjusted,
     hooks: hooks.map((h) => ({
       hook: h,
