@@ -157,7 +157,7 @@ export async function compareWithOracles(
   const uprobe = uprobeCounts(binary, all, argv, { cwd: options.cwd });
   const stops = gdbPythonStops(argv, [...hooks, ...entryBreaks], {
     cwd: options.cwd,
-    maxStops: Infinity,
+    maxStops: 1_000_000_000,
     timeoutMs: options.gdbTimeoutMs ?? 300000,
     afterBreaks: disable,
   });
