@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { cachedBuild, compileAndLink, debianSource } from '../helpers/debian-source';
 import { FIXTURES } from '../helpers/fixtures';
+import { gdbTailCallView, type GdbTailCallView } from '../helpers/gdb-tail-calls';
 import { compareWithOracles, type LaneResult } from '../helpers/real-program-lane';
 import { uprobesUnavailable } from '../helpers/uprobes';
 
@@ -39,10 +40,12 @@ const HOOKS = ['singlematch', 'luaV_concat', 'luaH_getshortstr', 'sort_comp', 'l
 (noUprobes ? describe.skip : describe)('lua5.4 from Debian source, -O2 -g', () => {
   let lua: string;
   let result: LaneResult;
+  let tailCalls: GdbTailCallView;
 
   beforeAll(async () => {
     lua = buildLua();
-    result = await compareWithOracles(lua, [lua, WORKLOAD], HOOKS);
+    tailCalls = gdbTailCallView(lua);
+    result = await compareWithOracles(lua, [lua, WORKLOAD], HOOKS, { asGdbShows: tailCalls.asGdbShows });
   });
 
   test('the build has the hard cases: clones and several locations per hook', () => {
@@ -60,6 +63,10 @@ const HOOKS = ['singlematch', 'luaV_concat', 'luaH_getshortstr', 'sort_comp', 'l
     expect(result.locations.some((l) => l.uprobe > 0)).toBe(true);
     expect(result.locations.map((l) => ({ ...l, ours: l.ours }))).toEqual(result.locations.map((l) => ({ ...l, ours: l.uprobe })));
     expect(result.locations.map((l) => ({ ...l, gdb: l.gdb }))).toEqual(result.locations.map((l) => ({ ...l, gdb: l.uprobe })));
+  });
+
+  test('each tail-call chain gdb does not show (test/helpers/gdb-tail-calls.ts) is the machine code\'s: a call into its outer function, jumps down to the callee', () => {
+    expect(tailCalls.checkAgainstMachineCode()).toEqual([]);
   });
 
   test('every distinct stack (names, inline frames, file:line) and its count equals gdb\'s bt', () => {

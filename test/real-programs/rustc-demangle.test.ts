@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { cachedBuild, debianBinaryPackage } from '../helpers/debian-source';
 import { FIXTURES } from '../helpers/fixtures';
+import { gdbTailCallView, type GdbTailCallView } from '../helpers/gdb-tail-calls';
 import { compareWithOracles, type LaneResult } from '../helpers/real-program-lane';
 import { uprobesUnavailable } from '../helpers/uprobes';
 
@@ -49,10 +50,12 @@ const HOOKS = [
 
 (noUprobes ? describe.skip : describe)('rustc-demangle from Debian\'s crate package, rustc -O -g', () => {
   let result: LaneResult;
+  let tailCalls: GdbTailCallView;
 
   beforeAll(async () => {
     const driver = buildDriver();
-    result = await compareWithOracles(driver, [driver, '3'], HOOKS);
+    tailCalls = gdbTailCallView(driver);
+    result = await compareWithOracles(driver, [driver, '3'], HOOKS, { asGdbShows: tailCalls.asGdbShows });
   });
 
   test('the build has several locations per hook (inlined copies)', () => {
@@ -67,6 +70,10 @@ const HOOKS = [
     expect(result.locations.some((l) => l.uprobe > 0)).toBe(true);
     expect(result.locations.map((l) => ({ ...l, ours: l.ours }))).toEqual(result.locations.map((l) => ({ ...l, ours: l.uprobe })));
     expect(result.locations.map((l) => ({ ...l, gdb: l.gdb }))).toEqual(result.locations.map((l) => ({ ...l, gdb: l.uprobe })));
+  });
+
+  test('each tail-call chain gdb does not show (test/helpers/gdb-tail-calls.ts) is the machine code\'s: a call into its outer function, jumps down to the callee', () => {
+    expect(tailCalls.checkAgainstMachineCode()).toEqual([]);
   });
 
   test('every distinct stack (names, inline frames, file:line) and its count equals gdb\'s bt', () => {

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { cachedBuild, compileAndLink, debianSource } from '../helpers/debian-source';
+import { gdbTailCallView, type GdbTailCallView } from '../helpers/gdb-tail-calls';
 import { compareWithOracles, type LaneResult } from '../helpers/real-program-lane';
 import { uprobesUnavailable } from '../helpers/uprobes';
 
@@ -60,6 +61,7 @@ const HOOKS = ['ZSTDMT_compressionJob', 'ZSTD_compressBlock_fast', 'FSE_buildCTa
   let zstd: string;
   let work: string;
   let result: LaneResult;
+  let tailCalls: GdbTailCallView;
   let expected: Buffer;
   let tracedOutput: Buffer;
 
@@ -71,7 +73,8 @@ const HOOKS = ['ZSTDMT_compressionJob', 'ZSTD_compressBlock_fast', 'FSE_buildCTa
     execFileSync(argv[0], argv.slice(1), { cwd: work });
     expected = fs.readFileSync(path.join(work, 'out.zst'));
     fs.rmSync(path.join(work, 'out.zst'));
-    result = await compareWithOracles(zstd, argv, HOOKS, { cwd: work, afterOurRun: () => (tracedOutput = fs.readFileSync(path.join(work, 'out.zst'))) });
+    tailCalls = gdbTailCallView(zstd);
+    result = await compareWithOracles(zstd, argv, HOOKS, { cwd: work, asGdbShows: tailCalls.asGdbShows, afterOurRun: () => (tracedOutput = fs.readFileSync(path.join(work, 'out.zst'))) });
   });
   afterAll(() => work && fs.rmSync(work, { recursive: true, force: true }));
 
@@ -95,6 +98,10 @@ const HOOKS = ['ZSTDMT_compressionJob', 'ZSTD_compressBlock_fast', 'FSE_buildCTa
     expect(result.locations.some((l) => l.uprobe > 0)).toBe(true);
     expect(result.locations.map((l) => ({ ...l, ours: l.ours }))).toEqual(result.locations.map((l) => ({ ...l, ours: l.uprobe })));
     expect(result.locations.map((l) => ({ ...l, gdb: l.gdb }))).toEqual(result.locations.map((l) => ({ ...l, gdb: l.uprobe })));
+  });
+
+  test('each tail-call chain gdb does not show (test/helpers/gdb-tail-calls.ts) is the machine code\'s: a call into its outer function, jumps down to the callee', () => {
+    expect(tailCalls.checkAgainstMachineCode()).toEqual([]);
   });
 
   test('every distinct stack (names, inline frames, file:line) and its count equals gdb\'s bt', () => {
