@@ -476,8 +476,11 @@ export class DebugInfo {
   }
 
   private callSite(unit: Unit, scopes: UnitScopes, inlined: number): { file: string | null; line: number | null } {
+    const line = scopes.callLine[inlined] || null;
+    // no call line (0 or absent): the call site is unknown, file included (gdb shows neither)
+    if (line === null) return { file: null, line: null };
     const f = scopes.callFile[inlined];
-    return { file: f >= 0 && this.lines ? this.lines.fileName(unit, f) : null, line: scopes.callLine[inlined] || null };
+    return { file: f >= 0 && this.lines ? this.lines.fileName(unit, f) : null, line };
   }
 
   private scopesOf(unit: Unit): UnitScopes | null {

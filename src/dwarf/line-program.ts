@@ -122,6 +122,16 @@ export class LineProgram {
     let groupStmtLine = -1;
     let prologueEnd = false;
     const prologueEnds: number[] = [];
+    // gdb (PR 17276) records no row that repeats the line last recorded in the same file once that
+    // line has had a non-zero discriminator: the earlier row's line covers its addresses
+    let discriminator = 0;
+    let lineHasDiscriminator = false;
+    let gdbLastLine = 0;
+    let gdbLastFile = -1;
+    const advanceLine = (delta: number): void => {
+      line += delta;
+      if (delta !== 0) lineHasDiscriminator = discriminator !== 0;
+    };
     const emit = (endSeq: boolean): void => {
       if (prologueEnd && !endSeq) prologueEnds.push(address);
       prologueEnd = false;
@@ -129,7 +139,13 @@ export class LineProgram {
       const l = endSeq ? -1 : line;
       const sameAddress = n >= ROW && rows[n - ROW] === address;
       if (!sameAddress) groupStmtLine = -1;
-      if (isStmt && !endSeq) {
+      const gdbSkips = !endSeq && n >= ROW && file === gdbLastFile && line === gdbLastLine && lineHasDiscriminator;
+      discriminator = 0;
+      if (!endSeq && !gdbSkips) {
+        gdbLastFile = file;
+        gdbLastLine = line;
+      }
+      if (isStmt && !endSeq && !gdbSkips) {
         groupStmtFile = file;
         groupStmtLine = l;
       }
@@ -137,7 +153,10 @@ export class LineProgram {
       // unless it is not is_stmt and an earlier row at the address is (then the last such row)
       let stmtFile = file;
       let stmtLine = l;
-      if (!isStmt && !endSeq && groupStmtLine > 0) {
+      if (gdbSkips) {
+        stmtFile = rows[n - ROW + 4];
+        stmtLine = rows[n - ROW + 5];
+      } else if (!isStmt && !endSeq && groupStmtLine > 0) {
         stmtFile = groupStmtFile;
         stmtLine = groupStmtLine;
       }
@@ -149,7 +168,7 @@ export class LineProgram {
       if (op >= opcodeBase) {
         const adjusted = op - opcodeBase;
         address += Math.floor(adjusted / lineRange) * minInstLength;
-        line += lineBase + (adjusted % lineRange);
+        advanceLine(lineBase + (adjusted % lineRange));
         emit(false);
         continue;
       }
@@ -166,10 +185,17 @@ export class LineProgram {
             address = 0;
             file = 1;
             line = 1;
+            discriminator = 0;
+            lineHasDiscriminator = false;
+            gdbLastLine = 0;
+            gdbLastFile = -1;
             column = 0;
             isStmt = defaultIsStmt;
           } else if (sub === DW_LNE.set_address) {
             address = r.uint(len - 1);
+          } else if (sub === DW_LNE.set_discriminator) {
+            discriminator = r.uleb128();
+            if (discriminator !== 0) lineHasDiscriminator = true;
           } else if (sub === DW_LNE.define_file) {
             const name = r.cstring();
             prog.files.push(name);
@@ -184,7 +210,7 @@ export class LineProgram {
           address += r.uleb128() * minInstLength;
           break;
         case DW_LNS.advance_line:
-          line += r.sleb128();
+          advanceLine(r.sleb128());
           break;
         case DW_LNS.set_file:
           file = r.uleb128();

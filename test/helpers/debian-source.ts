@@ -149,51 +149,91 @@ export function ensureSourceRecord(pkg: string): void {
   });
 }
 
-function version(pkg: string, source: boolean): string {
+/** The versions apt offers for a package, newest first (an archive may list a version it no longer serves). */
+function versions(pkg: string, source: boolean): string[] {
   const out = source
     ? execFileSync('apt-cache', ['showsrc', '--only-source', pkg], { encoding: 'utf8' })
-    : execFileSync('apt-cache', ['show', '--no-all-versions', pkg], { encoding: 'utf8' });
-  const v = /^Version:\s*(\S+)/m.exec(out)?.[1];
-  if (!v) throw new DebianSourceError(`apt-cache knows no version of ${pkg}`);
-  return v;
+    : execFileSync('apt-cache', ['show', pkg], { encoding: 'utf8' });
+  const all = [...new Set([...out.matchAll(/^Version:\s*(\S+)/gm)].map((m) => m[1]))];
+  if (!all.length) throw new DebianSourceError(`apt-cache knows no version of ${pkg}`);
+  const newer = (a: string, b: string) => {
+    try {
+      execFileSync('dpkg', ['--compare-versions', a, 'gt', b], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return all.sort((a, b) => (a === b ? 0 : newer(a, b) ? -1 : 1));
+}
+
+/** Runs `fetch(version)` for the newest version first, then older ones while the archive answers 404. */
+function firstAvailable<T>(pkg: string, all: string[], fetch: (version: string) => T): T {
+  let last: unknown;
+  for (const v of all) {
+    try {
+      return fetch(v);
+    } catch (e) {
+      last = e;
+      // a mirror that dropped a superseded security update still serves the release's version
+      if (!/404|Failed to fetch|Unable to find/.test(String((e as Error).message))) throw e;
+    }
+  }
+  throw last instanceof Error ? last : new DebianSourceError(`no version of ${pkg} could be fetched`);
 }
 
 /** `apt-get source PKG`, unpacked (with Debian's patches applied) once; returns the source tree. */
 export function debianSource(pkg: string): string {
   ensureSourceRecord(pkg);
-  const ver = version(pkg, true);
-  const dir = path.join(DEBIAN_CACHE, 'src', `${pkg}_${ver.replace(/[:~]/g, '_')}`);
-  if (fs.existsSync(path.join(dir, '.ustack-complete'))) return path.join(dir, 'tree');
-  return withLock(`src-${pkg}`, () => {
-    if (fs.existsSync(path.join(dir, '.ustack-complete'))) return path.join(dir, 'tree');
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    if (!fs.existsSync('/usr/bin/dpkg-source')) throw new DebianSourceError('apt-get source needs dpkg-source: apt-get install dpkg-dev');
-    run('apt-get', [...APT_QUIET, 'source', '--only-source', `${pkg}=${ver}`], dir);
-    const trees = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
-    if (trees.length !== 1) throw new DebianSourceError(`apt-get source ${pkg} unpacked ${trees.length} folders in ${dir}, expected one`);
-    fs.renameSync(path.join(dir, trees[0].name), path.join(dir, 'tree'));
-    fs.writeFileSync(path.join(dir, '.ustack-complete'), ver + '\n');
-    return path.join(dir, 'tree');
-  });
+  const all = versions(pkg, true);
+  const done = all.map((v) => path.join(DEBIAN_CACHE, 'src', `${pkg}_${v.replace(/[:~]/g, '_')}`)).find((d) => fs.existsSync(path.join(d, '.ustack-complete')));
+  if (done) return path.join(done, 'tree');
+  return withLock(`src-${pkg}`, () =>
+    firstAvailable(pkg, all, (ver) => {
+      const dir = path.join(DEBIAN_CACHE, 'src', `${pkg}_${ver.replace(/[:~]/g, '_')}`);
+      if (fs.existsSync(path.join(dir, '.ustack-complete'))) return path.join(dir, 'tree');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true });
+      if (!fs.existsSync('/usr/bin/dpkg-source')) throw new DebianSourceError('apt-get source needs dpkg-source: apt-get install dpkg-dev');
+      try {
+        run('apt-get', [...APT_QUIET, 'source', '--only-source', `${pkg}=${ver}`], dir);
+      } catch (e) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+      const trees = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
+      if (trees.length !== 1) throw new DebianSourceError(`apt-get source ${pkg} unpacked ${trees.length} folders in ${dir}, expected one`);
+      fs.renameSync(path.join(dir, trees[0].name), path.join(dir, 'tree'));
+      fs.writeFileSync(path.join(dir, '.ustack-complete'), ver + '\n');
+      return path.join(dir, 'tree');
+    }),
+  );
 }
 
 /** `apt-get download PKG` + `dpkg -x`, once, without installing it; returns the unpacked root. */
 export function debianBinaryPackage(pkg: string): string {
-  const ver = version(pkg, false);
-  const dir = path.join(DEBIAN_CACHE, 'deb', `${pkg}_${ver.replace(/[:~]/g, '_')}`);
-  if (fs.existsSync(path.join(dir, '.ustack-complete'))) return path.join(dir, 'root');
-  return withLock(`deb-${pkg}`, () => {
-    if (fs.existsSync(path.join(dir, '.ustack-complete'))) return path.join(dir, 'root');
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    run('apt-get', [...APT_QUIET, 'download', `${pkg}=${ver}`], dir);
-    const deb = fs.readdirSync(dir).find((f) => f.endsWith('.deb'));
-    if (!deb) throw new DebianSourceError(`apt-get download ${pkg} left no .deb in ${dir}`);
-    run('dpkg', ['-x', path.join(dir, deb), path.join(dir, 'root')]);
-    fs.writeFileSync(path.join(dir, '.ustack-complete'), ver + '\n');
-    return path.join(dir, 'root');
-  });
+  const all = versions(pkg, false);
+  const done = all.map((v) => path.join(DEBIAN_CACHE, 'deb', `${pkg}_${v.replace(/[:~]/g, '_')}`)).find((d) => fs.existsSync(path.join(d, '.ustack-complete')));
+  if (done) return path.join(done, 'root');
+  return withLock(`deb-${pkg}`, () =>
+    firstAvailable(pkg, all, (ver) => {
+      const dir = path.join(DEBIAN_CACHE, 'deb', `${pkg}_${ver.replace(/[:~]/g, '_')}`);
+      if (fs.existsSync(path.join(dir, '.ustack-complete'))) return path.join(dir, 'root');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true });
+      try {
+        run('apt-get', [...APT_QUIET, 'download', `${pkg}=${ver}`], dir);
+      } catch (e) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+      const deb = fs.readdirSync(dir).find((f) => f.endsWith('.deb'));
+      if (!deb) throw new DebianSourceError(`apt-get download ${pkg} left no .deb in ${dir}`);
+      run('dpkg', ['-x', path.join(dir, deb), path.join(dir, 'root')]);
+      fs.writeFileSync(path.join(dir, '.ustack-complete'), ver + '\n');
+      return path.join(dir, 'root');
+    }),
+  );
 }
 
 /**

@@ -129,17 +129,32 @@ export interface GdbPyFrame {
   inlined: boolean;
 }
 
+/** One breakpoint stop as gdb's Python API sees it: the stopped pc and the walked frames. */
+export interface GdbPyStop {
+  /** The pc of the newest frame (the breakpoint's address, as the process has it mapped). */
+  pc: number;
+  /** Thread number gdb gave the stopped thread (1 = the main thread). */
+  thread: number;
+  frames: GdbPyFrame[];
+}
+
 /**
  * Every stop at `breakpoints` as gdb's Python API walks it (newest_frame() then older() up to
- * main): name, exact inline flag and the frame's file:line (find_sal, the lines `bt` prints).
+ * main, or to the outermost frame in a thread): name, exact inline flag and the frame's file:line
+ * (find_sal, the lines `bt` prints), with the stopped pc and thread.
  */
-export function gdbPythonStacks(argv: string[], breakpoints: string[], options: { maxStops?: number; cwd?: string } = {}): GdbPyFrame[][] {
+export function gdbPythonStops(
+  argv: string[],
+  breakpoints: string[],
+  options: { maxStops?: number; cwd?: string; timeoutMs?: number; setup?: string[]; /** Commands after the `break`s (e.g. `disable 2.3`). */ afterBreaks?: string[] } = {},
+): GdbPyStop[] {
   const max = options.maxStops ?? 1000;
   const cmds = [
     'set pagination off',
     'set confirm off',
     'set breakpoint pending on',
     'set width 0',
+    ...(options.setup ?? []),
     'python',
     'ustack_stops = [0]',
     'def ustack_walk():',
@@ -149,7 +164,7 @@ export function gdbPythonStacks(argv: string[], breakpoints: string[], options: 
     '        gdb.execute("delete breakpoints")',
     '        return',
     '    f = gdb.newest_frame()',
-    '    print("@@STOP")',
+    '    print("@@STOP\\t%d\\t%d" % (f.pc(), gdb.selected_thread().num))',
     '    while f is not None:',
     '        sal = f.find_sal()',
     '        name = f.name() or "??"',
@@ -161,6 +176,7 @@ export function gdbPythonStacks(argv: string[], breakpoints: string[], options: 
     '    print("@@END")',
     'end',
     ...breakpoints.map((b) => `break ${b}`),
+    ...(options.afterBreaks ?? []),
     `commands 1-${breakpoints.length}`,
     'silent',
     'python ustack_walk()',
@@ -168,21 +184,25 @@ export function gdbPythonStacks(argv: string[], breakpoints: string[], options: 
     'end',
     'run',
   ];
-  const out = runGdbScript(argv, cmds, { cwd: options.cwd });
-  const stops: GdbPyFrame[][] = [];
-  for (const m of out.matchAll(/@@STOP\n([\s\S]*?)@@END/g)) {
+  const out = runGdbScript(argv, cmds, { cwd: options.cwd, timeoutMs: options.timeoutMs });
+  const stops: GdbPyStop[] = [];
+  for (const m of out.matchAll(/@@STOP\t(\d+)\t(\d+)\n([\s\S]*?)@@END/g)) {
     if (stops.length >= max) break;
-    stops.push(
-      m[1]
-        .split('\n')
-        .filter((l) => l.startsWith('@@F\t'))
-        .map((l) => {
-          const [, func, inl, file, line] = l.split('\t');
-          return { func, inlined: inl === '1', file: file || null, line: Number(line) || null };
-        }),
-    );
+    const frames = m[3]
+      .split('\n')
+      .filter((l) => l.startsWith('@@F\t'))
+      .map((l) => {
+        const [, func, inl, file, line] = l.split('\t');
+        return { func, inlined: inl === '1', file: file || null, line: Number(line) || null };
+      });
+    stops.push({ pc: Number(m[1]), thread: Number(m[2]), frames });
   }
   return stops;
+}
+
+/** The frames of every stop at `breakpoints` (gdbPythonStops without pcs). */
+export function gdbPythonStacks(argv: string[], breakpoints: string[], options: { maxStops?: number; cwd?: string } = {}): GdbPyFrame[][] {
+  return gdbPythonStops(argv, breakpoints, options).map((s) => s.frames);
 }
 
 /**
