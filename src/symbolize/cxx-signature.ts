@@ -61,9 +61,26 @@ function splitTopLevel(list: string): string[] {
   return out.map((s) => s.trim()).filter((s, i, all) => s !== '' || all.length > 1);
 }
 
+const CHAR_TYPEDEFS: Record<string, string> = { char: 'string', wchar_t: 'wstring', char8_t: 'u8string', char16_t: 'u16string', char32_t: 'u32string' };
+
+/**
+ * The standard library's string typedefs, as gdb's linespec expands typedefs: `std::string const&`
+ * names the parameter the demangler spells `std::__cxx11::basic_string<char, std::char_traits<char>,
+ * std::allocator<char> > const&`. Both sides of a comparison get this one spelling (either ABI).
+ */
+function standardTypedefs(type: string): string {
+  if (!type.includes('std::')) return type;
+  return type
+    .replace(/std::__cxx11::/g, 'std::')
+    .replace(/\s*([<,])\s*/g, '$1')
+    .replace(/\s+>/g, '>')
+    .replace(/std::basic_string<(char|wchar_t|char8_t|char16_t|char32_t),std::char_traits<\1>,std::allocator<\1>>/g, (_, c: string) => `std::${CHAR_TYPEDEFS[c]}`)
+    .replace(/std::basic_string_view<(char|wchar_t|char8_t|char16_t|char32_t),std::char_traits<\1>>/g, (_, c: string) => `std::${CHAR_TYPEDEFS[c]}_view`);
+}
+
 /** One parameter type in one spelling: cv-qualifiers after the type they qualify, `*`/`&` without spaces. */
 export function normalizeType(type: string): string {
-  const t = type.replace(/\s+/g, ' ').trim();
+  const t = standardTypedefs(type.replace(/\s+/g, ' ').trim());
   // function pointers, arrays and the like keep their spelling, with spaces around punctuation removed
   const declStart = t.search(/[*&([]/);
   const head = declStart < 0 ? t : t.slice(0, declStart);

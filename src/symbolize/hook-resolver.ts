@@ -14,6 +14,7 @@ import { UnknownHookError } from '../errors';
 import { HookSpec, globMatchesName, globToRegExp, isGlob, splitQualified, wildMatch, withoutTemplateArgs } from './hook-spec';
 import { hasFunctionNames, rustDwarfNames } from './dwarf-names';
 import { parseCxxSignature } from './cxx-signature';
+import { stripParameters } from './demangle';
 import { suggestNames } from './near-names';
 import { debugInfoFor, inlineHookTargets } from './inline-hooks';
 import { hasDwarf, symbolSource } from '../elf/debuginfo';
@@ -309,7 +310,9 @@ function outOfLine(elf: ElfFile, pattern: string, glob: RegExp | null, demangle:
       const hooked = plain.filter((n) => n.kind !== 'cold');
       if (hooked.length || !demangle) return withFragments(elf, hooked, demangle);
     }
-    const all = indexFor(elf, demangle!, true).entries.filter((n) => n.kind !== 'cold' && (glob.test(n.base) || glob.test(n.bare) || sourceNames(n, pattern, rustNames).some((s) => globMatchesName(glob, s))));
+    // a glob without a parameter list is matched against names, never against the parameter types (`*::Visit*` is not `accept(Visitor&)`)
+    const withParameters = pattern.includes('(');
+    const all = indexFor(elf, demangle!, true).entries.filter((n) => n.kind !== 'cold' && (glob.test(n.base) || glob.test(n.bare) || sourceNames(n, pattern, rustNames).some((s) => globMatchesName(glob, withParameters ? s : stripParameters(s)))));
     return withFragments(elf, all, demangle);
   }
   const out: SymbolNames[] = [];

@@ -27,7 +27,48 @@ export function parseHookSpec(text: string): HookSpec {
   if (module !== null && module.includes('/') && !module.startsWith('/')) {
     throw new InvalidHookError(text, `the module "${module}" is a relative path; give a basename (libfoo.so) or an absolute path`);
   }
-  return { text: trimmed, pattern, module };
+  const unbalanced = unbalancedParenthesis(pattern);
+  if (unbalanced) throw new InvalidHookError(text, unbalanced);
+  return { text: trimmed, pattern: canonicalTemplateSpelling(pattern), module };
+}
+
+/** Why the parentheses of a parameter list do not pair up (gdb: "malformed"), or null. */
+function unbalancedParenthesis(pattern: string): string | null {
+  let depth = 0;
+  for (const c of pattern) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) return 'it has a ")" that closes nothing';
+  }
+  return depth > 0 ? 'its parameter list has no closing ")"' : null;
+}
+
+/**
+ * Template argument lists in the demangler's and gdb's spelling, which the names compared with
+ * a spec use: `make<Circle,double>` is `make<Circle, double>`, `vector<int, allocator<int>>` is
+ * `vector<int, allocator<int> >` (operator names are left alone).
+ */
+export function canonicalTemplateSpelling(pattern: string): string {
+  if (!pattern.includes('<') || /\boperator\b/.test(pattern)) return pattern;
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '<') depth++;
+    if (c === '>' && depth > 0) {
+      depth--;
+      out = out.replace(/\s+$/, '');
+      if (out.endsWith('>')) out += ' ';
+      out += '>';
+      continue;
+    }
+    if (depth > 0 && c === ',') {
+      out = out.replace(/\s+$/, '') + ', ';
+      while (pattern[i + 1] === ' ') i++;
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 /** True when the pattern has glob characters (* ? or a closed [...] class). */

@@ -13,7 +13,9 @@ test('one type in every spelling gdb accepts is one normalized type, the demangl
     [['unsigned long', 'long unsigned int', 'unsigned long int'], 'unsigned long'],
     [['long long', 'long long int'], 'long long'],
     [['short', 'short int', 'signed short int'], 'short'],
-    [['const std::string &', 'std::string const&'], 'std::string const&'],
+    [['const std::string &', 'std::string const&', 'std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&', 'const std::basic_string<char,std::char_traits<char>,std::allocator<char>>&'], 'std::string const&'],
+    [['std::wstring', 'std::__cxx11::basic_string<wchar_t, std::char_traits<wchar_t>, std::allocator<wchar_t> >'], 'std::wstring'],
+    [['std::string_view', 'std::basic_string_view<char, std::char_traits<char> >'], 'std::string_view'],
     [['char * const', 'char* const'], 'char* const'],
     [['int&&', 'int &&'], 'int&&'],
   ];

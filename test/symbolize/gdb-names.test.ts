@@ -292,6 +292,34 @@ describe('C++ fixture: template value arguments of other integer types, a local 
   });
 });
 
+describe('C++ fixture: the spellings users write (spec_spellings.cc -O2)', () => {
+  const bin = buildFixture('spec_spellings.cc', { flags: ['-O2', '-g'], variant: 'O2' });
+
+  test.each([
+    // a typedef in a parameter list, as gdb's linespec expands it, in both cv spellings
+    ['shapes::Printer::log(std::string const&)', 'shapes::Printer::log(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&)'],
+    ['shapes::Printer::log(const std::string &)', 'shapes::Printer::log(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&)'],
+    ['Printer::log(const char *)', 'shapes::Printer::log(char const*)'],
+    // template arguments without the demangler's space
+    ['shapes::make<shapes::Rect,double,double>', 'shapes::make<shapes::Rect, double, double>'],
+  ])("%s has gdb's locations of %s", (spec, gdbSpelling) => {
+    const gdb = gdbLocations(bin, gdbSpelling);
+    expect(gdb.length).toBeGreaterThan(0);
+    expect(ourLocations(bin, spec)).toEqual(gdb);
+  });
+
+  test('a glob matches function names, never the parameter types (accept(Visitor&) is not Visit*)', () => {
+    const visits = [...gdbLocations(bin, 'shapes::Printer::VisitCircle'), ...gdbLocations(bin, 'shapes::Printer::VisitRect')].sort((a, b) => a - b);
+    expect(visits.length).toBeGreaterThanOrEqual(2);
+    for (const glob of ['*::Visit*', 'Printer::Visit*', 'Visit*']) expect([glob, ourLocations(bin, glob)]).toEqual([glob, visits]);
+  });
+
+  test('a parameter list without its closing parenthesis is an invalid spec, not a glob', () => {
+    expect(() => parseHookSpec('shapes::Printer::log(char const*')).toThrow(/Invalid hook "shapes::Printer::log\(char const\*": its parameter list has no closing "\)"/);
+    expect(() => parseHookSpec('log)')).toThrow(/a "\)" that closes nothing/);
+  });
+});
+
 describe('Rust in a library: a cdylib called from C (vec_grow_lib.rs -O)', () => {
   const lib = buildFixture('vec_grow_lib.rs', { flags: ['-O', '-g', '-C', 'symbol-mangling-version=v0'], shared: true, variant: 'O' });
   const host = buildFixture('vec_grow_host.c', { flags: ['-O2', '-g'], variant: 'O2', libs: [lib, `-Wl,-rpath,${path.dirname(lib)}`] });
