@@ -202,3 +202,33 @@ export async function compareWithOracles(
     locations: all.map((a) => ({ hook: hookAt.get(a)!, address: hex(a), ours: ourCount.get(a) ?? 0, uprobe: uprobe.get(a)!, gdb: gdbCount.get(a) ?? 0 })),
   };
 }
+
+/**
+ * The oracle tests every real program of the lane runs, inside its describe: locations as gdb's
+ * break, counts as uprobes and gdb, the tail-call chains gdb leaves out checked against the machine
+ * code, and every distinct stack as gdb's bt. `lane()` hands the beforeAll's results.
+ */
+export function oracleTests(lane: () => { result: LaneResult; tailCalls: { checkAgainstMachineCode(): unknown[] } }, options: { adjustsStacks?: boolean } = {}): void {
+  test('jest-ustack resolves each hook to the locations of gdb\'s break', () => {
+    const { result } = lane();
+    for (const h of result.hooks) expect({ hook: h.hook, locations: h.ourLocations }).toEqual({ hook: h.hook, locations: h.gdbLocations });
+  });
+
+  test('every location: jest-ustack count = kernel uprobe count = gdb count', () => {
+    const { result } = lane();
+    expect(result.locations.some((l) => l.uprobe > 0)).toBe(true);
+    expect(result.locations.map((l) => ({ ...l, ours: l.ours }))).toEqual(result.locations.map((l) => ({ ...l, ours: l.uprobe })));
+    expect(result.locations.map((l) => ({ ...l, gdb: l.gdb }))).toEqual(result.locations.map((l) => ({ ...l, gdb: l.uprobe })));
+  });
+
+  test('each tail-call chain gdb does not show (test/helpers/gdb-tail-calls.ts) is the machine code\'s: a call into its outer function, jumps down to the callee', () => {
+    const { result, tailCalls } = lane();
+    if (options.adjustsStacks) expect(result.adjustedStacks).toBeGreaterThan(0);
+    expect(tailCalls.checkAgainstMachineCode()).toEqual([]);
+  });
+
+  test('every distinct stack (names, inline frames, file:line) and its count equals gdb\'s bt', () => {
+    const { result } = lane();
+    for (const h of result.hooks) expect({ hook: h.hook, stacks: h.ourStacks }).toEqual({ hook: h.hook, stacks: h.gdbStacks });
+  });
+}

@@ -12,7 +12,7 @@ import { shutdownTracer } from '../../src/ptrace/ptrace-backend';
 import { cachedBuild, debianBinaryPackage } from '../helpers/debian-source';
 import { FIXTURES } from '../helpers/fixtures';
 import { gdbTailCallView, type GdbTailCallView } from '../helpers/gdb-tail-calls';
-import { compareWithOracles, type LaneResult } from '../helpers/real-program-lane';
+import { compareWithOracles, oracleTests, type LaneResult } from '../helpers/real-program-lane';
 import { uprobesUnavailable } from '../helpers/uprobes';
 
 jest.setTimeout(600000);
@@ -62,23 +62,7 @@ const HOOKS = [
     expect(result.hooks.find((h) => h.hook === 'rustc_demangle::v0::Parser::integer_62')!.gdbLocations.length).toBeGreaterThan(1);
   });
 
-  test('jest-ustack resolves each hook to the locations of gdb\'s break', () => {
-    for (const h of result.hooks) expect({ hook: h.hook, locations: h.ourLocations }).toEqual({ hook: h.hook, locations: h.gdbLocations });
-  });
-
-  test('every location: jest-ustack count = kernel uprobe count = gdb count', () => {
-    expect(result.locations.some((l) => l.uprobe > 0)).toBe(true);
-    expect(result.locations.map((l) => ({ ...l, ours: l.ours }))).toEqual(result.locations.map((l) => ({ ...l, ours: l.uprobe })));
-    expect(result.locations.map((l) => ({ ...l, gdb: l.gdb }))).toEqual(result.locations.map((l) => ({ ...l, gdb: l.uprobe })));
-  });
-
-  test('each tail-call chain gdb does not show (test/helpers/gdb-tail-calls.ts) is the machine code\'s: a call into its outer function, jumps down to the callee', () => {
-    expect(tailCalls.checkAgainstMachineCode()).toEqual([]);
-  });
-
-  test('every distinct stack (names, inline frames, file:line) and its count equals gdb\'s bt', () => {
-    for (const h of result.hooks) expect({ hook: h.hook, stacks: h.ourStacks }).toEqual({ hook: h.hook, stacks: h.gdbStacks });
-  });
+  oracleTests(() => ({ result, tailCalls }));
 });
 
 if (noUprobes) {
