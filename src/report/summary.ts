@@ -4,6 +4,7 @@ import type { ReportTest, UstackReport } from './model';
 import { hitCount } from '../capture/model';
 import { formatMergedPath, hitTotal, hooksOf, keptHitsOfHook, mergePaths, stackLines, stacksOfHook } from './stacks';
 import { callStatsMarkdown } from './call-stats';
+import { inPhase } from '../callpath/merge';
 
 export interface SummaryOptions {
   /** Merged call paths listed per hook before "… N more". Default 20. */
@@ -54,7 +55,10 @@ function captureSection(c: Capture, opts: Required<SummaryOptions>, out: string[
     const hookStacks = stacksOfHook([c], hook);
     const hookHits = hitTotal(hookStacks);
     const paths = mergePaths(hookStacks);
-    out.push(`- **${escapeMd(hook)}**: ${hookHits} hit${hookHits === 1 ? '' : 's'}${paths.length ? `, ${paths.length} distinct path${paths.length === 1 ? '' : 's'}` : ''}`);
+    // the report keeps every hit; tests count the program's run only (normalize.phase 'main'): say how many differ
+    const outside = hitTotal(hookStacks.filter((st) => !inPhase(st)));
+    const outsideNote = outside ? ` (${outside} before main or after exit, which call paths in tests leave out)` : '';
+    out.push(`- **${escapeMd(hook)}**: ${hookHits} hit${hookHits === 1 ? '' : 's'}${outsideNote}${paths.length ? `, ${paths.length} distinct path${paths.length === 1 ? '' : 's'}` : ''}`);
     if (paths.length) {
       const shown = paths.slice(0, opts.maxStacksPerHook).map(formatMergedPath);
       if (paths.length > shown.length) shown.push(`… ${paths.length - shown.length} more (see report.json)`);

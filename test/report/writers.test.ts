@@ -17,6 +17,8 @@ import { renderSummary, truncateMarkdown } from '../../src/report/summary';
 import { writeReport } from '../../src/report/write';
 import { buildCfgtool, EXAMPLE_ROOT } from './example-build';
 import { gdbCapture } from './gdb-capture';
+import { recordWithPtrace, shutdownTracer } from '../../src/ptrace/ptrace-backend';
+import { buildFixture } from '../helpers/fixtures';
 
 let binary: string;
 let parseRun: Capture;
@@ -147,6 +149,16 @@ describe('summary.md', () => {
     expect(md).toContain('exit 1');
     expect(md).toContain('expect(run).toExitWith(0)');
     expect(md).not.toContain('\u001b[');
+  });
+
+  test('says how many of a hook\'s hits are outside the program\'s run, which tests\' call paths leave out', async () => {
+    // note(): from a constructor (before main), main, a thread, and an exit handler (after main)
+    const bin = buildFixture('portable_paths.c', { libs: ['-lpthread'] });
+    const { capture } = await recordWithPtrace([bin], { hooks: ['note'] });
+    shutdownTracer();
+    const phased: UstackReport = { ...report, files: [{ ...report.files[0], tests: [{ ...report.files[0].tests[0], captures: [capture] }] }] };
+    const md = renderSummary(phased, { maxStacksPerHook: 1000 });
+    expect(md).toContain('**note**: 4 hits (2 before main or after exit, which call paths in tests leave out), 4 distinct paths');
   });
 
   test('maxStacksPerHook cuts the list and says how many are left', () => {
