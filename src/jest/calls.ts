@@ -30,8 +30,17 @@ export interface Call {
   path: string;
 }
 
-/** Non-enumerable marker on lists from run.calls(): the serializer masks pointers and durations in them. */
+/**
+ * Non-enumerable marker on each call run.calls() returns (and on its list): the serializer masks
+ * pointers and durations in a marked call wherever it is found, so `calls[0]`, `.slice()`,
+ * `.map(c => c)` print as the whole list does.
+ */
 export const CALLS_MARKER = Symbol.for('jest-ustack.calls');
+
+function markCall<T extends object>(value: T): T {
+  Object.defineProperty(value, CALLS_MARKER, { value: true, enumerable: false });
+  return value;
+}
 
 export function plainValue(v: ArgValue): CallValue {
   if (v === null || typeof v !== 'object') return v;
@@ -71,10 +80,16 @@ export function callOf(hit: Hit, normalize: NormalizeOptions): Call {
 export function callsOf(hits: readonly Hit[], hook: string | undefined, normalize: NormalizeOptions, masked = true): Call[] {
   // the program's own run only (normalize.phase, as call paths and toHaveHit count)
   const list = hitsOfHook(hits, hook, normalize).filter((h) => inPhase(h, normalize)).map((h) => callOf(h, normalize));
-  if (masked) Object.defineProperty(list, CALLS_MARKER, { value: true, enumerable: false });
+  if (masked) for (const item of [list, ...list]) markCall(item);
   return list;
 }
 
+/** A call from run.calls() (not `{ raw: true }`). */
+export function isMarkedCall(value: unknown): value is Call {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && CALLS_MARKER in value;
+}
+
+/** The list run.calls() returned (a list made of its calls by slice or map prints item by item, the same). */
 export function isCallList(value: unknown): value is Call[] {
   return Array.isArray(value) && CALLS_MARKER in value;
 }
@@ -93,13 +108,12 @@ export function maskPointers(v: CallValue | undefined): CallValue | undefined {
   return v;
 }
 
-/** The snapshot view of a call list: pointers and durations masked, key order fixed. */
-export function callsSnapshotView(calls: readonly Call[]): Record<string, unknown>[] {
-  return calls.map((c) => {
-    const view: Record<string, unknown> = { hook: c.hook, path: c.path, args: maskPointers(c.args) };
-    if (c.returned) view.return = maskPointers(c.return);
-    else if (c.noReturn) view.noReturn = c.noReturn;
-    if (c.durationNs !== null) view.durationNs = '<duration>';
-    return view;
-  });
+/** The snapshot view of one call: its own fields, with pointers and a duration masked. */
+export function callSnapshotView(c: Call): Record<string, unknown> {
+  const view: Record<string, unknown> = { hook: c.hook, path: c.path, args: maskPointers(c.args) };
+  if (c.returned) view.return = maskPointers(c.return);
+  view.returned = c.returned;
+  if (c.noReturn) view.noReturn = c.noReturn;
+  if (c.durationNs !== null) view.durationNs = '<duration>';
+  return view;
 }

@@ -19,7 +19,7 @@ function markCallPaths(lines: string[]): string[] {
   Object.defineProperty(lines, CALL_PATHS_MARKER, { value: true, enumerable: false });
   return lines;
 }
-import { callsSnapshotView, isCallList } from './calls';
+import { callSnapshotView, isCallList, isMarkedCall } from './calls';
 
 /** The stable view of a run that its snapshot shows. */
 export function runSnapshotView(run: Run): Record<string, unknown> {
@@ -148,6 +148,7 @@ const serializer: NewPlugin = {
     return (
       isRun(val) ||
       isCallList(val) ||
+      isMarkedCall(val) ||
       isCallPathList(val) ||
       isStackList(val) ||
       isCapture(val) ||
@@ -161,8 +162,9 @@ const serializer: NewPlugin = {
     );
   },
   serialize(val, config, indentation, depth, refs, printer): string {
-    // run.calls(): pointers and durations masked
-    if (isCallList(val)) return printer(callsSnapshotView(val), config, indentation, depth, refs);
+    // run.calls() and the calls in it: pointers and durations masked
+    if (isCallList(val)) return printer(val.map(callSnapshotView), config, indentation, depth, refs);
+    if (isMarkedCall(val)) return printer(callSnapshotView(val), config, indentation, depth, refs);
     if (isRun(val)) return print('UstackRun', runSnapshotView(val), config, indentation, depth, refs, printer);
     if (isCallPathList(val)) return printCallPaths(val, config, indentation);
     if (isStackList(val)) return printer(val.map((s) => ({ hook: s.hook, count: s.count, frames: [...s.frames] })), config, indentation, depth, refs);

@@ -107,6 +107,11 @@ describe('toHaveCalled', () => {
 
 describe('serializer', () => {
   const print = (val: unknown) => format(val, { plugins: [serializer], escapeString: false, printBasicPrototype: false });
+  /** The first object of a printed list, as it prints alone. */
+  const firstItem = (list: string) => {
+    const lines = list.split('\n');
+    return lines.slice(1, lines.indexOf('  },') + 1).map((l) => l.slice(2)).join('\n').replace(/,$/, '');
+  };
 
   test('call lists print with pointers and durations masked; raw lists print everything', () => {
     const text = print(full.calls('xalloc'));
@@ -123,6 +128,7 @@ describe('serializer', () => {
         '    "hook": "xalloc",',
         '    "path": "main > xalloc",',
         '    "return": "<pointer>",',
+        '    "returned": true,',
         '  },',
         '  {',
         '    "args": {',
@@ -134,12 +140,30 @@ describe('serializer', () => {
         '    "hook": "xalloc",',
         '    "path": "main > xalloc",',
         '    "return": "<pointer>",',
+        '    "returned": true,',
         '  },',
         ']',
       ].join('\n'),
     );
     expect(print(full.calls('jumper'))).toContain('"noReturn": "longjmp"');
     expect(print(full.calls('xalloc', { raw: true }))).toMatch(/"return": "0x[0-9a-f]+"/);
+  });
+
+  test('a call taken out of the list, a slice or a mapped copy of it prints as in the list', () => {
+    const calls = full.calls('xalloc');
+    const listed = print(calls);
+    const first = print(calls[0]);
+    expect(first).not.toMatch(/0x[0-9a-f]|"durationNs": \d/);
+    expect(first).toContain('"durationNs": "<duration>"');
+    expect(first).toBe(firstItem(listed));
+    expect(print(calls.slice(0, 1))).toBe(`[\n${first.replace(/^/gm, '  ')},\n]`);
+    expect(print(calls.map((c) => c))).toBe(listed);
+    expect(print(calls.slice())).toBe(listed);
+    const noReturn = full.calls('jumper');
+    expect(print(noReturn[0])).toBe(firstItem(print(noReturn)));
+    expect(print(noReturn[0])).toContain('"returned": false');
+    // raw calls stay raw, taken out or not
+    expect(print(full.calls('xalloc', { raw: true })[0])).toMatch(/"durationNs": \d+,\n {2}"hook"[^]*"return": "0x[0-9a-f]+"/);
   });
 });
 

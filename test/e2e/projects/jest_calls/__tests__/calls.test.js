@@ -10,6 +10,11 @@ test('arguments, returns and call paths through the environment', async () => {
   const [first] = run.calls('move');
   expect(first.args.p).toStrictEqual({ x: 4, y: -9 });
   expect(run.calls('xalloc')).toMatchSnapshot();
+  // a call taken out of the list, and lists made of its calls, are masked the same way
+  const calls = run.calls('xalloc');
+  expect(calls[0]).toMatchSnapshot('first call');
+  expect(calls.slice(0, 1)).toMatchSnapshot('a slice');
+  expect(calls.map((c) => c)).toMatchSnapshot('a mapped copy');
 });
 
 test('a wrong expectation shows the closest calls', async () => {
