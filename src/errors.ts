@@ -24,18 +24,20 @@ export class BinaryNotFoundError extends UstackError {
 
 /** The file is not an ELF file, or not an x86-64 one. */
 export class NotElfError extends UstackError {
-  constructor(path: string, detail: string) {
-    super('USTACK_NOT_ELF', `"${path}" ${detail}. jest-ustack traces native x86-64 Linux ELF programs; for a script, hook the interpreter binary or trace the native program it starts.`);
+  /** `advice`: what to do instead (a script: trace its interpreter); default: the general rule. */
+  constructor(path: string, detail: string, advice?: string) {
+    super('USTACK_NOT_ELF', `"${path}" ${detail}. jest-ustack traces native x86-64 Linux ELF programs${advice ? `. ${advice}.` : '; for a script, hook the interpreter binary or trace the native program it starts.'}`);
   }
 }
 
 /** A hook spec matched no function. */
 export class UnknownHookError extends UstackError {
   readonly suggestions: string[];
-  constructor(spec: string, where: string, suggestions: string[]) {
-    const hint = suggestions.length
-      ? ` Did you mean: ${suggestions.map((s) => `"${s}"`).join(', ')}?`
-      : ' Run `ustack symbols BIN PATTERN` to list the functions that exist.';
+  /** `hint`: what to do, in place of the default (a list of functions). */
+  constructor(spec: string, where: string, suggestions: string[], hint?: string) {
+    hint = suggestions.length
+      ? ` Did you mean: ${suggestions.map((s) => `"${s}"`).join(', ')}?${hint ? ` ${hint}` : ''}`
+      : ` ${hint ?? 'Run `ustack symbols BIN PATTERN` to list the functions that exist.'}`;
     super('USTACK_UNKNOWN_HOOK', `Hook "${spec}" matches no function in ${where}.${hint}`);
     this.suggestions = suggestions;
   }

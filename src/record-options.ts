@@ -45,6 +45,8 @@ export interface RecordOptions {
    * Default: USTACK_DEBUG_DIRS (colon-separated), else /usr/lib/debug. README "Debug info".
    */
   debugDirs?: string[];
+  /** How messages name the setting debugDirs comes from (the CLI: `--debug-dir`; Jest: its option). Default: record()'s `debugDirs` option. */
+  debugDirsOption?: string;
   /** Progress lines of long debuginfod downloads (the CLI prints them on stderr). Default: none. */
   onDebugProgress?: (line: string) => void;
   /** Aborting kills the traced tree; the promise still resolves with what was captured. */

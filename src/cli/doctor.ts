@@ -10,13 +10,16 @@ import { parseArgs } from './args';
 import { debugInfoStatus, type DebugInfoStatus } from '../elf/debuginfo';
 import { missingDebugInfoText } from '../elf/debug-advice';
 import { prepareDebugInfo } from '../elf/debug-prepare';
-import { debugSearch } from '../elf/debug-search';
+import { configureDebugSearch, debugSearch, debugSearchFrom } from '../elf/debug-search';
 import { openElfCached } from '../elf/elf-file';
 
-export const usage = `Usage: ustack doctor [BIN] [--json]
+export const usage = `Usage: ustack doctor [BIN] [--json] [--debug-dir DIR ...]
 
 Says which backends (ptrace, stap) can run on this host and why not. With BIN, also checks
-that stap can find debug information (DWARF or a symbol table) for it.`;
+that stap can find debug information (DWARF or a symbol table) for it.
+
+  --debug-dir DIR   look for separate debug files under DIR, as \`ustack record --debug-dir\` does
+                    (repeatable; default USTACK_DEBUG_DIRS, else /usr/lib/debug)`;
 
 export interface DoctorReport {
   ptrace: PtraceDiagnosis;
@@ -83,11 +86,12 @@ export function formatDoctorReport(r: DoctorReport): string {
 }
 
 export async function main(args: string[]): Promise<number> {
-  const parsed = parseArgs(args, { json: {}, help: {} }, 'doctor');
+  const parsed = parseArgs(args, { json: {}, help: {}, 'debug-dir': { value: true, multiple: true } }, 'doctor');
   if (parsed.flags.help) {
     process.stdout.write(usage + '\n');
     return 0;
   }
+  configureDebugSearch(debugSearchFrom(process.env, parsed.flags['debug-dir'] as string[] | undefined, '--debug-dir'));
   const [bin] = [...parsed.positional, ...parsed.rest];
   const report = await doctorReport(bin === undefined ? undefined : resolveProgram(bin));
   process.stdout.write(parsed.flags.json ? JSON.stringify(report, null, 2) + '\n' : formatDoctorReport(report));

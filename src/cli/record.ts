@@ -124,6 +124,7 @@ export async function main(args: string[]): Promise<number> {
     args: parsed.flags.args ? true : undefined,
     returns: parsed.flags.returns ? true : undefined,
     debugDirs: (parsed.flags['debug-dir'] as string[] | undefined) ?? undefined,
+    debugDirsOption: '--debug-dir',
     onDebugProgress: (line) => process.stderr.write(line + '\n'),
   };
   // without a timeout nothing needs the main thread while the program runs: trace on it (faster start)

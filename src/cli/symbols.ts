@@ -59,7 +59,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const [bin, pattern] = [...parsed.positional, ...parsed.rest];
   if (!bin) throw new UsageError(`No binary given.\n${usage}`);
-  configureDebugSearch(debugSearchFrom(process.env, parsed.flags['debug-dir'] as string[] | undefined));
+  configureDebugSearch(debugSearchFrom(process.env, parsed.flags['debug-dir'] as string[] | undefined, '--debug-dir'));
   const elf = openElfCached(bin);
   const spec = parseHookSpec(pattern ?? '*');
   // the debug info record would get (debuginfod, MiniDebugInfo), so both answer the same

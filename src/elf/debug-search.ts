@@ -25,13 +25,23 @@ export interface DebugSearch {
   dirs: string[];
   /** null when DEBUGINFOD_URLS is unset or empty. */
   debuginfod: DebuginfodSettings | null;
+  /**
+   * The setting that chooses `dirs` where the caller is, as messages name it: `--debug-dir` (CLI),
+   * `testEnvironmentOptions.ustack.debugDirs` (Jest). Default: record()'s `debugDirs` option.
+   */
+  dirsOption?: string;
+}
+
+/** "--debug-dir or USTACK_DEBUG_DIRS": how to change the debug directories, for messages. */
+export function debugDirsSetting(search: DebugSearch): string {
+  return `${search.dirsOption ?? "record()'s debugDirs option"} or USTACK_DEBUG_DIRS`;
 }
 
 /**
  * The settings for a run: `debugDirs` (option, CLI --debug-dir) wins over USTACK_DEBUG_DIRS
  * (colon-separated, like gdb's debug-file-directory), which wins over /usr/lib/debug.
  */
-export function debugSearchFrom(env: Record<string, string | undefined> = process.env, debugDirs?: readonly string[]): DebugSearch {
+export function debugSearchFrom(env: Record<string, string | undefined> = process.env, debugDirs?: readonly string[], dirsOption?: string): DebugSearch {
   let dirs: string[];
   if (debugDirs && debugDirs.length) dirs = [...debugDirs];
   else if (env.USTACK_DEBUG_DIRS !== undefined) dirs = env.USTACK_DEBUG_DIRS.split(':').filter(Boolean);
@@ -51,7 +61,7 @@ export function debugSearchFrom(env: Record<string, string | undefined> = proces
       progress: env.DEBUGINFOD_PROGRESS !== undefined && env.DEBUGINFOD_PROGRESS !== '' && env.DEBUGINFOD_PROGRESS !== '0',
     };
   }
-  return { dirs, debuginfod };
+  return { dirs, debuginfod, ...(dirsOption ? { dirsOption } : {}) };
 }
 
 const ENV_KEYS = ['USTACK_DEBUG_DIRS', 'DEBUGINFOD_URLS', 'DEBUGINFOD_CACHE_PATH', 'DEBUGINFOD_TIMEOUT', 'DEBUGINFOD_PROGRESS', 'XDG_CACHE_HOME', 'HOME'];

@@ -40,23 +40,13 @@ export function findSeparateDebugFile(elf: ElfFile, opts: DebugFileOptions = {})
   const roots = opts.debugRoots ?? search.dirs;
   const self = realpathOrNull(elf.path);
 
-  if (elf.buildId && elf.buildId.length > 2) {
-    for (const root of roots) {
-      const candidate = path.join(root, '.build-id', elf.buildId.slice(0, 2), `${elf.buildId.slice(2)}.debug`);
-      if (isOtherFile(candidate, self) && buildIdMatches(candidate, elf)) return candidate;
-    }
+  for (const candidate of buildIdCandidates(elf, roots)) {
+    if (isOtherFile(candidate, self) && buildIdMatches(candidate, elf)) return candidate;
   }
 
   const link = elf.debugLink;
   if (link) {
-    const dirs = new Set<string>([path.dirname(path.resolve(elf.path))]);
-    if (self) dirs.add(path.dirname(self));
-    const candidates: string[] = [];
-    for (const dir of dirs) {
-      candidates.push(path.join(dir, link.file), path.join(dir, '.debug', link.file));
-      for (const root of roots) candidates.push(path.join(root, dir, link.file));
-    }
-    for (const candidate of candidates) {
+    for (const candidate of debugLinkCandidates(elf, roots)) {
       if (isOtherFile(candidate, self) && crcMatches(candidate, link.crc) && buildIdMatches(candidate, elf)) return candidate;
     }
   }
@@ -67,6 +57,27 @@ export function findSeparateDebugFile(elf: ElfFile, opts: DebugFileOptions = {})
     if (hit && hit !== 'negative' && buildIdMatches(hit, elf)) return hit;
   }
   return null;
+}
+
+/** Where the build-id names the debug file, per debug directory, in search order. */
+export function buildIdCandidates(elf: ElfFile, roots: readonly string[] = debugSearch().dirs): string[] {
+  if (!elf.buildId || elf.buildId.length <= 2) return [];
+  return roots.map((root) => path.join(root, '.build-id', elf.buildId!.slice(0, 2), `${elf.buildId!.slice(2)}.debug`));
+}
+
+/** Where the .gnu_debuglink name is looked for, in gdb's order: the program's folder, its .debug/, each debug directory + the folder. */
+export function debugLinkCandidates(elf: ElfFile, roots: readonly string[] = debugSearch().dirs): string[] {
+  const link = elf.debugLink;
+  if (!link) return [];
+  const dirs = new Set<string>([path.dirname(path.resolve(elf.path))]);
+  const self = realpathOrNull(elf.path);
+  if (self) dirs.add(path.dirname(self));
+  const candidates: string[] = [];
+  for (const dir of dirs) {
+    candidates.push(path.join(dir, link.file), path.join(dir, '.debug', link.file));
+    for (const root of roots) candidates.push(path.join(root, dir, link.file));
+  }
+  return candidates;
 }
 
 /** The CRC32 .gnu_debuglink stores (the zlib polynomial over the whole file). */

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { BinaryNotFoundError, ElfFormatError, NotElfError } from '../errors';
+import { scriptAdvice, shebangOf } from './scripts';
 import { SymbolTable } from './symbol-table';
 import {
   EM_X86_64,
@@ -251,6 +252,8 @@ export class ElfFile {
 }
 
 function checkIdent(path: string, buf: Buffer): void {
+  const shebang = shebangOf(buf);
+  if (shebang) throw new NotElfError(path, `is a script (#!${shebang}), not an ELF file`, scriptAdvice(path, shebang));
   if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new NotElfError(path, 'is not an ELF file');
   if (buf[4] === 1) throw new NotElfError(path, 'is a 32-bit ELF');
   if (buf[4] !== 2) throw new NotElfError(path, 'is not an ELF file (unknown ELF class)');

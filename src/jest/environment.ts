@@ -320,6 +320,7 @@ export default class UstackEnvironment extends TestEnvironment {
         ...((o.args ?? this.ustack.args) ? { args: true } : {}),
         ...((o.returns ?? this.ustack.returns) ? { returns: true } : {}),
         ...(this.ustack.debugDirs ? { debugDirs: this.ustack.debugDirs.map((d) => path.resolve(this.rootDir, d)) } : {}),
+        debugDirsOption: 'testEnvironmentOptions.ustack.debugDirs',
         onDebugProgress: (line) => this.debugProgress(line),
       },
     };

@@ -128,7 +128,7 @@ function prepare(argv: string[], options: RecordOptions): { req: TraceRequest; f
     args: options.args,
     returns: options.returns,
     pinCpu: (options as { pinCpu?: boolean }).pinCpu ?? true,
-    debug: debugSearchFrom(env, options.debugDirs),
+    debug: debugSearchFrom(env, options.debugDirs, options.debugDirsOption),
     stopFlag: new SharedArrayBuffer(4),
   };
   const finish = () => {
@@ -174,7 +174,7 @@ export async function prepareRunDebugInfo(argv: string[], options: RecordOptions
   } catch {
     return { warnings: [], failed: [] }; // the run itself reports it
   }
-  const search: DebugSearch = debugSearchFrom(env, options.debugDirs);
+  const search: DebugSearch = debugSearchFrom(env, options.debugDirs, options.debugDirsOption);
   if (!search.debuginfod && !hasMiniSections(file)) return { warnings: [], failed: [] };
   const report = await prepareDebugInfo(await programModules(file, env), search, options.onDebugProgress);
   return { warnings: debuginfodWarnings(report.failed, report.errors), failed: report.failed.map((f) => f.buildId) };

@@ -15,6 +15,7 @@ import type { ElfFile } from '../elf/elf-file';
 import { debugInfoStatus, symbolSource } from '../elf/debuginfo';
 import { prepareDebugInfoSync } from '../elf/debug-prepare';
 import { debuginfodWarnings, missingDebugInfoText } from '../elf/debug-advice';
+import { runnerOfOtherPrograms } from '../elf/scripts';
 import { NoDebugInfoError, PtraceDeniedError, UnknownHookError, UstackError } from '../errors';
 import { readProcessMaps } from '../symbolize/process-maps';
 import { ModuleMap, type LoadedModule } from '../symbolize/module-map';
@@ -351,6 +352,8 @@ export class Tracer {
   private readonly warnings: string[] = [];
   private crash: RawCrash | null = null;
   private rootPid = 0;
+  /** The program as started (its arguments say which script a shell runs). */
+  private spawned: SpawnRequest | null = null;
   private rootExit: { code: number | null; signal: string | null } = { code: null, signal: null };
   private seq = 0;
   private dropped = 0;
@@ -417,6 +420,7 @@ export class Tracer {
     this.startedMonoNs = Number(process.hrtime.bigint());
     const pid = spawnStopped(libc, req);
     this.rootPid = pid;
+    this.spawned = req;
     this.opts.onProcess?.(pid);
     try {
       // wait for the shell's self-stop, then seize and let it exec the program
@@ -763,6 +767,13 @@ export class Tracer {
       for (let i = 0; i < this.specs.length; i++) {
         const spec = this.specs[i];
         if (spec.module || this.resolutions[i].resolved.length > 0 || this.ifuncWatched.has(i)) continue;
+        // `sh ./wrap.sh`: the function is in the program the script starts, not in the shell
+        const started = exe && this.spawned && sameFile(exe.path, this.spawned.file) ? this.spawned : null;
+        const runner = exe ? runnerOfOtherPrograms(exe.path, started ? started.argv.slice(1) : [], started?.cwd ?? '/') : null;
+        if (runner) {
+          const hint = `If it is in a program that ${runner.startsWith('a shell') ? 'the shell' : 'the interpreter'} starts, name that program's module: "${spec.pattern}@PROGRAM", PROGRAM being the program's file name; the hook is planted when the program is exec'ed.`;
+          throw new UnknownHookError(spec.text, `${exe!.path} (${runner}) or the libraries it loads`, [], hint);
+        }
         // the seed's case (`--hook xmalloc -- ls`): the program's own functions are unnamed without its debug info
         if (exe?.elf && !debugInfoStatus(exe.elf).fullSymbols) throw missingSymbolsError(spec.text, exe.elf);
         const near = unknownHookError(spec, all.map((m) => hookModule(m.path, m.elf!, m === exe)), demangle);
@@ -1522,6 +1533,14 @@ export function explainPtraceDenied(errno: number, message: string): string {
     /* not Linux /proc */
   }
   return `PTRACE_SEIZE failed: ${message}.${reasons.length ? ' Likely cause: ' + reasons.join('; ') + '.' : ''}`;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return a === b;
+  }
 }
 
 /** A hook that matches nothing in a module without its symbols: say what is missing and how to get it. */

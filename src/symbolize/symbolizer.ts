@@ -11,10 +11,11 @@ import { FRAME_EXACT_PC, FRAME_SIGNAL_TRAMPOLINE } from '../dwarf/unwinder';
 import { tailCallChainSteps } from '../dwarf/debug-info-callsites';
 import type { ElfFile } from '../elf/elf-file';
 import type { SymbolTable } from '../elf/symbol-table';
-import { symbolSource } from '../elf/debuginfo';
+import { debugInfoStatus, symbolSource } from '../elf/debuginfo';
+import { howToGetDebugInfo } from '../elf/debug-advice';
 import { calledSymbol, exportedFunctionAt, exportedFunctionContaining } from '../elf/call-targets';
 import { isSystemLibrary } from './system-libraries';
-import { debugGeneration, debugSearch } from '../elf/debug-search';
+import { debugGeneration } from '../elf/debug-search';
 import { demangle, stripParameters } from './demangle';
 import type { LoadedModule, ModuleMap } from './module-map';
 import { moduleDwarf, uniqueEntryByName } from './module-debug';
@@ -47,14 +48,12 @@ function hex(n: number): string {
   return '0x' + n.toString(16);
 }
 
-/** The fix to name when a module has no DWARF, as the seed document's stap run needed. */
-export function debugInfoAdvice(path: string): string {
-  // downloads by build-id need no package name (README "Debug info")
-  const debuginfod = debugSearch().debuginfod ? '' : ', or set DEBUGINFOD_URLS to download it by build-id';
-  if (path.startsWith('/usr/') || path.startsWith('/lib')) {
-    return `install its debug symbols (Debian/Ubuntu: the -dbg or -dbgsym package, e.g. \`apt-get install libc6-dbg\`; Fedora/RHEL: \`debuginfo-install <package>\`)${debuginfod}`;
-  }
-  return `build it with -g (and keep the debug info: no \`strip\`, or ship it with objcopy --only-keep-debug + --add-gnu-debuglink)${debuginfod}`;
+/** What a module without a line table loses: lines only, or names too when it has no symbol table anywhere. */
+function missingDebugInfoWarning(elf: ElfFile): string {
+  const lost = debugInfoStatus(elf).fullSymbols
+    ? 'its frames show function names without file:line'
+    : 'it has no symbol table either, so only its exported functions are named (its other frames show as ??) and no frame has file:line';
+  return `No debug information for ${elf.path}: ${lost}. To get it: ${howToGetDebugInfo(elf)}.`;
 }
 
 export class Symbolizer {
@@ -279,7 +278,7 @@ export class Symbolizer {
     const mod = modules.find(pc);
     if (mod?.elf && !this.debugFor(mod).lines && !this.warned.has(mod.path)) {
       this.warned.add(mod.path);
-      this.warnings.push(`No debug information for ${mod.path}: its frames show function names without file:line. To fix, ${debugInfoAdvice(mod.path)}.`);
+      this.warnings.push(missingDebugInfoWarning(mod.elf));
     }
     const key = `${mod ? mod.path + '@' + mod.bias : '?'}:${pc}:${exact ? 1 : 0}${atBreakpoint ? 'b' : ''}${hookedInline?.length ? hookedInline.join('\0') : ''}`;
     let frames = this.cache.get(key);
