@@ -30,6 +30,22 @@ export function trustedDir(dir: string, create: boolean): string | null {
   }
 }
 
+/** Deletes all but the `keep` most recently written files of `dir` whose names `matches` accepts. */
+export function keepNewest(dir: string, matches: (name: string) => boolean, keep: number): void {
+  const files = fs.readdirSync(dir).filter(matches);
+  if (files.length <= keep) return;
+  const dated = files
+    .map((f) => {
+      try {
+        return { f, t: fs.statSync(path.join(dir, f)).mtimeMs };
+      } catch {
+        return { f, t: -Infinity }; // gone already
+      }
+    })
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of dated.slice(keep)) fs.rmSync(path.join(dir, f), { force: true });
+}
+
 /** Writes `data` to `file` through a temporary file and a rename, so a reader sees all of it or nothing. */
 export function writeAtomically(file: string, data: string | Uint8Array): void {
   // unique per writer: Jest workers can be threads of one process

@@ -3,14 +3,17 @@
  * `ustack` start-up. The command-line tool (src/cli/main.ts) is bundled into one file,
  * dist/cli-bundle.js (`npm run build:cli`), so starting it reads one file instead of resolving
  * and compiling some sixty modules; V8's compiled code for it is kept in a cache file between runs
- * (about 350 KB in ~/.cache/jest-ustack/).
+ * (0.2 to 0.5 MB in ~/.cache/jest-ustack/, one per build of the bundle: the newest few are kept).
  * Without the bundle (a build without esbuild) the modules load one by one.
  */
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
-import { userCacheDir, writeAtomically } from './cache-dir';
+import { keepNewest, userCacheDir, writeAtomically } from './cache-dir';
+
+/** Compiled-code files kept: each rebuild or Node.js upgrade makes a new one (older ones are never read again). */
+const KEEP_CODE_CACHES = 3;
 
 const bundle = path.join(__dirname, 'cli-bundle.js');
 
@@ -44,6 +47,7 @@ function runBundle(file: string): void {
         const cachePath = cacheFile(file, true);
         if (!cachePath) return;
         writeAtomically(cachePath, script.createCachedData());
+        keepNewest(path.dirname(cachePath), (f) => /^cli-.*\.v8cache$/.test(f), KEEP_CODE_CACHES);
       } catch {
         /* no cache: the next start compiles again */
       }

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { trustedDir, userCacheDir, writeAtomically } from '../cache-dir';
+import { keepNewest, trustedDir, userCacheDir, writeAtomically } from '../cache-dir';
 import { DebugInfo, type InlinedInstance } from '../dwarf/debug-info';
 import { hasDwarf } from '../elf/debuginfo';
 import type { ElfFile } from '../elf/elf-file';
@@ -109,8 +109,5 @@ function readIndex(file: string, buildId: string): InlinedInstance[] | null {
 }
 
 function prune(dir: string): void {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
-  if (files.length <= KEEP) return;
-  const dated = files.map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
-  for (const { f } of dated.slice(0, files.length - KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+  keepNewest(dir, (f) => f.endsWith('.json'), KEEP);
 }
