@@ -123,8 +123,8 @@ describe('bad input: a clear error and exit code 2', () => {
     fs.writeFileSync(script, '#!/bin/sh\necho hi\n', { mode: 0o755 });
     const r = ustack(['record', '--', script]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is not an ELF file/);
-    expect(r.stderr).toMatch(/hook the interpreter/);
+    expect(r.stderr).toContain('is a script (#!/bin/sh), not an ELF file');
+    expect(r.stderr).toContain(`Trace its interpreter with the script as argument (\`/bin/sh ${script}\`)`);
   });
 
   test('unknown hook names near matches and never runs main', () => {

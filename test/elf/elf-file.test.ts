@@ -144,7 +144,7 @@ describe('errors', () => {
     expect(() => ElfFile.open(tmp)).toThrow(BinaryNotFoundError);
   });
 
-  test('a text file -> NotElfError "is not an ELF file"', () => {
+  test('a script or a text file -> NotElfError "is a script" / "is not an ELF file"', () => {
     const script = path.join(tmp, 'script.sh');
     fs.writeFileSync(script, '#!/bin/sh\necho hello, this file is long enough to hold an ELF header if it were one\n');
     let err: unknown;
@@ -155,7 +155,7 @@ describe('errors', () => {
     }
     expect(err).toBeInstanceOf(NotElfError);
     expect((err as NotElfError).code).toBe('USTACK_NOT_ELF');
-    expect((err as Error).message).toContain('is not an ELF file');
+    expect((err as Error).message).toContain('is a script (#!/bin/sh), not an ELF file');
     fs.writeFileSync(path.join(tmp, 'empty'), '');
     expect(() => ElfFile.open(path.join(tmp, 'empty'))).toThrow(/is not an ELF file/);
   });
