@@ -110,6 +110,10 @@ export function parseBacktraceString(bt: string): number[] {
 
 export interface StapRecordHandlers {
   onBegin?(targetPid: number): void;
+  /** The task finder has the target (R): its probes go live when it execs the program. */
+  onReady?(targetPid: number): void;
+  /** The program is exiting (Z): every record of its hits was printed before this line. */
+  onProgramEnd?(pid: number): void;
   onHit(hit: RawStapHit): void;
   /** Lines of the stream that are not records (stap warnings printed into the output file). */
   onOtherLine?(line: string): void;
@@ -120,6 +124,9 @@ export class StapRecordParser {
   /** Total hits per hook index, from the end-of-run count lines. */
   readonly totals = new Map<number, number>();
   targetPid: number | null = null;
+  /** The target exec'd the program (X) / the program's exit was recorded (Z). */
+  programStarted = false;
+  programEnded = false;
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
   private readonly open = new Map<number, RawStapHit>();
@@ -204,6 +211,16 @@ export class StapRecordParser {
         return;
       case 'C':
         this.totals.set(Number(f[1]), Number(f[2]));
+        return;
+      case 'R':
+        this.handlers.onReady?.(Number(f[1]));
+        return;
+      case 'X':
+        this.programStarted = true;
+        return;
+      case 'Z':
+        this.programEnded = true;
+        this.handlers.onProgramEnd?.(Number(f[1]));
         return;
       default:
         this.handlers.onOtherLine?.(line);

@@ -1,12 +1,13 @@
 /**
- * The SystemTap backend: generates the script for the hooks, runs
- * `stap -d BIN --ldd [-d LIB...] -o RECORDS SCRIPT -c CMD` through execa, stream-parses the
- * records into the same Capture the ptrace backend makes. The program's stdout/stderr are
- * redirected by the -c command line (stapio closes every fd above 2 before it starts the
- * command), so its output never mixes with stap's messages or the records.
+ * The SystemTap backend: generates the script for the hooks, starts the program under a holder
+ * shell, runs `stap -d BIN --ldd [-d LIB...] -o RECORDS -x HOLDER SCRIPT` (or `staprun -x HOLDER
+ * -o RECORDS MODULE`) through execa, releases the holder once stap has it, stream-parses the
+ * records into the same Capture the ptrace backend makes, and ends stap after the program's end
+ * line has been read. The program's stdout/stderr go to files, so its output never mixes with
+ * stap's messages or the records.
  */
 import { stapDebugInfo } from './stap-debuginfo';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,7 +26,7 @@ import { createStapSymbolizer } from './stap-symbolize';
 import { RawStapFrame, RawStapHit, StapRecordParser } from './record-parser';
 import { StapScriptPlan, stapProbeOptions } from './script';
 import { planForRun, prebuiltModuleDir, stapModuleName } from './stap-module';
-import { childExit, classifyStapFailure, stapWarnings } from './stap-messages';
+import { classifyStapFailure, stapWarnings } from './stap-messages';
 
 export { diagnoseStap, diagnoseStapSync, diagnosePtrace } from './diagnose';
 export type { StapDiagnosis, PtraceDiagnosis, BinaryDebugFacts } from './diagnose';
@@ -41,7 +42,7 @@ export { createStapSymbolizer } from './stap-symbolize';
 
 /** Compiling (passes 1-4) may take long on a cold cache, but not forever. */
 const TRANSLATE_LIMIT_MS = 10 * 60 * 1000;
-/** After the traced command is killed, stap gets this long to unload before it is killed too. */
+/** How long stap gets to deliver the program's end line, and then to unload, before it is given up on. */
 const UNLOAD_GRACE_MS = 15000;
 
 // tsc (module commonjs) would turn import() into require(), which cannot load ESM-only execa.
@@ -196,45 +197,64 @@ async function recordWithStapDebug(
 
   const stdoutMode = options.stdout ?? 'pipe';
   const stderrMode = options.stderr ?? 'pipe';
-  // stap -c runs a command with shell metacharacters through `sh -c`; `exec` keeps the pid, so
-  // target() is the program itself.
-  const command =
-    `exec ${[binary, ...argv.slice(1)].map(shellQuote).join(' ')}` +
-    (stdoutMode === 'pipe' ? ` >${shellQuote(programOut)}` : '') +
-    ` 2>${shellQuote(programErr)}`;
-  const tool = usePrebuilt ? 'staprun' : 'stap';
-  const stapArgs = usePrebuilt
-    ? ['-o', recordsPath, '-c', command, prebuilt!]
-    : [
-        ...stapProbeOptions(binary, plan, maxFrames),
-        '-o',
-        recordsPath,
-        scriptPath,
-        '-c',
-        command,
-      ];
-
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...(options.env ?? {}), ...debugEnv })) if (v !== undefined) env[k] = v;
 
-  const rawHits: RawStapHit[] = [];
-  const otherLines: string[] = [];
-  const pids = new Set<number>();
-  let timedOut = false;
-  let stopTimer: NodeJS.Timeout | null = null;
-  let graceTimer: NodeJS.Timeout | null = null;
-
-  const { execa } = await importEsm('execa');
+  // The program runs under a holder shell started here and given to stap as its target (-x): it
+  // waits on fd 3 until the task finder has it (R), then execs the program (same pid, so target()
+  // is the program). Not `-c`: stapio 4.8 stops reading the relay buffers as soon as the -c command
+  // exits, without draining them (fixed in SystemTap 5.1, PR31597), and the last hits' records and
+  // the counts were lost on a busy machine. With -x the session ends when the backend ends it: after
+  // the program's end line (Z), printed while the program exits, has been read.
   const input = options.stdin;
   // 'inherit' and 'ignore' are modes, not data for the program
   const isData = Buffer.isBuffer(input) || (typeof input === 'string' && input !== 'inherit' && input !== 'ignore');
+  const outFd = stdoutMode === 'pipe' ? fs.openSync(programOut, 'w') : null;
+  const errFd = fs.openSync(programErr, 'w');
+  let holder: ChildProcess;
+  try {
+    holder = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&- "$@"', 'sh', binary, ...argv.slice(1)], {
+      cwd: options.cwd,
+      env,
+      stdio: [isData ? 'pipe' : input === 'inherit' ? 'inherit' : 'ignore', outFd ?? 'inherit', errFd, 'pipe'],
+    });
+  } finally {
+    if (outFd !== null) fs.closeSync(outFd);
+    fs.closeSync(errFd);
+  }
+  const programExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    holder.on('exit', (code, signal) => resolve({ code, signal }));
+    holder.on('error', () => resolve({ code: 127, signal: null }));
+  });
+  if (isData) {
+    holder.stdin!.on('error', () => undefined); // the program need not read all of it
+    holder.stdin!.end(input);
+  }
+  const release = holder.stdio[3] as NodeJS.WritableStream & { destroyed?: boolean };
+  release.on('error', () => undefined);
+  if (holder.pid === undefined) throw new BinaryNotFoundError(argv[0], 'could not start /bin/sh to run it');
+
+  const tool = usePrebuilt ? 'staprun' : 'stap';
+  const stapArgs = usePrebuilt
+    ? ['-x', String(holder.pid), '-o', recordsPath, prebuilt!]
+    : [...stapProbeOptions(binary, plan, maxFrames), '-o', recordsPath, '-x', String(holder.pid), scriptPath];
+
+  const rawHits: RawStapHit[] = [];
+  const otherLines: string[] = [];
+  const pids = new Set<number>([holder.pid]);
+  let timedOut = false;
+  let stopTimer: NodeJS.Timeout | null = null;
+  let graceTimer: NodeJS.Timeout | null = null;
+  let programEnded: () => void = () => undefined;
+  const programEndLine = new Promise<void>((resolve) => (programEnded = resolve));
+
+  const { execa } = await importEsm('execa');
   const child = execa(tool, stapArgs, {
     cwd: options.cwd,
     env,
     extendEnv: false,
     reject: false,
-    stdin: isData ? 'pipe' : (input ?? 'ignore'),
-    input: isData ? input : undefined,
+    stdin: 'ignore',
     stdout: stdoutMode === 'inherit' ? 'inherit' : 'pipe',
     stderr: 'pipe',
     buffer: true,
@@ -242,7 +262,7 @@ async function recordWithStapDebug(
     cleanup: true,
   });
 
-  /** Ends the run: kills the traced tree so stapio sees its command exit and stap unloads cleanly. */
+  /** Ends the run: kills the traced tree; stap is ended once the program's end line is read. */
   const stopRun = () => {
     for (const pid of pids) {
       try {
@@ -251,21 +271,24 @@ async function recordWithStapDebug(
         /* gone */
       }
     }
-    graceTimer ??= setTimeout(() => {
-      child.kill('SIGINT');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    }, UNLOAD_GRACE_MS);
   };
 
   const parser = new StapRecordParser({
     onBegin(target) {
       pids.add(target);
+    },
+    onReady() {
+      if (release.destroyed) return;
+      release.end('\n');
       if (options.timeout !== undefined && options.timeout > 0) {
         stopTimer = setTimeout(() => {
           timedOut = true;
           stopRun();
         }, options.timeout);
       }
+    },
+    onProgramEnd() {
+      programEnded();
     },
     onHit(hit) {
       pids.add(hit.pid);
@@ -288,7 +311,30 @@ async function recordWithStapDebug(
   options.signal?.addEventListener('abort', onAbort);
   if (options.signal?.aborted) onAbort();
 
+  const stapEnded = child.then(() => 'stap' as const);
+  const first = await Promise.race([stapEnded, programExit.then(() => 'program' as const)]);
+  let endLineMissing = false;
+  if (first === 'stap') {
+    // stap failed (or was stopped) before the program ran to its end: the holder must not wait on
+    holder.kill('SIGKILL');
+  } else {
+    const exited = await programExit;
+    // a holder that could not exec the program exits 126/127 without it ever starting (no X line)
+    const neverStarted = !parser.programStarted && (exited.code === 126 || exited.code === 127);
+    if (!neverStarted && !parser.programEnded) {
+      const waited = await Promise.race([
+        programEndLine.then(() => true),
+        stapEnded.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), UNLOAD_GRACE_MS).unref()),
+      ]);
+      records.drain();
+      endLineMissing = !waited && !parser.programEnded;
+    }
+    child.kill('SIGINT');
+    graceTimer = setTimeout(() => child.kill('SIGKILL'), UNLOAD_GRACE_MS);
+  }
   const result = await child;
+  const exited = await programExit;
   clearTimeout(translateLimit);
   if (stopTimer) clearTimeout(stopTimer);
   if (graceTimer) clearTimeout(graceTimer);
@@ -320,9 +366,10 @@ async function recordWithStapDebug(
   const recorded = rawHits.length;
   const total = [...parser.totals.values()].reduce((a, b) => a + b, 0);
   const totalHits = parser.totals.size ? Math.max(total, recorded) : recorded;
-  const exit = childExit(stapStderr) ?? { code: 0, signal: null };
+  const exit = { code: exited.code, signal: exited.signal };
   const warnings = [...diagnosis.warnings, ...(own?.takeWarnings() ?? []), ...stapWarnings(stapStderr), ...otherLines.map((l) => `stap: ${l}`)];
   if (rawHits.some((h) => !h.complete)) warnings.push('some stacks were cut short: stap stopped in the middle of a hit');
+  if (endLineMissing) warnings.push(`stap's output did not reach the end of the program within ${UNLOAD_GRACE_MS / 1000} s: the last hits may be missing`);
 
   const capture: Capture = builder.build({
     backend: 'stap',
