@@ -168,6 +168,21 @@ describe('record stream', () => {
     expect(hits[0].frames.map((f) => f.symbol)).toEqual(['leaf', 'mid']);
   });
 
+  test('the run markers: R (stap has the holder: release it), X (the program started), Z (its end, after its counts)', () => {
+    const events: string[] = [];
+    const parser = new StapRecordParser({
+      onBegin: (p) => events.push(`begin ${p}`),
+      onReady: (p) => events.push(`ready ${p}`),
+      onProgramEnd: (p) => events.push(`end ${p}; started ${parser.programStarted}; totals ${[...parser.totals].join(' ')}`),
+      onHit: (h) => events.push(`hit ${h.id}`),
+    });
+    const stream = [`${RECORD_MARKER}\tB\t77`, `${RECORD_MARKER}\tR\t77`, `${RECORD_MARKER}\tX\t77`, ...hitRecords(1, 0, 77, 77, stack1), `${RECORD_MARKER}\tC\t0\t1`, `${RECORD_MARKER}\tZ\t77`];
+    expect(parser.programStarted).toBe(false);
+    parser.push(stream.join('\n') + '\n');
+    expect(events).toEqual(['begin 77', 'ready 77', 'hit 1', 'end 77; started true; totals 0,1']);
+    expect(parser.programEnded).toBe(true);
+  });
+
   test('frames get module offsets that match nm, and pc/module as stap printed them', () => {
     const { hits } = parseInChunks(4096);
     const frames = framesFromStap(hits[0].frames);
