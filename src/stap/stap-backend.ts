@@ -245,6 +245,7 @@ async function recordWithStapDebug(
   let timedOut = false;
   let stopTimer: NodeJS.Timeout | null = null;
   let graceTimer: NodeJS.Timeout | null = null;
+  let released = false;
   let programEnded: () => void = () => undefined;
   const programEndLine = new Promise<void>((resolve) => (programEnded = resolve));
 
@@ -278,7 +279,8 @@ async function recordWithStapDebug(
       pids.add(target);
     },
     onReady() {
-      if (release.destroyed) return;
+      if (released || release.destroyed) return;
+      released = true;
       release.end('\n');
       if (options.timeout !== undefined && options.timeout > 0) {
         stopTimer = setTimeout(() => {
@@ -319,8 +321,8 @@ async function recordWithStapDebug(
     holder.kill('SIGKILL');
   } else {
     const exited = await programExit;
-    // a holder that could not exec the program exits 126/127 without it ever starting (no X line)
-    const neverStarted = !parser.programStarted && (exited.code === 126 || exited.code === 127);
+    // killed before its release, or unable to exec the program (126/127, no X line): the program never ran
+    const neverStarted = !released || (!parser.programStarted && (exited.code === 126 || exited.code === 127));
     if (!neverStarted && !parser.programEnded) {
       const waited = await Promise.race([
         programEndLine.then(() => true),
