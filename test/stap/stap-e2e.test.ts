@@ -223,7 +223,7 @@ if (mode === 'none') {
       expect(viaStap.exit).toEqual(viaPtrace.exit);
       expect(countsByHook(viaStap)).toEqual(countsByHook(viaPtrace));
       // every record and the counts arrived: the program's end line was read before stap was ended
-      expect(viaStap.warnings.filter((w) => /did not reach the end of the program/.test(w))).toEqual([]);
+      expect((viaStap.warnings ?? []).filter((w) => /did not reach the end of the program/.test(w))).toEqual([]);
       expect(viaStap.stats.dropped).toBe(0);
       // stap's probes sit at the function entry, like ptrace's breakpoints
       const frame0 = (capture: Capture) => [...new Set(expandHits(capture).map((h) => `${h.hook}: ${h.frames[0].symbol}+${h.frames[0].symbolOffset}`))].sort();
