@@ -4,7 +4,6 @@
  */
 import { missingDebugInfoText } from '../elf/debug-advice';
 import { execFileSync } from 'node:child_process';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { NoDebugInfoError, StapFailedError, UnknownHookError, UstackError } from '../errors';
 import { openElfCached } from '../elf';
@@ -48,19 +47,6 @@ export function modulesWithoutDebuginfo(stderr: string): string[] {
   const mods: string[] = [];
   for (const m of stderr.matchAll(/WARNING: cannot find module (\S+) debuginfo/g)) if (!mods.includes(m[1])) mods.push(m[1]);
   return mods;
-}
-
-/** What stapio said about the -c command's end ("Child process exited with status 3" / "with signal 11 (...)"). */
-export function childExit(stderr: string): { code: number | null; signal: string | null } | null {
-  const st = /Child process exited with status (\d+)/.exec(stderr);
-  if (st) return { code: Number(st[1]), signal: null };
-  const sg = /Child process exited with signal (\d+)/.exec(stderr);
-  if (sg) {
-    const num = Number(sg[1]);
-    const name = Object.entries(os.constants.signals).find(([, v]) => v === num)?.[0] ?? `SIG${num}`;
-    return { code: null, signal: name };
-  }
-  return null;
 }
 
 /** stap's own stderr lines worth keeping as capture warnings. */
