@@ -222,9 +222,21 @@ if (mode === 'none') {
       expect(viaStap.backend).toBe('stap');
       expect(expandHits(viaStap).length).toBeGreaterThan(0);
       expect(viaStap.exit).toEqual(viaPtrace.exit);
-      expect(countsByHook(viaStap)).toEqual(countsByHook(viaPtrace));
       // every record and the counts arrived: the program's end line was read before stap was ended
       expect((viaStap.warnings ?? []).filter((w) => /did not reach the end of the program/.test(w))).toEqual([]);
+      if (c.slowReader && (viaStap.warnings ?? []).some((w) => /There were \d+ transport failures/.test(w))) {
+        // the starved reader can also overflow stap's transport while the program runs (seen once, on a
+        // machine running two CI jobs beside busy loops): stap says so, and the capture counts every
+        // hit (from the script's own counters) and says how many records it lacks
+        const recorded = expandHits(viaStap).length;
+        expect(viaStap.stats.hits).toBe(expandHits(viaPtrace).length);
+        expect(viaStap.stats.dropped).toBe(viaStap.stats.hits - recorded);
+        expect(viaStap.stats.dropped).toBeGreaterThan(0);
+        const ptracePaths = new Set(expandHits(viaPtrace).map((h) => `${h.hook}: ${names(h).join(' < ')}`));
+        for (const h of expandHits(viaStap)) expect(ptracePaths).toContain(`${h.hook}: ${names(h).join(' < ')}`);
+        return;
+      }
+      expect(countsByHook(viaStap)).toEqual(countsByHook(viaPtrace));
       expect(viaStap.stats.dropped).toBe(0);
       // stap's probes sit at the function entry, like ptrace's breakpoints
       const frame0 = (capture: Capture) => [...new Set(expandHits(capture).map((h) => `${h.hook}: ${h.frames[0].symbol}+${h.frames[0].symbolOffset}`))].sort();
